@@ -1,0 +1,261 @@
+"""The thin layer over the compiled core ``helixrc.csim._core``: encode, run, decode.
+
+:class:`Program` encodes instructions once; :func:`run` builds the register file, the array table
+and the config, runs the simulator in slices (so Ctrl-C works between them) and returns a
+:class:`RunOutcome`. Kernel exceptions (IndexError and friends) are *results* here, not raised:
+the caller maps ``status`` and ``pc`` to a source line (:data:`KERNEL_EXCEPTIONS` gives the class).
+Only problems with the machine or the program itself raise: :class:`MachineError` for an invalid
+config, :class:`SimulatorError` for an invalid program or a failed allocation.
+
+At import, this module checks that the compiled core and the Python side agree on the opcode
+table, the enums and the fields of ``csim_config``, and raises ImportError if not (a stale build).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from ._core import ffi, lib
+from .errors import (
+    KernelAssertionError,
+    KernelError,
+    KernelIndexError,
+    KernelOverflowError,
+    KernelUnboundLocalError,
+    KernelValueError,
+    KernelZeroDivisionError,
+    MachineError,
+    SimulatorError,
+)
+from .machine import CSIM_FIELDS, MachineConfig
+from .opcodes import CAT_NAMES, OP_INFO, Cat, DType, Status
+
+_ERR_SIZE = 512
+
+
+def _check_core() -> None:
+    """Raise ImportError if the compiled core disagrees with opcodes.def, api.h or MachineConfig."""
+    rebuild = "the compiled core is stale: rebuild it (python csim/_build.py, or reinstall)"
+    c_names = [ffi.string(lib.csim_opcode_name(i)).decode() for i in range(lib.csim_opcode_count())]
+    py_names = [info.name for info in OP_INFO]
+    if c_names != py_names:
+        raise ImportError(f"opcode tables differ: C has {c_names}, opcodes.def has {py_names}; {rebuild}")
+    for enum, prefix in ((Status, "CSIM_"), (DType, "CSIM_"), (Cat, "CSIM_CAT_")):
+        for member in enum:
+            c_value = getattr(lib, prefix + member.name, None)
+            if c_value != member.value:
+                raise ImportError(f"{prefix}{member.name} is {c_value} in C but {member.value} in api.h; {rebuild}")
+    c_fields = {name for name, _ in ffi.typeof("csim_config").fields}
+    if c_fields != set(CSIM_FIELDS):
+        raise ImportError(
+            f"MachineConfig and csim_config disagree: only in C {sorted(c_fields - set(CSIM_FIELDS))}, "
+            f"only in Python {sorted(set(CSIM_FIELDS) - c_fields)}"
+        )
+    if ffi.sizeof("csim_pc_stats") != 8 * (1 + len(CAT_NAMES)):
+        raise ImportError("csim_pc_stats is not one exec counter plus one counter per csim_cat")
+
+
+_check_core()
+
+#: The exception a kernel raised, by status (the caller adds the source location).
+KERNEL_EXCEPTIONS: dict[int, type[KernelError]] = {
+    Status.INDEX_ERROR: KernelIndexError,
+    Status.ZERO_DIVISION: KernelZeroDivisionError,
+    Status.OVERFLOW: KernelOverflowError,
+    Status.VALUE_ERROR: KernelValueError,
+    Status.ASSERTION: KernelAssertionError,
+    Status.UNBOUND_LOCAL: KernelUnboundLocalError,
+}
+
+_INSTR_DTYPE = np.dtype([("op", "<u2"), ("aux", "<u2"), ("dst", "<i4"), ("a", "<i4"), ("b", "<i4"), ("c", "<i4")])
+assert _INSTR_DTYPE.itemsize == ffi.sizeof("csim_instr")
+
+
+@dataclass(frozen=True)
+class ArrayArg:
+    """One array argument: where its element [0, 0, 0] lives on the host and in simulated memory."""
+
+    host_addr: int
+    sim_addr: int
+    dtype: int                   # csim_dtype (opcodes.dtype_code(array.dtype))
+    shape: tuple[int, ...]
+    strides: tuple[int, ...]     # in bytes; may be negative
+
+
+class Program:
+    """A program encoded for the core once, reusable across runs.
+
+    ``code`` holds (op, aux, dst, a, b, c) tuples as opcodes.def describes them; ``nregs`` is the
+    size of the register file. The core validates the program when a run starts.
+    """
+
+    def __init__(self, code: Sequence[tuple[int, int, int, int, int, int]], nregs: int) -> None:
+        table = np.array(code, dtype=np.int64).reshape(-1, 6)
+        lo = np.array([0, 0, -(2**31), -(2**31), -(2**31), -(2**31)])
+        hi = np.array([2**16 - 1, 2**16 - 1, 2**31 - 1, 2**31 - 1, 2**31 - 1, 2**31 - 1])
+        bad = np.argwhere((table < lo) | (table > hi))
+        if len(bad):
+            pc, col = bad[0]
+            field = _INSTR_DTYPE.names[col]
+            raise SimulatorError(f"pc {pc}: {field}={table[pc, col]} does not fit csim_instr.{field}")
+        if not 0 <= nregs < 2**31:
+            raise SimulatorError(f"nregs must be from 0 to 2**31-1 (got {nregs})")
+        packed = np.zeros(len(table), dtype=_INSTR_DTYPE)
+        for col, field in enumerate(_INSTR_DTYPE.names):
+            packed[field] = table[:, col]
+        self.ncode: int = len(table)
+        self.nregs: int = nregs
+        self.code: tuple[tuple[int, ...], ...] = tuple(tuple(int(x) for x in row) for row in table)
+        self._instrs = ffi.new("csim_instr[]", max(1, self.ncode))
+        ffi.memmove(self._instrs, packed.tobytes(), packed.nbytes)
+
+    def __len__(self) -> int:
+        return self.ncode
+
+
+class Registers:
+    """The final register file, readable as ints or floats (a register holds either)."""
+
+    def __init__(self, raw: np.ndarray) -> None:
+        self._ints = raw
+        self._floats = raw.view(np.float64)
+
+    def reg_int(self, i: int) -> int:
+        return int(self._ints[i])
+
+    def reg_float(self, i: int) -> float:
+        return float(self._floats[i])
+
+    def __len__(self) -> int:
+        return len(self._ints)
+
+
+@dataclass
+class RunOutcome:
+    """What a run produced: how it stopped, the final registers, and where the cycles went."""
+
+    status: int                  # csim_status: OK, or the exception the kernel raised, or BUDGET
+    status_name: str             # Status(status).name: "OK", "INDEX_ERROR", ...
+    pc: int                      # the RET pc, or the faulting one
+    message: str                 # the exception's text (empty for OK and RAISE)
+    regs: Registers
+    totals: dict[str, Any]       # csim_totals; "cat" is {"busy": .., "mem_l1": .., ...}
+    pc_stats: np.ndarray         # (ncode, 1 + ncat) uint64: exec count, then cycles per csim_cat
+    host_seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.status == Status.OK
+
+    def reg_int(self, i: int) -> int:
+        return self.regs.reg_int(i)
+
+    def reg_float(self, i: int) -> float:
+        return self.regs.reg_float(i)
+
+
+def _config_struct(config: MachineConfig) -> Any:
+    cfg = ffi.new("csim_config *")
+    for field, value in config.csim_fields().items():
+        setattr(cfg, field, value)
+    return cfg
+
+
+def _array_table(arrays: Sequence[ArrayArg]) -> Any:
+    table = ffi.new("csim_array[]", max(1, len(arrays)))
+    for k, arr in enumerate(arrays):
+        if not 1 <= len(arr.shape) <= 3 or len(arr.strides) != len(arr.shape):
+            raise SimulatorError(f"array {k}: shape {arr.shape} and strides {arr.strides} must both have 1 to 3 entries")
+        entry = table[k]
+        entry.host_addr = arr.host_addr
+        entry.sim_addr = arr.sim_addr
+        entry.dtype = arr.dtype
+        entry.ndim = len(arr.shape)
+        for d, (n, s) in enumerate(zip(arr.shape, arr.strides)):
+            entry.shape[d] = n
+            entry.strides[d] = s
+    return table
+
+
+def _register_file(nregs: int, reg_init: Sequence[tuple[int, int | float]]) -> Any:
+    regs = ffi.new("csim_value[]", max(1, nregs))
+    for index, value in reg_init:
+        if not 0 <= index < nregs:
+            raise SimulatorError(f"register r{index} is out of range for {nregs} registers")
+        if isinstance(value, float):
+            regs[index].f = value
+        elif isinstance(value, (int, np.integer)):  # bools included: True is 1
+            if not -(2**63) <= value < 2**63:
+                raise KernelOverflowError(f"the int {value} does not fit in the simulator's 64-bit ints")
+            regs[index].i = int(value)
+        else:
+            raise TypeError(f"register r{index}: expected an int or a float, got {type(value).__name__}")
+    return regs
+
+
+def run(
+    program: Program,
+    reg_init: Sequence[tuple[int, int | float]],
+    arrays: Sequence[ArrayArg],
+    config: MachineConfig,
+    slice_steps: int = 50_000_000,
+) -> RunOutcome:
+    """Run program on the machine config from the given registers and arrays.
+
+    Array memory is read and written in place. Returns the outcome whatever the kernel did;
+    raises MachineError for an invalid config, SimulatorError for an invalid program.
+    """
+    regs = _register_file(program.nregs, reg_init)
+    table = _array_table(arrays)
+    prog = ffi.new(
+        "csim_program *",
+        {"code": program._instrs, "ncode": program.ncode, "nregs": program.nregs, "regs": regs,
+         "arrays": table, "narrays": len(arrays)},
+    )
+    cfg = _config_struct(config)
+    pc_stats = np.zeros((program.ncode, 1 + len(CAT_NAMES)), dtype=np.uint64)
+    stats_ptr = ffi.cast("csim_pc_stats *", ffi.from_buffer(pc_stats))
+    status = ffi.new("int *")
+    err = ffi.new("char[]", _ERR_SIZE)
+
+    sim = lib.csim_new(cfg, prog, stats_ptr, status, err, _ERR_SIZE)
+    if sim == ffi.NULL:
+        text = ffi.string(err).decode()
+        if status[0] == Status.BAD_CONFIG:
+            raise MachineError(f"machine {config.name!r}: {text}")
+        raise SimulatorError(f"{Status(status[0]).name.lower().replace('_', ' ')}: {text}")
+    try:
+        start = time.perf_counter()
+        # Python runs signal handlers between the slices, so Ctrl-C interrupts a long run.
+        code = lib.csim_run(sim, slice_steps)
+        while code == Status.PAUSED:
+            code = lib.csim_run(sim, slice_steps)
+        host_seconds = time.perf_counter() - start
+        pc = lib.csim_fault_pc(sim)
+        message = ffi.string(lib.csim_message(sim)).decode()
+        totals = ffi.new("csim_totals *")
+        lib.csim_get_totals(sim, totals)
+    finally:
+        lib.csim_free(sim)
+
+    raw = np.frombuffer(ffi.buffer(regs), dtype=np.int64)[: program.nregs].copy()
+    return RunOutcome(
+        status=code,
+        status_name=Status(code).name,
+        pc=pc,
+        message=message,
+        regs=Registers(raw),
+        totals=_totals_dict(totals),
+        pc_stats=pc_stats,
+        host_seconds=host_seconds,
+    )
+
+
+def _totals_dict(t: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {name: int(getattr(t, name)) for name, _ in ffi.typeof("csim_totals").fields if name != "cat"}
+    out["cat"] = {name: int(t.cat[k]) for k, name in enumerate(CAT_NAMES)}
+    return out

@@ -1,0 +1,193 @@
+"""Machine configurations: the :class:`MachineConfig` dataclass, its presets and overrides.
+
+A config holds every parameter of the modeled machine a user may vary; its fields are exactly
+the C struct ``csim_config``'s (``helixrc.csim.binding`` checks this at import) plus a ``name`` and
+a ``description``. Presets live in ``presets/<name>.toml``. Overrides come as keyword arguments
+or ``key=value`` strings with K/M/G suffixes::
+
+    >>> cfg = resolve_machine("atom1", l1_size="64K")
+    >>> cfg.l1_size
+    65536
+    >>> parse_override("l2_size=4M")
+    ('l2_size', 4194304)
+
+Every config is validated when it is built, with the same bounds the C core checks, so an invalid
+machine raises :class:`MachineError` naming the field and what it accepts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from .errors import MachineError
+
+PRESET_DIR = Path(__file__).resolve().parent / "presets"
+
+#: bpred_kind values by name.
+BPRED_KINDS: Mapping[str, int] = MappingProxyType({"bimodal": 0, "gshare": 1})
+
+# Bounds shared with check_config() in src/sim.c and cache_geometry_ok() in src/cache.c.
+_MAX_LATENCY = 1_000_000
+_RANGES: Mapping[str, tuple[int, int]] = MappingProxyType(
+    {
+        "issue_width": (1, 64),
+        **{f"lat_{c}": (1, _MAX_LATENCY) for c in ("int", "mul", "div", "fadd", "fmul", "fdiv", "sqrt", "math")},
+        "l1_latency": (1, _MAX_LATENCY),
+        "l2_latency": (0, _MAX_LATENCY),
+        "dram_latency": (0, _MAX_LATENCY),
+        "bpred_kind": (0, 1),
+        "bpred_table_bits": (1, 24),
+        "bpred_history_bits": (0, 32),
+        "mispredict_penalty": (0, _MAX_LATENCY),
+        "max_instructions": (0, 2**63 - 1),
+    }
+)
+_CACHE_MAX_SIZE = 2**32
+_CACHE_MAX_LINE = 4096
+_CACHE_MAX_ASSOC = 1024
+
+_SUFFIX = re.compile(r"^\s*([+-]?\d[\d_]*)\s*(?:([KMG])(?:i?B)?)?\s*$", re.I)
+_SCALE = {"K": 2**10, "M": 2**20, "G": 2**30}
+
+
+@dataclass(frozen=True)
+class MachineConfig:
+    """A modeled machine; build one with :func:`resolve_machine` (it is validated either way)."""
+
+    name: str
+    description: str
+    issue_width: int
+    lat_int: int
+    lat_mul: int
+    lat_div: int
+    lat_fadd: int
+    lat_fmul: int
+    lat_fdiv: int
+    lat_sqrt: int
+    lat_math: int
+    l1_size: int
+    l1_assoc: int
+    l1_line: int
+    l1_latency: int
+    l2_size: int
+    l2_assoc: int
+    l2_line: int
+    l2_latency: int
+    dram_latency: int
+    bpred_kind: int
+    bpred_table_bits: int
+    bpred_history_bits: int
+    mispredict_penalty: int
+    max_instructions: int
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """All fields, name and description first (what results echo)."""
+        return dataclasses.asdict(self)
+
+    def csim_fields(self) -> dict[str, int]:
+        """The fields of csim_config only."""
+        return {f: getattr(self, f) for f in CSIM_FIELDS}
+
+
+#: Field names, in order.
+FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(MachineConfig))
+#: The fields that mirror csim_config (everything but name and description).
+CSIM_FIELDS: tuple[str, ...] = tuple(f for f in FIELDS if f not in ("name", "description"))
+
+
+def _is_pow2(x: int) -> bool:
+    return x > 0 and x & (x - 1) == 0
+
+
+def _validate(cfg: MachineConfig) -> None:
+    for field in ("name", "description"):
+        if not isinstance(getattr(cfg, field), str):
+            raise MachineError(f"machine config field {field} must be a string")
+    for field in CSIM_FIELDS:
+        value = getattr(cfg, field)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise MachineError(f"machine config field {field} must be an int (got {value!r})")
+    for field, (lo, hi) in _RANGES.items():
+        value = getattr(cfg, field)
+        if not lo <= value <= hi:
+            raise MachineError(f"{field} must be from {lo} to {hi} (got {value})")
+    for level in ("l1", "l2"):
+        size, assoc, line = (getattr(cfg, f"{level}_{k}") for k in ("size", "assoc", "line"))
+        if not (_is_pow2(line) and 2 <= line <= _CACHE_MAX_LINE):
+            raise MachineError(f"{level}_line must be a power of two from 2 to {_CACHE_MAX_LINE} bytes (got {line})")
+        if not 1 <= assoc <= _CACHE_MAX_ASSOC:
+            raise MachineError(f"{level}_assoc must be from 1 to {_CACHE_MAX_ASSOC} (got {assoc})")
+        if not (1 <= size <= _CACHE_MAX_SIZE and size % (assoc * line) == 0 and _is_pow2(size // (assoc * line))):
+            raise MachineError(
+                f"{level}_size must be at most {_CACHE_MAX_SIZE} bytes and {level}_assoc * {level}_line "
+                f"({assoc} * {line}) times a power of two (got {size})"
+            )
+
+
+def _unknown_field(key: str) -> MachineError:
+    return MachineError(f"unknown machine config field {key!r} (valid: {', '.join(FIELDS)})")
+
+
+def _coerce(key: str, value: Any) -> Any:
+    """A field value from TOML, a keyword or a ``--set`` string: sizes may carry K/M/G."""
+    if key not in FIELDS:
+        raise _unknown_field(key)
+    if key in ("name", "description"):
+        return str(value)
+    if key == "bpred_kind" and isinstance(value, str) and value.strip().lower() in BPRED_KINDS:
+        return BPRED_KINDS[value.strip().lower()]
+    if isinstance(value, str):
+        m = _SUFFIX.match(value)
+        if m is None:
+            kinds = f" or one of {', '.join(BPRED_KINDS)}" if key == "bpred_kind" else ""
+            raise MachineError(f"{key} must be an integer, optionally with a K, M or G suffix{kinds} (got {value!r})")
+        return int(m.group(1)) * _SCALE[m.group(2).upper()] if m.group(2) else int(m.group(1))
+    return value
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"l1_size=64K"`` -> ``("l1_size", 65536)``; MachineError for an unknown key or bad value."""
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep:
+        raise MachineError(f"a machine override is key=value (got {text!r})")
+    return key, _coerce(key, value.strip())
+
+
+def _load_preset(path: Path) -> MachineConfig:
+    with path.open("rb") as f:
+        data = tomllib.load(f)
+    if data.get("name") != path.stem:
+        raise MachineError(f"{path}: name must be {path.stem!r} (got {data.get('name')!r})")
+    missing = [f for f in FIELDS if f not in data]
+    if missing:
+        raise MachineError(f"{path}: missing fields {', '.join(missing)}")
+    return MachineConfig(**{k: _coerce(k, v) for k, v in data.items()})
+
+
+#: Presets by name, from presets/*.toml.
+PRESETS: Mapping[str, MachineConfig] = MappingProxyType(
+    {p.stem: _load_preset(p) for p in sorted(PRESET_DIR.glob("*.toml"))}
+)
+
+
+def resolve_machine(machine: str | MachineConfig = "atom1", **overrides: Any) -> MachineConfig:
+    """A preset (by name) or a config, with fields replaced by overrides, validated."""
+    if isinstance(machine, MachineConfig):
+        base = machine
+    elif isinstance(machine, str) and machine in PRESETS:
+        base = PRESETS[machine]
+    else:
+        raise MachineError(f"unknown machine preset {machine!r} (valid: {', '.join(PRESETS)})")
+    if not overrides:
+        return base
+    return dataclasses.replace(base, **{k: _coerce(k, v) for k, v in overrides.items()})

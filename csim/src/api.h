@@ -1,0 +1,146 @@
+/* The public API of the simulator core: everything Python sees through cffi.
+ *
+ * The cffi build script feeds this file to cdef() with its preprocessor lines removed, so the
+ * declarations below must stay plain C that cffi can parse (no macros inside declarations).
+ * Memory ownership: the caller allocates the program, its register file, the array table and the
+ * per-pc statistics, and keeps them alive while the simulation exists; the simulator owns only
+ * its modeled state (caches, predictor, scoreboard).
+ */
+#ifndef CSIM_API_H
+#define CSIM_API_H
+
+#include <stdint.h>
+
+/* Status codes: every entry point returns one; csim_strerror() names it. */
+typedef enum csim_status {
+    CSIM_OK = 0,             /* the program returned */
+    CSIM_PAUSED,             /* the step slice ran out; call csim_run again to continue */
+    CSIM_INDEX_ERROR,        /* IndexError at csim_fault_pc() */
+    CSIM_ZERO_DIVISION,      /* ZeroDivisionError */
+    CSIM_OVERFLOW,           /* OverflowError: a value past 64 bits or past the destination dtype */
+    CSIM_VALUE_ERROR,        /* ValueError: math domain, int(nan), negative shift, range step 0 */
+    CSIM_ASSERTION,          /* AssertionError: a failed assert */
+    CSIM_UNBOUND_LOCAL,      /* UnboundLocalError: a variable read before any assignment */
+    CSIM_BUDGET,             /* the instruction budget (config max_instructions) ran out */
+    CSIM_BAD_PROGRAM,        /* the program failed validation (see csim_message) */
+    CSIM_BAD_CONFIG,         /* the machine config is invalid (see csim_message) */
+    CSIM_NO_MEMORY           /* allocation failed */
+} csim_status;
+
+/* Element types of arrays. */
+typedef enum csim_dtype {
+    CSIM_INT8 = 0, CSIM_INT16, CSIM_INT32, CSIM_INT64,
+    CSIM_UINT8, CSIM_UINT16, CSIM_UINT32, CSIM_UINT64,
+    CSIM_FLOAT32, CSIM_FLOAT64, CSIM_BOOL
+} csim_dtype;
+
+/* Where cycles went: the CPI-stack categories, charged per pc. */
+typedef enum csim_cat {
+    CSIM_CAT_BUSY = 0,       /* a cycle in which the core issued at least one instruction */
+    CSIM_CAT_MEM_L1,         /* waiting on a load that hit in L1 */
+    CSIM_CAT_MEM_L2,         /* waiting on a load that missed L1 and hit L2 */
+    CSIM_CAT_MEM_DRAM,       /* waiting on a load that went to DRAM */
+    CSIM_CAT_BRANCH,         /* refilling after a mispredicted branch */
+    CSIM_CAT_DEPENDENCE,     /* waiting on the result of a multi-cycle arithmetic instruction */
+    CSIM_NCAT
+} csim_cat;
+
+/* A 64-bit register: i64 (bools are 0/1) or f64, as the opcode table says. */
+typedef union csim_value {
+    int64_t i;
+    double f;
+} csim_value;
+
+/* One instruction; the meaning of each field per opcode is in opcodes.def. */
+typedef struct csim_instr {
+    uint16_t op;             /* csim_opcode */
+    uint16_t aux;            /* LOAD/STORE: array slot; RAISE: csim_status */
+    int32_t dst;             /* register written; control ops: target pc; STORE_*: value register */
+    int32_t a, b, c;         /* source registers, -1 when unused */
+} csim_instr;
+
+/* An array argument: real host memory plus the simulated address the cache model sees. */
+typedef struct csim_array {
+    uint64_t host_addr;      /* host address of element [0, 0, 0] */
+    uint64_t sim_addr;       /* simulated address of element [0, 0, 0] */
+    int32_t dtype;           /* csim_dtype */
+    int32_t ndim;            /* 1 to 3 */
+    int64_t shape[3];
+    int64_t strides[3];      /* in bytes; may be negative */
+} csim_array;
+
+/* A program ready to run: code, register file (preloaded with constants and arguments), arrays. */
+typedef struct csim_program {
+    const csim_instr *code;
+    int32_t ncode;
+    int32_t nregs;
+    csim_value *regs;        /* nregs registers, preloaded by the caller */
+    const csim_array *arrays;
+    int32_t narrays;
+} csim_program;
+
+/* The machine: every parameter a user may vary. Python's MachineConfig mirrors these names. */
+typedef struct csim_config {
+    int64_t issue_width;         /* instructions issued per cycle, in order */
+    int64_t lat_int;             /* simple integer ops, moves, compares */
+    int64_t lat_mul;             /* integer multiply */
+    int64_t lat_div;             /* integer divide and modulo */
+    int64_t lat_fadd;            /* float add, compare, convert */
+    int64_t lat_fmul;            /* float multiply */
+    int64_t lat_fdiv;            /* float divide */
+    int64_t lat_sqrt;            /* float square root */
+    int64_t lat_math;            /* exp, log, pow */
+    int64_t l1_size;             /* bytes */
+    int64_t l1_assoc;
+    int64_t l1_line;             /* bytes */
+    int64_t l1_latency;          /* load-to-use cycles on an L1 hit */
+    int64_t l2_size;
+    int64_t l2_assoc;
+    int64_t l2_line;
+    int64_t l2_latency;          /* added on an L1 miss */
+    int64_t dram_latency;        /* added on an L2 miss */
+    int64_t bpred_kind;          /* 0 = bimodal, 1 = gshare */
+    int64_t bpred_table_bits;    /* log2 of the number of 2-bit counters */
+    int64_t bpred_history_bits;  /* gshare global history length */
+    int64_t mispredict_penalty;  /* cycles */
+    int64_t max_instructions;    /* instruction budget; 0 = unlimited */
+} csim_config;
+
+/* Per-pc counters, filled by the simulator (the caller zeroes them). */
+typedef struct csim_pc_stats {
+    uint64_t exec;               /* times the instruction executed */
+    uint64_t cycles[6];          /* cycles charged to it, per csim_cat */
+} csim_pc_stats;
+
+/* Whole-run counters. */
+typedef struct csim_totals {
+    uint64_t cycles;
+    uint64_t instructions;
+    uint64_t cat[6];             /* per csim_cat; sums to cycles */
+    uint64_t loads, stores;
+    uint64_t l1_hits, l1_misses, l2_hits, l2_misses;
+    uint64_t branches, mispredicts;
+} csim_totals;
+
+typedef struct csim_sim csim_sim;
+
+/* Validate config and program, allocate modeled state. On failure returns NULL and writes a
+   message into err (err_size bytes) and the status into *status. */
+csim_sim *csim_new(const csim_config *config, const csim_program *program,
+                   csim_pc_stats *pc_stats, int *status, char *err, int err_size);
+/* Run up to max_steps instructions (0 = no slice). Returns CSIM_OK when the program returned,
+   CSIM_PAUSED when the slice ran out, or the error status. */
+int csim_run(csim_sim *sim, uint64_t max_steps);
+/* The pc of the RET or of the faulting instruction after csim_run stopped. */
+int32_t csim_fault_pc(const csim_sim *sim);
+/* A message for the last error, naming values (e.g. the index and the axis size). */
+const char *csim_message(const csim_sim *sim);
+void csim_get_totals(const csim_sim *sim, csim_totals *out);
+void csim_free(csim_sim *sim);
+
+const char *csim_strerror(int status);
+/* The opcode table as C sees it, for Python's consistency check. */
+int csim_opcode_count(void);
+const char *csim_opcode_name(int op);
+
+#endif

@@ -1,0 +1,31 @@
+/* Branch direction predictors with 2-bit saturating counters: bimodal (indexed by the branch pc)
+ * and gshare (pc xor global history). Counters start weakly not-taken.
+ */
+#ifndef CSIM_BPRED_H
+#define CSIM_BPRED_H
+
+#include <stdint.h>
+
+typedef struct bpred {
+    uint8_t *counters;       /* 1 << table_bits counters, each 0..3; >= 2 predicts taken */
+    uint64_t index_mask;     /* (1 << table_bits) - 1 */
+    uint64_t history;        /* gshare: the last outcomes, newest in bit 0 */
+    uint64_t history_mask;   /* gshare: (1 << history_bits) - 1; bimodal: 0 */
+} bpred;
+
+/* Bounds on the config fields, shared with the validator in sim.c. */
+#define BPRED_MAX_TABLE_BITS 24
+#define BPRED_MAX_HISTORY_BITS 32
+
+/* kind: 0 bimodal, 1 gshare (history_bits ignored for bimodal). Returns CSIM_OK or
+   CSIM_NO_MEMORY; the caller has checked the bounds. */
+int bpred_init(bpred *p, int64_t kind, int64_t table_bits, int64_t history_bits);
+/* Whether the branch at pc is predicted taken. */
+int bpred_predict(const bpred *p, int32_t pc);
+/* Train on the actual outcome of the branch at pc (and shift the global history). */
+void bpred_update(bpred *p, int32_t pc, int taken);
+/* Predict then update: returns 1 when the prediction was wrong. */
+int bpred_step(bpred *p, int32_t pc, int taken);
+void bpred_free(bpred *p);
+
+#endif

@@ -1,0 +1,96 @@
+/* Set-associative LRU cache: see cache.h. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "api.h"
+#include "cache.h"
+
+/* No line number can be this: addresses shifted right by at least one bit stay below it. */
+#define CACHE_EMPTY UINT64_MAX
+/* Bounds that keep the tag array small enough to allocate. */
+#define CACHE_MAX_SIZE (INT64_C(1) << 32)
+#define CACHE_MAX_LINE 4096
+#define CACHE_MAX_ASSOC 1024
+
+static int is_pow2(int64_t x)
+{
+    return x > 0 && (x & (x - 1)) == 0;
+}
+
+int cache_geometry_ok(const char *name, int64_t size, int64_t assoc, int64_t line, char *err,
+                      int err_size)
+{
+    if (!is_pow2(line) || line < 2 || line > CACHE_MAX_LINE) {
+        snprintf(err, err_size, "%s_line must be a power of two from 2 to %d bytes (got %lld)",
+                 name, CACHE_MAX_LINE, (long long)line);
+        return 0;
+    }
+    if (assoc < 1 || assoc > CACHE_MAX_ASSOC) {
+        snprintf(err, err_size, "%s_assoc must be from 1 to %d (got %lld)", name,
+                 CACHE_MAX_ASSOC, (long long)assoc);
+        return 0;
+    }
+    if (size < 1 || size > CACHE_MAX_SIZE || size % (assoc * line) != 0
+        || !is_pow2(size / (assoc * line))) {
+        snprintf(err, err_size,
+                 "%s_size must be at most %lld bytes and %s_assoc * %s_line times a power of two "
+                 "(got %s_size=%lld, %s_assoc=%lld, %s_line=%lld)",
+                 name, (long long)CACHE_MAX_SIZE, name, name, name, (long long)size, name,
+                 (long long)assoc, name, (long long)line);
+        return 0;
+    }
+    return 1;
+}
+
+int cache_init(cache *c, int64_t size, int64_t assoc, int64_t line)
+{
+    int64_t nsets = size / (assoc * line);
+    int64_t n = nsets * assoc;
+
+    c->lines = malloc((size_t)n * sizeof *c->lines);
+    if (c->lines == NULL)
+        return CSIM_NO_MEMORY;
+    for (int64_t i = 0; i < n; i++)
+        c->lines[i] = CACHE_EMPTY;
+    c->set_mask = (uint64_t)nsets - 1;
+    c->assoc = assoc;
+    c->line_shift = 0;
+    while ((INT64_C(1) << c->line_shift) < line)
+        c->line_shift++;
+    c->hits = 0;
+    c->misses = 0;
+    return CSIM_OK;
+}
+
+int cache_access(cache *c, uint64_t addr)
+{
+    uint64_t ln = addr >> c->line_shift;
+    uint64_t *set = c->lines + (ln & c->set_mask) * (uint64_t)c->assoc;
+    int64_t way;
+
+    if (set[0] == ln) {
+        c->hits++;
+        return 1;
+    }
+    for (way = 1; way < c->assoc; way++)
+        if (set[way] == ln)
+            break;
+    /* A hit at way moves it to the front; a miss (way == assoc) drops the LRU line. */
+    int hit = way < c->assoc;
+    if (!hit)
+        way = c->assoc - 1;
+    for (; way > 0; way--)
+        set[way] = set[way - 1];
+    set[0] = ln;
+    if (hit)
+        c->hits++;
+    else
+        c->misses++;
+    return hit;
+}
+
+void cache_free(cache *c)
+{
+    free(c->lines);
+    c->lines = NULL;
+}

@@ -1,0 +1,32 @@
+/* A set-associative cache with LRU replacement, tags only (the data lives in host memory).
+ *
+ * Each set keeps its line numbers ordered from most to least recently used, so a hit on the MRU
+ * line (the common case of a sequential sweep) costs one compare. A miss fills the line, evicting
+ * the LRU one: loads and stores both allocate.
+ */
+#ifndef CSIM_CACHE_H
+#define CSIM_CACHE_H
+
+#include <stdint.h>
+
+typedef struct cache {
+    uint64_t *lines;         /* nsets * assoc line numbers (address >> line_shift), MRU first */
+    uint64_t set_mask;       /* nsets - 1; nsets is a power of two */
+    int64_t assoc;           /* ways per set */
+    int line_shift;          /* log2 of the line size in bytes */
+    uint64_t hits;           /* accesses that found their line */
+    uint64_t misses;         /* accesses that filled their line */
+} cache;
+
+/* Set up an empty cache of size bytes; the caller has checked the geometry (cache_geometry_ok).
+   Returns CSIM_OK or CSIM_NO_MEMORY. */
+int cache_init(cache *c, int64_t size, int64_t assoc, int64_t line);
+/* Access the byte at addr: returns 1 on a hit, 0 on a miss (the line is then filled). */
+int cache_access(cache *c, uint64_t addr);
+void cache_free(cache *c);
+/* Whether (size, assoc, line) describe a cache this model supports; if not, writes why into
+   err. name prefixes the config fields ("l1" -> l1_size). */
+int cache_geometry_ok(const char *name, int64_t size, int64_t assoc, int64_t line, char *err,
+                      int err_size);
+
+#endif

@@ -1,0 +1,292 @@
+/* The public API: validate a config and a program, build the modeled machine, run it.
+ *
+ * Validation is complete, so that the dispatch loop in core.c needs no checks and no program can
+ * crash it: every register operand is in range, every branch target is a pc, every array access
+ * names a real array with the right number of indices, and the code ends in a terminator.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "bpred.h"
+#include "cache.h"
+#include "core.h"
+#include "opcodes.h"
+
+#define SIM_MSG_SIZE 512
+/* Bounds that keep latencies in the decoded instruction's 32 bits and the arithmetic of cycle
+   counts far from overflow. */
+#define MAX_LATENCY 1000000
+#define MAX_ISSUE_WIDTH 64
+
+struct csim_sim {
+    cache l1, l2;
+    bpred bp;
+    core core;
+    csim_pc_stats *stats;
+    csim_pc_stats *own_stats;    /* allocated when the caller passes no pc_stats */
+    int32_t ncode;
+    char msg[SIM_MSG_SIZE];
+};
+
+static int failf(char *err, int err_size, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err != NULL && err_size > 0) {
+        va_start(ap, fmt);
+        vsnprintf(err, (size_t)err_size, fmt, ap);
+        va_end(ap);
+    }
+    return 0;
+}
+
+static int in_range(const char *field, int64_t value, int64_t lo, int64_t hi, char *err,
+                    int err_size)
+{
+    if (value >= lo && value <= hi)
+        return 1;
+    return failf(err, err_size, "%s must be from %lld to %lld (got %lld)", field, (long long)lo,
+                 (long long)hi, (long long)value);
+}
+
+/* Whether the config describes a machine this model supports; if not, err says why. */
+static int check_config(const csim_config *cfg, char *err, int err_size)
+{
+    const struct { const char *name; int64_t value, lo, hi; } fields[] = {
+        {"issue_width", cfg->issue_width, 1, MAX_ISSUE_WIDTH},
+        {"lat_int", cfg->lat_int, 1, MAX_LATENCY},
+        {"lat_mul", cfg->lat_mul, 1, MAX_LATENCY},
+        {"lat_div", cfg->lat_div, 1, MAX_LATENCY},
+        {"lat_fadd", cfg->lat_fadd, 1, MAX_LATENCY},
+        {"lat_fmul", cfg->lat_fmul, 1, MAX_LATENCY},
+        {"lat_fdiv", cfg->lat_fdiv, 1, MAX_LATENCY},
+        {"lat_sqrt", cfg->lat_sqrt, 1, MAX_LATENCY},
+        {"lat_math", cfg->lat_math, 1, MAX_LATENCY},
+        {"l1_latency", cfg->l1_latency, 1, MAX_LATENCY},
+        {"l2_latency", cfg->l2_latency, 0, MAX_LATENCY},
+        {"dram_latency", cfg->dram_latency, 0, MAX_LATENCY},
+        {"bpred_kind", cfg->bpred_kind, 0, 1},
+        {"bpred_table_bits", cfg->bpred_table_bits, 1, BPRED_MAX_TABLE_BITS},
+        {"bpred_history_bits", cfg->bpred_history_bits, 0, BPRED_MAX_HISTORY_BITS},
+        {"mispredict_penalty", cfg->mispredict_penalty, 0, MAX_LATENCY},
+        {"max_instructions", cfg->max_instructions, 0, INT64_MAX},
+    };
+
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        if (!in_range(fields[i].name, fields[i].value, fields[i].lo, fields[i].hi, err, err_size))
+            return 0;
+    return cache_geometry_ok("l1", cfg->l1_size, cfg->l1_assoc, cfg->l1_line, err, err_size)
+           && cache_geometry_ok("l2", cfg->l2_size, cfg->l2_assoc, cfg->l2_line, err, err_size);
+}
+
+static int check_arrays(const csim_program *p, char *err, int err_size)
+{
+    if (p->narrays < 0 || p->narrays > UINT16_MAX + 1)
+        return failf(err, err_size, "narrays must be from 0 to %d (got %d)", UINT16_MAX + 1,
+                     (int)p->narrays);
+    if (p->narrays > 0 && p->arrays == NULL)
+        return failf(err, err_size, "arrays is NULL but narrays is %d", (int)p->narrays);
+    for (int32_t k = 0; k < p->narrays; k++) {
+        const csim_array *arr = &p->arrays[k];
+        int64_t size = 1;
+
+        if (arr->dtype < CSIM_INT8 || arr->dtype > CSIM_BOOL)
+            return failf(err, err_size, "array %d: dtype %d is not a csim_dtype", (int)k,
+                         (int)arr->dtype);
+        if (arr->ndim < 1 || arr->ndim > 3)
+            return failf(err, err_size, "array %d: ndim must be 1 to 3 (got %d)", (int)k,
+                         (int)arr->ndim);
+        for (int d = 0; d < arr->ndim; d++) {
+            if (arr->shape[d] < 0)
+                return failf(err, err_size, "array %d: shape[%d] is negative (%lld)", (int)k, d,
+                             (long long)arr->shape[d]);
+            size *= arr->shape[d] > 0;
+        }
+        if (size != 0 && arr->host_addr == 0)
+            return failf(err, err_size, "array %d: host_addr is NULL", (int)k);
+    }
+    return 1;
+}
+
+/* One register operand of the instruction at pc: in [0, nregs) when used, else -1. */
+static int check_reg(const csim_program *p, int32_t pc, const char *field, int32_t reg, int used,
+                     char *err, int err_size)
+{
+    const char *name = csim_op_table[p->code[pc].op].name;
+
+    if (!used && reg != -1)
+        return failf(err, err_size, "pc %d: %s does not use %s, which must be -1 (got %d)",
+                     (int)pc, name, field, (int)reg);
+    if (used && (reg < 0 || reg >= p->nregs))
+        return failf(err, err_size, "pc %d: %s register %s=%d is out of range for %d registers",
+                     (int)pc, name, field, (int)reg, (int)p->nregs);
+    return 1;
+}
+
+static int check_instr(const csim_program *p, int32_t pc, char *err, int err_size)
+{
+    const csim_instr *in = &p->code[pc];
+
+    if (in->op >= CSIM_NOPS)
+        return failf(err, err_size, "pc %d: opcode %d is not in the table (%d opcodes)",
+                     (int)pc, (int)in->op, (int)CSIM_NOPS);
+    const csim_op_info *info = &csim_op_table[in->op];
+    int nsrc = info->srcs[0] == '-' ? 0 : (int)strlen(info->srcs);
+
+    if (info->cls == CLS_MEM) {
+        if (in->aux >= p->narrays)
+            return failf(err, err_size, "pc %d: %s names array %d but there are %d", (int)pc,
+                         info->name, (int)in->aux, (int)p->narrays);
+        nsrc = p->arrays[in->aux].ndim;     /* as many indices as the array has axes */
+    }
+    if (!check_reg(p, pc, "a", in->a, nsrc > 0, err, err_size)
+        || !check_reg(p, pc, "b", in->b, nsrc > 1, err, err_size)
+        || !check_reg(p, pc, "c", in->c, nsrc > 2, err, err_size))
+        return 0;
+
+    switch (in->op) {
+    case OP_JMP:
+    case OP_BRT:
+    case OP_BRF:
+        if (in->dst < 0 || in->dst >= p->ncode)
+            return failf(err, err_size, "pc %d: %s target %d is not a pc (0 to %d)", (int)pc,
+                         info->name, (int)in->dst, (int)p->ncode - 1);
+        return 1;
+    case OP_RAISE:
+        if (in->aux < CSIM_INDEX_ERROR || in->aux > CSIM_UNBOUND_LOCAL)
+            return failf(err, err_size, "pc %d: RAISE status %d is not an exception status "
+                         "(%d to %d)", (int)pc, (int)in->aux, (int)CSIM_INDEX_ERROR,
+                         (int)CSIM_UNBOUND_LOCAL);
+        return check_reg(p, pc, "dst", in->dst, 0, err, err_size);
+    case OP_RET:
+        return check_reg(p, pc, "dst", in->dst, 0, err, err_size);
+    default:
+        /* Everything else writes dst, or (STORE_*) reads the stored value from it. */
+        return check_reg(p, pc, "dst", in->dst, 1, err, err_size);
+    }
+}
+
+static int check_program(const csim_program *p, char *err, int err_size)
+{
+    if (p->code == NULL || p->ncode < 1)
+        return failf(err, err_size, "the program has no code");
+    if (p->nregs < 0 || (p->nregs > 0 && p->regs == NULL))
+        return failf(err, err_size, "the program has no register file for %d registers",
+                     (int)p->nregs);
+    if (!check_arrays(p, err, err_size))
+        return 0;
+    for (int32_t pc = 0; pc < p->ncode; pc++)
+        if (!check_instr(p, pc, err, err_size))
+            return 0;
+    uint16_t last = p->code[p->ncode - 1].op;
+    if (last != OP_JMP && last != OP_RET && last != OP_RAISE)
+        return failf(err, err_size, "pc %d: the last instruction is %s, not JMP, RET or RAISE "
+                     "(execution would run off the end)", (int)p->ncode - 1,
+                     csim_op_table[last].name);
+    return 1;
+}
+
+csim_sim *csim_new(const csim_config *config, const csim_program *program,
+                   csim_pc_stats *pc_stats, int *status, char *err, int err_size)
+{
+    int dummy, st;
+    csim_sim *sim;
+
+    if (status == NULL)
+        status = &dummy;
+    if (err != NULL && err_size > 0)
+        err[0] = '\0';
+    if (config == NULL || !check_config(config, err, err_size)) {
+        if (config == NULL)
+            failf(err, err_size, "config is NULL");
+        *status = CSIM_BAD_CONFIG;
+        return NULL;
+    }
+    if (program == NULL || !check_program(program, err, err_size)) {
+        if (program == NULL)
+            failf(err, err_size, "program is NULL");
+        *status = CSIM_BAD_PROGRAM;
+        return NULL;
+    }
+    sim = calloc(1, sizeof *sim);
+    if (sim == NULL)
+        goto no_memory;
+    sim->ncode = program->ncode;
+    sim->stats = pc_stats;
+    if (pc_stats == NULL) {
+        sim->own_stats = calloc((size_t)program->ncode, sizeof *sim->own_stats);
+        if (sim->own_stats == NULL)
+            goto no_memory;
+        sim->stats = sim->own_stats;
+    }
+    st = cache_init(&sim->l1, config->l1_size, config->l1_assoc, config->l1_line);
+    if (st == CSIM_OK)
+        st = cache_init(&sim->l2, config->l2_size, config->l2_assoc, config->l2_line);
+    if (st == CSIM_OK)
+        st = bpred_init(&sim->bp, config->bpred_kind, config->bpred_table_bits,
+                        config->bpred_history_bits);
+    if (st == CSIM_OK)
+        st = core_init(&sim->core, config, program, &sim->l1, &sim->l2, &sim->bp, sim->stats,
+                       sim->msg, SIM_MSG_SIZE);
+    if (st != CSIM_OK)
+        goto no_memory;
+    *status = CSIM_OK;
+    return sim;
+
+no_memory:
+    csim_free(sim);
+    failf(err, err_size, "out of memory while building the simulated machine");
+    *status = CSIM_NO_MEMORY;
+    return NULL;
+}
+
+int csim_run(csim_sim *sim, uint64_t max_steps)
+{
+    return core_step(&sim->core, max_steps);
+}
+
+int32_t csim_fault_pc(const csim_sim *sim)
+{
+    return sim->core.pc;
+}
+
+const char *csim_message(const csim_sim *sim)
+{
+    return sim->msg;
+}
+
+void csim_get_totals(const csim_sim *sim, csim_totals *out)
+{
+    memset(out, 0, sizeof *out);
+    for (int32_t pc = 0; pc < sim->ncode; pc++) {
+        const csim_pc_stats *st = &sim->stats[pc];
+        out->instructions += st->exec;
+        for (int k = 0; k < CSIM_NCAT; k++)
+            out->cat[k] += st->cycles[k];
+    }
+    for (int k = 0; k < CSIM_NCAT; k++)
+        out->cycles += out->cat[k];
+    out->loads = sim->core.loads;
+    out->stores = sim->core.stores;
+    out->l1_hits = sim->l1.hits;
+    out->l1_misses = sim->l1.misses;
+    out->l2_hits = sim->l2.hits;
+    out->l2_misses = sim->l2.misses;
+    out->branches = sim->core.branches;
+    out->mispredicts = sim->core.mispredicts;
+}
+
+void csim_free(csim_sim *sim)
+{
+    if (sim == NULL)
+        return;
+    core_free(&sim->core);
+    bpred_free(&sim->bp);
+    cache_free(&sim->l2);
+    cache_free(&sim->l1);
+    free(sim->own_stats);
+    free(sim);
+}

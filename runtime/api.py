@@ -1,0 +1,106 @@
+"""The Python API: simulate a kernel call on a modeled machine.
+
+    >>> res = helixrc.simulate("samples/art_f2_match.py::art_f2_match", args, machine="atom1")
+    >>> res.value, res.cycles, res.stats["cpi_stack"]
+
+The kernel runs on the simulator, not in CPython: its value and its mutations of the arguments
+are the simulator's, and equal CPython's bit for bit. Cycle counts are the model's numbers for
+the named machine config, echoed in ``stats["machine"]``; they are not measurements of hardware.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from helixrc.args import marshal, signature_of
+from helixrc.csim import binding
+from helixrc.csim.errors import (
+    KernelAssertionError, KernelError, KernelIndexError, KernelOverflowError,
+    KernelUnboundLocalError, KernelValueError, KernelZeroDivisionError, SimulatorError,
+)
+from helixrc.csim.machine import MachineConfig, resolve_machine
+from helixrc.csim.opcodes import Opcode, Status
+from helixrc.passes.encode import Encoded
+from helixrc.passes.ir import Scalar
+from helixrc.passes.pipeline import compile_kernel
+from helixrc.resolve import resolve_kernel
+from helixrc.stats import build_stats
+
+KERNEL_ERRORS: dict[Status, type[KernelError]] = {
+    Status.INDEX_ERROR: KernelIndexError,
+    Status.ZERO_DIVISION: KernelZeroDivisionError,
+    Status.OVERFLOW: KernelOverflowError,
+    Status.VALUE_ERROR: KernelValueError,
+    Status.ASSERTION: KernelAssertionError,
+    Status.UNBOUND_LOCAL: KernelUnboundLocalError,
+}
+
+
+@dataclass
+class SimResult:
+    """One simulated call: what the kernel returned, and what it cost on the modeled machine."""
+
+    #: the kernel's return value, exactly as CPython's call would give it
+    value: Any
+    cycles: int
+    instructions: int
+    #: the JSON-ready statistics (see runtime/stats.py)
+    stats: dict[str, Any]
+    machine: MachineConfig
+
+
+def simulate(kernel: Callable[..., Any] | str, args: Sequence[Any], machine: str | MachineConfig = "atom1",
+             *, func: str | None = None, **overrides: Any) -> SimResult:
+    """Run ``kernel(*args)`` on the simulator; args are mutated as the original call would."""
+    config = resolve_machine(machine, **overrides)
+    module, name = resolve_kernel(kernel, func)
+    compiled, cached = compile_kernel(module, name, signature_of(args))
+    fn = compiled.lowered.function
+    call = marshal(args, fn)
+    try:
+        outcome = binding.run(compiled.program, compiled.encoded.const_init + call.reg_init,
+                              call.arrays, config)
+    finally:
+        for step in call.finish:
+            step()
+    if outcome.status != Status.OK:
+        raise _kernel_error(outcome, compiled.encoded, fn.arrays)
+    value = _return_value(outcome, compiled.encoded, fn.returns_tuple)
+    label = f"{module.filename}::{name}"
+    stats = build_stats(label, compiled.encoded, outcome, config, compiled.compile_seconds, cached)
+    return SimResult(value, stats["cycles"], stats["instructions"], stats, config)
+
+
+def _return_value(outcome: binding.RunOutcome, encoded: Encoded, as_tuple: bool) -> Any:
+    regs = encoded.returns[outcome.pc]
+    values = []
+    for reg, t in regs:
+        if t == Scalar.F64:
+            values.append(outcome.reg_float(reg))
+        elif t == Scalar.BOOL:
+            values.append(bool(outcome.reg_int(reg)))
+        else:
+            values.append(outcome.reg_int(reg))
+    if not values:
+        return None
+    return tuple(values) if as_tuple else values[0]
+
+
+def _kernel_error(outcome: binding.RunOutcome, encoded: Encoded, arrays: list[Any]) -> Exception:
+    loc = encoded.locs[outcome.pc] if 0 <= outcome.pc < len(encoded.locs) else None
+    cls = KERNEL_ERRORS.get(Status(outcome.status))
+    if cls is None:
+        return SimulatorError(f"{Status(outcome.status).name}: {outcome.message}", loc)
+    message = outcome.message
+    if outcome.pc in encoded.raises:
+        kind, text = encoded.raises[outcome.pc]
+        message = text or ("assertion failed" if kind == "assertion" else message)
+    op, aux = encoded.code[outcome.pc][0], encoded.code[outcome.pc][1]
+    if cls is KernelIndexError and op in (Opcode.LOAD, Opcode.STORE_I, Opcode.STORE_F):
+        slot = arrays[aux]
+        if slot.type.is_list:
+            what = "list index" if op == Opcode.LOAD else "list assignment index"
+            message = f"{what} out of range"
+        message = f"{message} (array '{slot.name}')"
+    return cls(message, loc)

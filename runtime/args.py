@@ -1,0 +1,174 @@
+"""Marshal a kernel call's arguments for the simulator, and hand mutations back to the caller.
+
+Scalars go into their parameter registers; NumPy arrays are used in place (the simulator reads
+and writes their real memory, so in-place mutation is exactly the original call's); lists are
+copied into arrays and copied back afterwards. Each array also gets a simulated address: arrays
+that share memory share a region, so aliasing is seen by the cache model, and regions are laid
+out in argument order, so the same call always gives the same cycles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from helixrc.csim.binding import ArrayArg
+from helixrc.csim.errors import HelixError, KernelValueError
+from helixrc.csim.opcodes import dtype_code
+from helixrc.passes.ir import DTYPES, ArraySlot, ArrayType, Function, Reg, Scalar
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+REGION_BASE = 0x1000_0000
+PAGE = 4096
+
+
+def arg_type(value: Any, position: int) -> Scalar | ArrayType:
+    """The kernel-language type of one argument."""
+    if isinstance(value, (bool, np.bool_)):
+        return Scalar.BOOL
+    if isinstance(value, (int, np.integer)):
+        if not INT64_MIN <= int(value) <= INT64_MAX:
+            raise HelixError(f"argument {position + 1}: {value} does not fit in 64 bits")
+        return Scalar.I64
+    if isinstance(value, (float, np.floating)):
+        return Scalar.F64
+    if isinstance(value, np.ndarray):
+        if value.dtype.name not in DTYPES:
+            raise HelixError(
+                f"argument {position + 1}: arrays of dtype {value.dtype} are not supported "
+                f"(supported: {', '.join(DTYPES)})"
+            )
+        if not value.dtype.isnative:
+            raise HelixError(f"argument {position + 1}: byte-swapped arrays are not supported")
+        if not 1 <= value.ndim <= 3:
+            raise HelixError(f"argument {position + 1}: arrays must have 1 to 3 dimensions, "
+                             f"this one has {value.ndim}")
+        return ArrayType(value.dtype.name, value.ndim)
+    if isinstance(value, list):
+        return ArrayType(_list_dtype(value, position), 1, is_list=True)
+    raise HelixError(
+        f"argument {position + 1}: {type(value).__name__} is not a kernel argument type "
+        "(int, float, bool, NumPy array, or list of ints/floats/bools)"
+    )
+
+
+def _list_dtype(values: list[Any], position: int) -> str:
+    kinds = {type(v) for v in values}
+    if not kinds or kinds == {int}:
+        return "int64"
+    if kinds == {float}:
+        return "float64"
+    if kinds == {bool}:
+        return "bool"
+    names = ", ".join(sorted(k.__name__ for k in kinds))
+    raise HelixError(f"argument {position + 1}: a list passed to a kernel must hold only ints, "
+                     f"only floats or only bools; this one holds {names}")
+
+
+def signature_of(args: Sequence[Any]) -> tuple[Scalar | ArrayType, ...]:
+    return tuple(arg_type(a, i) for i, a in enumerate(args))
+
+
+@dataclass
+class Marshalled:
+    reg_init: list[tuple[int, int | float]]
+    arrays: list[ArrayArg]
+    #: run after the simulation, even when it failed: copy lists back, check read-only arrays
+    finish: list[Callable[[], None]] = field(default_factory=list)
+    #: the arrays whose memory the simulator uses; held here so they outlive the run
+    buffers: list[np.ndarray] = field(default_factory=list)
+
+
+def marshal(args: Sequence[Any], fn: Function) -> Marshalled:
+    if len(args) != len(fn.params):
+        raise HelixError(f"kernel '{fn.name}' takes {len(fn.params)} arguments, {len(args)} given")
+    out = Marshalled([], [])
+    buffers: list[np.ndarray] = []
+    for value, param in zip(args, fn.params):
+        if isinstance(param, Reg):
+            out.reg_init.append((param.id, _scalar(value, param.type)))
+            continue
+        arr = _array_for(value, param, out.finish)
+        buffers.append(arr)
+        for reg, extent in zip(param.shape, arr.shape):
+            out.reg_init.append((reg.id, int(extent)))
+    sim_bases = _sim_addresses(buffers)
+    for arr, sim in zip(buffers, sim_bases):
+        out.arrays.append(ArrayArg(
+            host_addr=arr.__array_interface__["data"][0], sim_addr=sim,
+            dtype=dtype_code(arr.dtype), shape=tuple(arr.shape), strides=tuple(arr.strides),
+        ))
+    out.buffers = buffers
+    return out
+
+
+def _scalar(value: Any, t: Scalar) -> int | float:
+    if t == Scalar.F64:
+        return float(value)
+    return int(value)
+
+
+def _array_for(value: Any, slot: ArraySlot, finish: list[Callable[[], None]]) -> np.ndarray:
+    if isinstance(value, list):
+        arr = np.array(value, dtype=slot.type.dtype) if value else np.zeros(0, dtype=slot.type.dtype)
+
+        def copy_back(lst: list[Any] = value, arr: np.ndarray = arr) -> None:
+            lst[:] = arr.tolist()
+
+        finish.append(copy_back)
+        return arr
+    assert isinstance(value, np.ndarray)
+    if value.flags.writeable:
+        return value
+    # The simulator writes memory directly; a read-only array gets a scratch copy, and a write
+    # into it is reported as CPython would report it.
+    scratch = value.copy()
+
+    def check(original: np.ndarray = value, scratch: np.ndarray = scratch, name: str = slot.name) -> None:
+        if scratch.tobytes() != original.tobytes():
+            raise KernelValueError(f"assignment destination is read-only (array '{name}')")
+
+    finish.append(check)
+    return scratch
+
+
+def _extent(arr: np.ndarray) -> tuple[int, int]:
+    base = arr.__array_interface__["data"][0]
+    lo = hi = base
+    for n, s in zip(arr.shape, arr.strides):
+        if n == 0:
+            return base, base
+        span = (n - 1) * s
+        lo += min(0, span)
+        hi += max(0, span)
+    return lo, hi + arr.itemsize
+
+
+def _sim_addresses(arrays: list[np.ndarray]) -> list[int]:
+    """Simulated address of element [0, ...] of each array; overlapping arrays share a region."""
+    extents = [_extent(a) for a in arrays]
+    group_of = list(range(len(arrays)))
+    for i in range(len(arrays)):
+        for j in range(i):
+            (lo1, hi1), (lo2, hi2) = extents[i], extents[j]
+            if lo1 < hi2 and lo2 < hi1:
+                old, new = group_of[i], group_of[j]
+                group_of = [new if g == old else g for g in group_of]
+    group_lo: dict[int, int] = {}
+    group_hi: dict[int, int] = {}
+    for g, (lo, hi) in zip(group_of, extents):
+        group_lo[g] = min(group_lo.get(g, lo), lo)
+        group_hi[g] = max(group_hi.get(g, hi), hi)
+    region: dict[int, int] = {}
+    cursor = REGION_BASE
+    for g in sorted(group_lo):
+        region[g] = cursor
+        size = group_hi[g] - group_lo[g]
+        cursor += (size + 2 * PAGE - 1) // PAGE * PAGE
+    result = []
+    for arr, g in zip(arrays, group_of):
+        base = arr.__array_interface__["data"][0]
+        result.append(region[g] + (base - group_lo[g]))
+    return result

@@ -1,0 +1,115 @@
+"""The ``helixrc`` command.
+
+    helixrc simulate samples/mcf_pricing.py::mcf_pricing --size small
+    helixrc machines
+
+Exit codes: 0 ok, 1 the kernel raised, 2 usage, language or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Sequence
+
+from helixrc.api import simulate
+from helixrc.csim.errors import HelixError, KernelError
+from helixrc.csim.machine import PRESETS, parse_override, resolve_machine
+from helixrc.report import format_simulation
+from helixrc.resolve import import_file, split_spec
+
+SIZES = ("small", "medium", "large")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="helixrc",
+        description="Parallelize irregular Python loops HELIX-RC style and simulate them on a "
+        "modeled machine. Cycle counts are the model's, for the named machine config.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sim = sub.add_parser(
+        "simulate", help="run a kernel on the simulator and report cycles and where they went",
+        description="Run FILE::FUNC on the simulator with inputs from make_inputs(size, seed) in "
+        "the same file, check nothing, and print cycles, IPC, the CPI stack, loops and hot lines.",
+    )
+    sim.add_argument("kernel", metavar="FILE::FUNC", help="the kernel, e.g. samples/mcf_pricing.py::mcf_pricing")
+    sim.add_argument("--size", choices=SIZES, default="small", help="input size passed to make_inputs (default: small)")
+    sim.add_argument("--seed", type=int, default=0, help="seed passed to make_inputs (default: 0)")
+    sim.add_argument("--inputs", metavar="FUNC", default="make_inputs",
+                     help="the function in FILE that builds the arguments (default: make_inputs)")
+    sim.add_argument("--machine", default="atom1", help=f"machine preset (one of: {', '.join(PRESETS)}; default: atom1)")
+    sim.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a machine config field, e.g. --set l1_size=64K (repeatable)")
+    sim.add_argument("--json", metavar="OUT", help="also write the statistics as JSON to OUT ('-' for stdout)")
+    sim.add_argument("--top", type=int, default=10, help="how many hot lines to list (default: 10)")
+    mac = sub.add_parser("machines", help="list the machine presets and their key parameters")
+    mac.add_argument("--json", action="store_true", help="print the full configs as JSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "simulate":
+            return cmd_simulate(args)
+        if args.command == "machines":
+            return cmd_machines(args)
+        parser.print_help()
+        return 2
+    except KernelError as err:
+        print(f"helixrc: the kernel raised {err.python_name}: {err}", file=sys.stderr)
+        return 1
+    except HelixError as err:
+        print(f"helixrc: error: {err}", file=sys.stderr)
+        return 2
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    path, func = split_spec(args.kernel)
+    if func is None:
+        raise HelixError(f"{args.kernel}: name the kernel as FILE::FUNC")
+    overrides: dict[str, Any] = dict(parse_override(o) for o in args.overrides)
+    config = resolve_machine(args.machine, **overrides)
+    module = import_file(path)
+    make = getattr(module, args.inputs, None)
+    if make is None:
+        raise HelixError(f"{path}: no function '{args.inputs}' to build the inputs")
+    call_args = make(args.size, args.seed)
+    if not isinstance(call_args, tuple):
+        call_args = (call_args,)
+    result = simulate(f"{path}::{func}", call_args, config)
+    if args.json == "-":
+        json.dump(result.stats, sys.stdout, indent=1)
+        print()
+        return 0
+    print(format_simulation(result.stats, result.value, args.top), end="")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result.stats, f, indent=1)
+        print(f"\nstatistics written to {args.json}")
+    return 0
+
+
+def cmd_machines(args: argparse.Namespace) -> int:
+    if args.json:
+        json.dump({n: c.to_dict() for n, c in PRESETS.items()}, sys.stdout, indent=1)
+        print()
+        return 0
+    for name, c in PRESETS.items():
+        print(f"{name}: {c.description}")
+        print(f"  core     in-order, {c.issue_width}-wide; latencies int {c.lat_int}, mul {c.lat_mul}, "
+              f"div {c.lat_div}, fadd {c.lat_fadd}, fmul {c.lat_fmul}, fdiv {c.lat_fdiv}")
+        print(f"  L1D      {c.l1_size // 1024} KB {c.l1_assoc}-way {c.l1_line} B lines, {c.l1_latency} cycles")
+        print(f"  L2       {c.l2_size // 1024} KB {c.l2_assoc}-way {c.l2_line} B lines, +{c.l2_latency} cycles")
+        print(f"  DRAM     +{c.dram_latency} cycles")
+        kind = "gshare" if c.bpred_kind == 1 else "bimodal"
+        print(f"  branches {kind}, 2^{c.bpred_table_bits} counters, {c.mispredict_penalty}-cycle mispredict penalty")
+    print("\nOverride any field with --set key=value; `helixrc machines --json` lists them all.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Readable text reports of simulation statistics (the JSON dict of runtime/stats.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+CATEGORY_LABELS = {
+    "busy": "busy (issuing)",
+    "mem_l1": "memory: L1 hit latency",
+    "mem_l2": "memory: L2",
+    "mem_dram": "memory: DRAM",
+    "branch": "branch mispredicts",
+    "dependence": "dependence stalls",
+}
+
+
+def format_simulation(stats: dict[str, Any], value: Any = None, top_lines: int = 10) -> str:
+    cycles = stats["cycles"]
+    m = stats["machine"]
+    compile_note = ("cached" if stats["compile_cached"]
+                    else f"{stats['compile_seconds']:.3f} s")
+    out = [
+        f"kernel   {stats['kernel']}",
+        f"machine  {m['name']}: {m.get('description', '')}".rstrip(),
+        "         (simulated: these are the model's cycles for this config, not a hardware measurement)",
+        f"result   {value!r}",
+        "",
+        f"cycles        {cycles:>14,}",
+        f"instructions  {stats['instructions']:>14,}",
+        f"IPC           {stats['ipc']:>14.3f}",
+        f"host time     {stats['host_seconds']:>14.3f} s "
+        f"({stats['host_inst_rate'] / 1e6:.1f} M simulated instructions/s; "
+        f"compile {compile_note})",
+        "",
+        "CPI stack (cycles)",
+    ]
+    for name, n in stats["cpi_stack"].items():
+        pct = 100.0 * n / cycles if cycles else 0.0
+        out.append(f"  {CATEGORY_LABELS.get(name, name):<26} {n:>14,}  {pct:5.1f}%  {_bar(pct)}")
+    c = stats["caches"]
+    b = stats["branches"]
+    out += [
+        "",
+        f"L1D  {c['l1']['hits']:,} hits, {c['l1']['misses']:,} misses ({_rate(c['l1'])})    "
+        f"L2  {c['l2']['hits']:,} hits, {c['l2']['misses']:,} misses ({_rate(c['l2'])})",
+        f"branches  {b['count']:,}, mispredicted {b['mispredicts']:,} "
+        f"({100.0 * b['mispredicts'] / b['count'] if b['count'] else 0.0:.1f}%)",
+    ]
+    if stats["loops"]:
+        out += ["", "loops (inclusive cycles)",
+                f"  {'loop':<22}{'line':>6}{'share':>8}{'invocations':>13}{'iterations':>13}{'cyc/iter':>10}"]
+        for loop in stats["loops"]:
+            depth = loop["id"].count(".")
+            name = "  " * depth + loop["id"]
+            out.append(f"  {name:<22}{loop['line']:>6}{100 * loop['share']:>7.1f}%"
+                       f"{loop['invocations']:>13,}{loop['iterations']:>13,}{loop['cycles_per_iteration']:>10.1f}")
+    hot = sorted(stats["lines"], key=lambda e: -e["cycles"])[:top_lines]
+    if hot:
+        out += ["", f"hottest lines (top {len(hot)})"]
+        sources: dict[str, list[str]] = {}
+        for e in hot:
+            text = _source_line(sources, e["file"], e["line"])
+            out.append(f"  {Path(e['file']).name}:{e['line']:<5} {100 * e['share']:5.1f}%  "
+                       f"{e['cycles']:>12,} cyc  {text}")
+    return "\n".join(out) + "\n"
+
+
+def _bar(pct: float, width: int = 20) -> str:
+    return "#" * int(round(pct / 100 * width))
+
+
+def _rate(level: dict[str, int]) -> str:
+    total = level["hits"] + level["misses"]
+    return f"{100.0 * level['misses'] / total:.1f}% miss" if total else "no accesses"
+
+
+def _source_line(cache: dict[str, list[str]], file: str, line: int) -> str:
+    if file not in cache:
+        try:
+            cache[file] = Path(file).read_text().splitlines()
+        except OSError:
+            cache[file] = []
+    lines = cache[file]
+    return lines[line - 1].strip()[:60] if 0 < line <= len(lines) else ""

@@ -1,0 +1,90 @@
+"""The statistics of one simulation as a JSON-ready dict: totals, CPI stack, loops and lines.
+
+The simulator counts per pc (executions and cycles per CPI category); everything per loop and
+per line is summed from those counters here, using the encoder's pc -> source tables. Loop
+cycles are inclusive: an outer loop's share contains its inner loops'.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+from helixrc.csim.binding import RunOutcome
+from helixrc.csim.machine import MachineConfig
+from helixrc.csim.opcodes import CAT_NAMES
+from helixrc.passes.encode import Encoded
+
+SCHEMA_VERSION = 1
+
+
+def build_stats(kernel: str, encoded: Encoded, outcome: RunOutcome, config: MachineConfig,
+                compile_seconds: float, cached: bool) -> dict[str, Any]:
+    pcs = outcome.pc_stats
+    execs = pcs[:, 0].astype(np.int64)
+    cat_cycles = pcs[:, 1:].astype(np.int64)
+    pc_cycles = cat_cycles.sum(axis=1)
+    totals = outcome.totals
+    cycles = int(totals["cycles"])
+    instructions = int(totals["instructions"])
+
+    def share(x: int) -> float:
+        return round(x / cycles, 6) if cycles else 0.0
+
+    lines: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
+    for pc, loc in enumerate(encoded.locs):
+        entry = lines[(loc.file, loc.line)]
+        entry[0] += int(pc_cycles[pc])
+        entry[1] += int(execs[pc])
+    loop_cycles: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(len(CAT_NAMES), np.int64))
+    loop_insts: dict[str, int] = defaultdict(int)
+    for pc, loop in enumerate(encoded.pc_loops):
+        while loop is not None:
+            loop_cycles[loop.id] += cat_cycles[pc]
+            loop_insts[loop.id] += int(execs[pc])
+            loop = loop.parent
+    loops: dict[str, dict[str, Any]] = {}
+    for rec in encoded.loops:
+        info = rec.info
+        entry = loops.setdefault(info.id, {
+            "id": info.id, "kind": info.kind, "file": info.loc.file, "line": info.loc.line,
+            "parent": info.parent.id if info.parent else None,
+            "invocations": 0, "iterations": 0,
+        })
+        entry["invocations"] += int(execs[rec.entry_pc])
+        entry["iterations"] += int(execs[rec.body_pc])
+    for entry in loops.values():
+        lc = loop_cycles[entry["id"]]
+        total = int(lc.sum())
+        entry["cycles"] = total
+        entry["instructions"] = loop_insts[entry["id"]]
+        entry["share"] = share(total)
+        entry["cycles_per_iteration"] = round(total / entry["iterations"], 3) if entry["iterations"] else 0.0
+        entry["cpi_stack"] = {name: int(v) for name, v in zip(CAT_NAMES, lc)}
+    seconds = outcome.host_seconds
+    return {
+        "schema": SCHEMA_VERSION,
+        "kernel": kernel,
+        "machine": config.to_dict(),
+        "cycles": cycles,
+        "instructions": instructions,
+        "ipc": round(instructions / cycles, 4) if cycles else 0.0,
+        "host_seconds": round(seconds, 6),
+        "host_inst_rate": round(instructions / seconds) if seconds > 0 else 0,
+        "compile_seconds": round(compile_seconds, 6),
+        "compile_cached": cached,
+        "cpi_stack": dict(totals["cat"]),
+        "caches": {
+            "l1": {"hits": totals["l1_hits"], "misses": totals["l1_misses"]},
+            "l2": {"hits": totals["l2_hits"], "misses": totals["l2_misses"]},
+            "loads": totals["loads"], "stores": totals["stores"],
+        },
+        "branches": {"count": totals["branches"], "mispredicts": totals["mispredicts"]},
+        "loops": sorted(loops.values(), key=lambda e: (e["file"], e["line"], e["id"])),
+        "lines": [
+            {"file": f, "line": ln, "cycles": c, "instructions": n, "share": share(c)}
+            for (f, ln), (c, n) in sorted(lines.items())
+        ],
+    }
