@@ -58,9 +58,15 @@ SUPPORTED_MATH: tuple[str, ...] = ("sqrt", "exp", "log", "floor", "ceil", "fabs"
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 _BUILTIN_NAMES: frozenset[str] = frozenset(dir(builtins))
-_MATH_HINT = "supported math functions: " + ", ".join(f"math.{f}" for f in SUPPORTED_MATH) + ", and the value math.inf"
-_BUILTINS_HINT = "kernels may call abs, min, max, int, float, bool, len, range, math functions and kernels of this module"
-_CALLABLE_HINT = "kernels may call only kernels of this module, abs/min/max/int/float/bool/len and math functions"
+_MATH_HINT = (
+    "supported math functions: " + ", ".join(f"math.{f}" for f in SUPPORTED_MATH) + ", and the value math.inf"
+)
+_BUILTINS_HINT = (
+    "kernels may call abs, min, max, int, float, bool, len, range, math functions and kernels of this module"
+)
+_CALLABLE_HINT = (
+    "kernels may call only kernels of this module, abs/min/max/int/float/bool/len and math functions"
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -83,7 +89,7 @@ class Binding:
     reason: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq=False: hashed by identity, so it can key a cache
 class KernelModule:
     """A parsed module: its tree, node positions, and what its top-level names are bound to."""
 
@@ -152,7 +158,9 @@ def _check_compiles(source: str, filename: str) -> None:
             "the module must compile under CPython before helixrc can read it",
         ) from None
     except ValueError as e:  # e.g. NUL bytes in the source
-        raise LanguageError(f"cannot compile {filename}: {e}", None, "save the file as plain UTF-8 text") from None
+        raise LanguageError(
+            f"cannot compile {filename}: {e}", None, "save the file as plain UTF-8 text"
+        ) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -195,7 +203,9 @@ class _BindingCollector(cst.CSTVisitor):
         self.bindings: list[tuple[str, _Bound]] = []
         self.declared: set[str] = set()  # `global` / `nonlocal` names of this scope
 
-    def _bind(self, names: Iterable[cst.Name | str], node: cst.CSTNode, origin: str = "", module: bool = False) -> None:
+    def _bind(
+        self, names: Iterable[cst.Name | str], node: cst.CSTNode, origin: str = "", module: bool = False
+    ) -> None:
         for n in names:
             name = n if isinstance(n, str) else n.value
             self.bindings.append((name, _Bound(node, self.toplevel, origin, module)))
@@ -331,7 +341,9 @@ def _check_size(op: cst.BaseBinaryOp, left: object, right: object) -> None:
 class _ModuleScanner:
     """Builds a :class:`KernelModule`: what every module-scope name is bound to, and the constants."""
 
-    def __init__(self, module: cst.Module, positions: Mapping[cst.CSTNode, CodeRange], filename: str, source: str):
+    def __init__(
+        self, module: cst.Module, positions: Mapping[cst.CSTNode, CodeRange], filename: str, source: str
+    ):
         self.module = module
         self.positions = positions
         self.filename = filename
@@ -346,7 +358,9 @@ class _ModuleScanner:
     def scan(self) -> KernelModule:
         bindings: dict[str, list[_Bound]] = {}
         for stmt in self.module.body:
-            collector = _BindingCollector(toplevel=isinstance(stmt, (cst.SimpleStatementLine, cst.FunctionDef, cst.ClassDef)))
+            collector = _BindingCollector(
+                toplevel=isinstance(stmt, (cst.SimpleStatementLine, cst.FunctionDef, cst.ClassDef))
+            )
             stmt.visit(collector)
             for name, bound in collector.bindings:
                 bindings.setdefault(name, []).append(bound)
@@ -362,10 +376,14 @@ class _ModuleScanner:
 
         # A name is a constant only if every binding of it is a top-level `NAME = <constant expr>`.
         self.simple = simple = self._simple_assignments()
-        eligible = {n for n, bs in bindings.items() if n not in finder.found and all(b.node in simple for b in bs)}
+        eligible = {
+            n for n, bs in bindings.items() if n not in finder.found and all(b.node in simple for b in bs)
+        }
         constants, failed = self._evaluate_constants(simple, eligible)
 
-        names = {name: self._describe(name, bs, constants, failed, finder.found) for name, bs in bindings.items()}
+        names = {
+            name: self._describe(name, bs, constants, failed, finder.found) for name, bs in bindings.items()
+        }
         for name, node in finder.found.items():
             reason = f"a function declares it global at line {self.line(node)}"
             names.setdefault(name, Binding("value", node, reason=reason))
@@ -387,9 +405,15 @@ class _ModuleScanner:
         for stmt in self.module.body:
             if isinstance(stmt, cst.SimpleStatementLine):
                 for small in stmt.body:
-                    if isinstance(small, cst.Assign) and all(isinstance(t.target, cst.Name) for t in small.targets):
+                    if isinstance(small, cst.Assign) and all(
+                        isinstance(t.target, cst.Name) for t in small.targets
+                    ):
                         simple.add(small)
-                    elif isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.value:
+                    elif (
+                        isinstance(small, cst.AnnAssign)
+                        and isinstance(small.target, cst.Name)
+                        and small.value
+                    ):
                         simple.add(small)
         return simple
 
@@ -404,7 +428,9 @@ class _ModuleScanner:
                 if small not in simple:
                     continue
                 assert isinstance(small, (cst.Assign, cst.AnnAssign)) and small.value is not None
-                targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+                targets = (
+                    [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+                )
                 try:
                     value: int | float | bool | None = self._const(small.value, env)
                     why = ""
@@ -435,8 +461,12 @@ class _ModuleScanner:
             case cst.Name(value=name) if self.math_aliases.get(name) == "inf":
                 return math.inf
             case cst.Name(value=name):
-                raise _NotConstant(f"an expression that uses {name}, which is not a constant defined above it")
-            case cst.Attribute(value=cst.Name(value=mod), attr=cst.Name(value="inf")) if mod in self.math_modules:
+                raise _NotConstant(
+                    f"an expression that uses {name}, which is not a constant defined above it"
+                )
+            case cst.Attribute(value=cst.Name(value=mod), attr=cst.Name(value="inf")) if (
+                mod in self.math_modules
+            ):
                 return math.inf
             case cst.UnaryOperation(operator=cst.Minus()):
                 return _number(-self._const(node.expression, env))
@@ -494,7 +524,11 @@ class _ModuleScanner:
         if name in failed:
             return Binding("value", node, reason=failed[name])
         if name in declared_global:
-            return Binding("value", node, reason=f"a function declares it global at line {self.line(declared_global[name])}")
+            return Binding(
+                "value",
+                node,
+                reason=f"a function declares it global at line {self.line(declared_global[name])}",
+            )
         return Binding("value", node, reason=self._why_not_simple(bs))
 
     def _why_not_simple(self, bs: list[_Bound]) -> str:
@@ -546,7 +580,9 @@ def check_kernel(module: KernelModule, name: str) -> list[str]:
         checker.check()
         for v in checker.violations:
             if caller is not None:  # say why a helper is being checked at all
-                v = _Violation(v.loc, f"{v.message} (in {fname}, called from {caller[0]} at line {caller[1]})", v.hint)
+                v = _Violation(
+                    v.loc, f"{v.message} (in {fname}, called from {caller[0]} at line {caller[1]})", v.hint
+                )
             violations.append(v)
         for callee, call in checker.calls:
             if callee in active:
@@ -556,7 +592,13 @@ def check_kernel(module: KernelModule, name: str) -> list[str]:
                     if callee == fname
                     else f"this call closes a recursion cycle ({cycle}): recursion is not supported in a kernel"
                 )
-                violations.append(_Violation(module.loc(call), message, "rewrite the recursion as a loop, with an explicit stack array if needed"))
+                violations.append(
+                    _Violation(
+                        module.loc(call),
+                        message,
+                        "rewrite the recursion as a loop, with an explicit stack array if needed",
+                    )
+                )
             elif callee not in done:
                 visit(callee, (fname, module.loc(call).line))
         active.pop()
@@ -581,11 +623,20 @@ _BINARY_OPS = (
     cst.Add, cst.Subtract, cst.Multiply, cst.Divide, cst.FloorDivide, cst.Modulo, cst.Power,
     cst.BitAnd, cst.BitOr, cst.BitXor, cst.LeftShift, cst.RightShift,
 )  # fmt: skip
-_COMPARE_OPS = (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual, cst.Equal, cst.NotEqual)
+_COMPARE_OPS = (
+    cst.LessThan,
+    cst.LessThanEqual,
+    cst.GreaterThan,
+    cst.GreaterThanEqual,
+    cst.Equal,
+    cst.NotEqual,
+)
 _LOOP_HINT = "for i in range(n): ..."
 _ALLOC_HINT = "allocate arrays in the caller (e.g. np.zeros(n)) and pass them in as parameters"
 _DICT_HINT = "use an array indexed by the key (keys must be small ints), passed in as a parameter"
-_STRING_HINT = "kernels compute numbers; format text in the caller (only a docstring and assert messages may be strings)"
+_STRING_HINT = (
+    "kernels compute numbers; format text in the caller (only a docstring and assert messages may be strings)"
+)
 _RANDOM_HINT = "draw the random numbers in the caller (make_inputs) and pass them in as an array"
 
 _METHOD_HINTS: dict[str, str] = {
@@ -594,10 +645,26 @@ _METHOD_HINTS: dict[str, str] = {
         "preallocate an array in the caller and write it by index: out[k] = v; k += 1",
     ),
     **dict.fromkeys(
-        ("sum", "mean", "prod", "max", "min", "any", "all", "argmax", "argmin", "cumsum", "dot", "count", "index"),
+        (
+            "sum",
+            "mean",
+            "prod",
+            "max",
+            "min",
+            "any",
+            "all",
+            "argmax",
+            "argmin",
+            "cumsum",
+            "dot",
+            "count",
+            "index",
+        ),
         "compute it with a loop: for i in range(len(a)): ...",
     ),
-    **dict.fromkeys(("get", "items", "keys", "values", "setdefault", "update"), "dicts are not supported: " + _DICT_HINT),
+    **dict.fromkeys(
+        ("get", "items", "keys", "values", "setdefault", "update"), "dicts are not supported: " + _DICT_HINT
+    ),
     **dict.fromkeys(
         ("copy", "fill", "reshape", "ravel", "flatten", "astype", "tolist", "sort", "transpose", "view"),
         "do it in the caller before the call, or write the loop in the kernel",
@@ -621,9 +688,15 @@ _BUILTIN_HINTS: dict[str, str] = {
     **dict.fromkeys(("list", "dict", "set", "tuple", "frozenset", "bytearray", "bytes"), _ALLOC_HINT),
     **dict.fromkeys(("str", "repr", "format", "chr", "ord", "hex", "bin", "oct", "ascii"), _STRING_HINT),
     **dict.fromkeys(("any", "all"), "loop over the indices with a flag, and break when it is decided"),
-    **dict.fromkeys(("isinstance", "type", "id", "hash", "callable"), "kernels are typed by their arguments; remove the check"),
+    **dict.fromkeys(
+        ("isinstance", "type", "id", "hash", "callable"),
+        "kernels are typed by their arguments; remove the check",
+    ),
     **dict.fromkeys(("input", "open"), "read data in the caller and pass it in as arrays"),
-    **dict.fromkeys(("getattr", "setattr", "hasattr", "vars", "globals", "locals"), "kernels have no objects; pass values in as parameters"),
+    **dict.fromkeys(
+        ("getattr", "setattr", "hasattr", "vars", "globals", "locals"),
+        "kernels have no objects; pass values in as parameters",
+    ),
 }
 
 _INT_TYPES = {f"{s}int{b}" for s in ("", "u") for b in (8, 16, 32, 64)} | {"intp", "int_", "uint", "longlong"}
@@ -701,7 +774,9 @@ class _KernelChecker:
         collector = _BindingCollector()
         fn.body.visit(collector)
         #: every name local to the function, as CPython decides it: parameters and assigned names
-        self.locals: set[str] = ({q.name.value for q in every_param} | {n for n, _ in collector.bindings}) - collector.declared
+        self.locals: set[str] = (
+            {q.name.value for q in every_param} | {n for n, _ in collector.bindings}
+        ) - collector.declared
         body = fn.body.body
         self.docstring = _is_docstring(body[0]) if isinstance(fn.body, cst.IndentedBlock) and body else None
 
@@ -745,12 +820,16 @@ class _KernelChecker:
                 f"{name} is a module constant; a kernel cannot assign it (a kernel never writes module state)",
                 f"copy it into a local with another name, e.g. {local} = {name}, and update that",
             )
-        elif binding is not None and (binding.kind in ("function", "class", "module") or name in self.km.math_aliases):
-            what = {"function": "function", "class": "class", "module": "module"}.get(binding.kind, "math import")
+        elif binding is not None and (
+            binding.kind in ("function", "class", "module") or name in self.km.math_aliases
+        ):
+            what = {"function": "a function", "class": "a class", "module": "an imported module"}.get(
+                binding.kind, "an imported math name"
+            )
             self.refuse(
                 node,
-                f"{name} is the name of a module-level {what}; a kernel cannot rebind it",
-                "give the variable another name",
+                f"{name} is {what} of this module; a kernel cannot rebind it",
+                f"give the {'parameter' if is_param else 'variable'} another name",
             )
         elif not is_param and name in self.km.toplevel_names:
             self.refuse(
@@ -759,7 +838,10 @@ class _KernelChecker:
                 "give the local variable another name",
             )
         elif name in SUPPORTED_BUILTINS:
-            self.refuse(node, f"the variable {name} hides the builtin {name}()", "give the variable another name")
+            what = "parameter" if is_param else "variable"
+            self.refuse(
+                node, f"the {what} {name} hides the builtin {name}()", f"give the {what} another name"
+            )
 
     def read_name(self, node: cst.Name) -> None:
         name = node.value
@@ -780,18 +862,32 @@ class _KernelChecker:
             self.check_constant_range(node)
         elif kind == "math":
             if self.km.math_aliases[name] != "inf":
-                self.refuse(node, f"{name} is a math function; a kernel can only call it", f"call it: {name}(x)")
+                self.refuse(
+                    node, f"{name} is a math function; a kernel can only call it", f"call it: {name}(x)"
+                )
         elif kind in ("function", "builtin"):
             self.refuse(node, f"{name} is a function; a kernel can only call it", f"call it: {name}(...)")
         elif kind == "class":
-            self.refuse(node, f"{name} is a class; classes and objects are not supported in a kernel", "pass numbers and arrays instead")
+            self.refuse(
+                node,
+                f"{name} is a class; classes and objects are not supported in a kernel",
+                "pass numbers and arrays instead",
+            )
         elif kind in ("module", "import"):
             assert binding is not None
             self.refuse_foreign(node, name, binding.origin)
         elif kind == "dict":
-            self.refuse(node, f"{name} is a module-level dict; dicts are not supported in a kernel", f"turn {name} into an array indexed by the key and pass it in as a parameter")
+            self.refuse(
+                node,
+                f"{name} is a module-level dict; dicts are not supported in a kernel",
+                f"turn {name} into an array indexed by the key and pass it in as a parameter",
+            )
         elif kind == "list":
-            self.refuse(node, f"{name} is a module-level list, not a compile-time constant", f"pass {name} to the kernel as a parameter")
+            self.refuse(
+                node,
+                f"{name} is a module-level list, not a compile-time constant",
+                f"pass {name} to the kernel as a parameter",
+            )
         elif kind == "value":
             assert binding is not None
             self.refuse(
@@ -800,9 +896,15 @@ class _KernelChecker:
                 "pass it in as a parameter, or define it at the top level as an int/float/bool constant expression",
             )
         elif kind == "other_builtin":
-            self.refuse(node, f"{name} is not supported in a kernel", _BUILTIN_HINTS.get(name, _BUILTINS_HINT))
+            self.refuse(
+                node, f"{name} is not supported in a kernel", _BUILTIN_HINTS.get(name, _BUILTINS_HINT)
+            )
         else:
-            self.refuse(node, f"name {name} is not defined", "assign it before use, pass it as a parameter, or define it as a module constant")
+            self.refuse(
+                node,
+                f"name {name} is not defined",
+                "assign it before use, pass it as a parameter, or define it as a module constant",
+            )
 
     def check_constant_range(self, node: cst.Name) -> None:
         value = self.km.constants[node.value]
@@ -819,13 +921,23 @@ class _KernelChecker:
         elif origin.startswith("math."):
             self.refuse_math(node, origin[5:])
         else:
-            what = f"the module {origin}" if self.km.names[name].kind == "module" else f"imported from {origin.rsplit('.', 1)[0]}"
+            what = (
+                f"the module {origin}"
+                if self.km.names[name].kind == "module"
+                else f"imported from {origin.rsplit('.', 1)[0]}"
+            )
             self.refuse(node, f"{name} is {what}; a kernel cannot use other modules", _foreign_hint(origin))
 
     def refuse_math(self, node: cst.CSTNode, fname: str) -> None:
-        if fname in ("pi", "e", "tau"):
+        if fname == "inf":
+            self.refuse(node, "math.inf is a number, not a function", "use it as a value: x = math.inf")
+        elif fname in ("pi", "e", "tau"):
             value = getattr(math, fname)
-            self.refuse(node, f"math.{fname} is not supported in a kernel", f"define a module constant {fname.upper()} = {value!r}")
+            self.refuse(
+                node,
+                f"math.{fname} is not supported in a kernel",
+                f"define a module constant {fname.upper()} = {value!r}",
+            )
         else:
             self.refuse(node, f"math.{fname} is not supported in a kernel", _MATH_HINT)
 
@@ -834,21 +946,39 @@ class _KernelChecker:
     def check(self) -> None:
         fn = self.fn
         if fn.asynchronous is not None:
-            self.refuse(fn.asynchronous, "async def is not supported: a kernel is a plain function", "remove async")
+            self.refuse(
+                fn.asynchronous, "async def is not supported: a kernel is a plain function", "remove async"
+            )
         self.check_params(fn.params)
         self.block(fn.body)
 
     def check_params(self, p: cst.Parameters) -> None:
         for param in (*p.posonly_params, *p.params):
             if param.default is not None:
-                self.refuse(param, f"parameter {param.name.value} has a default value; kernel parameters cannot have defaults", "remove the default and pass every argument at the call")
+                self.refuse(
+                    param,
+                    f"parameter {param.name.value} has a default value; kernel parameters cannot have defaults",
+                    "remove the default and pass every argument at the call",
+                )
             self.check_binding_name(param.name, is_param=True)
         if isinstance(p.star_arg, cst.Param):
-            self.refuse(p.star_arg, f"*{p.star_arg.name.value} parameters are not supported in a kernel", "list every parameter by name")
+            self.refuse(
+                p.star_arg,
+                f"*{p.star_arg.name.value} parameters are not supported in a kernel",
+                "list every parameter by name",
+            )
         for param in p.kwonly_params:
-            self.refuse(param, f"keyword-only parameter {param.name.value} is not supported in a kernel", "make it an ordinary positional parameter (remove the * before it)")
+            self.refuse(
+                param,
+                f"keyword-only parameter {param.name.value} is not supported in a kernel",
+                "make it an ordinary positional parameter (remove the * before it)",
+            )
         if p.star_kwarg is not None:
-            self.refuse(p.star_kwarg, f"**{p.star_kwarg.name.value} parameters are not supported in a kernel", "list every parameter by name")
+            self.refuse(
+                p.star_kwarg,
+                f"**{p.star_kwarg.name.value} parameters are not supported in a kernel",
+                "list every parameter by name",
+            )
 
     # -- statements ---------------------------------------------------------------------------
 
@@ -874,19 +1004,43 @@ class _KernelChecker:
                 self.expr(stmt.test)
                 self.block(stmt.body)
                 if stmt.orelse is not None:
-                    self.refuse(stmt.orelse, "while ... else is not supported in a kernel", "set a flag before break and test it after the loop")
+                    self.refuse(
+                        stmt.orelse,
+                        "while ... else is not supported in a kernel",
+                        "set a flag before break and test it after the loop",
+                    )
             case cst.FunctionDef():
-                self.refuse(stmt, f"a nested function ({stmt.name.value}) is not supported in a kernel", "move it to the top level of the module: kernels may call other kernels")
+                self.refuse(
+                    stmt,
+                    f"a nested function ({stmt.name.value}) is not supported in a kernel",
+                    "move it to the top level of the module: kernels may call other kernels",
+                )
             case cst.ClassDef():
-                self.refuse(stmt, "a class definition is not supported in a kernel", "define classes outside kernels; kernels work on numbers and arrays")
+                self.refuse(
+                    stmt,
+                    "a class definition is not supported in a kernel",
+                    "define classes outside kernels; kernels work on numbers and arrays",
+                )
             case cst.Try() | cst.TryStar():
-                self.refuse(stmt, "try/except/finally is not supported in a kernel", "test the condition with if before the operation; exceptions a kernel raises reach its caller")
+                self.refuse(
+                    stmt,
+                    "try/except/finally is not supported in a kernel",
+                    "test the condition with if before the operation; exceptions a kernel raises reach its caller",
+                )
             case cst.With():
-                self.refuse(stmt, "a with statement is not supported in a kernel", "do it in the caller, around the call to the kernel")
+                self.refuse(
+                    stmt,
+                    "a with statement is not supported in a kernel",
+                    "do it in the caller, around the call to the kernel",
+                )
             case cst.Match():
                 self.refuse(stmt, "a match statement is not supported in a kernel", "use if/elif/else")
             case _:
-                self.refuse(stmt, f"this statement ({type(stmt).__name__}) is not supported in a kernel", "see KERNEL_LANGUAGE.md for the statements a kernel may use")
+                self.refuse(
+                    stmt,
+                    f"this statement ({type(stmt).__name__}) is not supported in a kernel",
+                    "see KERNEL_LANGUAGE.md for the statements a kernel may use",
+                )
 
     def if_statement(self, stmt: cst.If) -> None:
         self.expr(stmt.test)
@@ -907,12 +1061,20 @@ class _KernelChecker:
                 self.assign(small)
             case cst.AugAssign():
                 if isinstance(small.operator, cst.MatrixMultiplyAssign):
-                    self.refuse(small.operator, "@= (matrix multiplication) is not supported in a kernel", "write the loops over the elements")
+                    self.refuse(
+                        small.operator,
+                        "@= (matrix multiplication) is not supported in a kernel",
+                        "write the loops over the elements",
+                    )
                 self.target(small.target)
                 self.expr(small.value)
             case cst.AnnAssign():
                 if small.value is None:
-                    self.refuse(small, "an annotation without a value is not supported in a kernel", f"give it a value: {_code(small.target)}: {_code(small.annotation.annotation)} = 0")
+                    self.refuse(
+                        small,
+                        "an annotation without a value is not supported in a kernel",
+                        f"give it a value: {_code(small.target)}: {_code(small.annotation.annotation)} = 0",
+                    )
                     return
                 self.target(small.target)
                 self.expr(small.value)
@@ -922,25 +1084,53 @@ class _KernelChecker:
                 self.expr(small.test)
                 self.assert_message(small.msg)
             case cst.Global():
-                self.refuse(small, "a global statement is not supported: a kernel cannot write module state", "return the new value and assign it in the caller")
+                self.refuse(
+                    small,
+                    "a global statement is not supported: a kernel cannot write module state",
+                    "return the new value and assign it in the caller",
+                )
             case cst.Nonlocal():
-                self.refuse(small, "a nonlocal statement is not supported in a kernel", "return the new value and assign it in the caller")
+                self.refuse(
+                    small,
+                    "a nonlocal statement is not supported in a kernel",
+                    "return the new value and assign it in the caller",
+                )
             case cst.Del():
-                self.refuse(small, "del is not supported in a kernel", "just stop using the variable (arrays keep their size)")
+                self.refuse(
+                    small,
+                    "del is not supported in a kernel",
+                    "just stop using the variable (arrays keep their size)",
+                )
             case cst.Import() | cst.ImportFrom():
-                self.refuse(small, "import inside a kernel is not supported", "import at the top of the module (import math)")
+                self.refuse(
+                    small,
+                    "import inside a kernel is not supported",
+                    "import at the top of the module (import math)",
+                )
             case cst.Raise():
                 self.refuse(small, "raise is not supported in a kernel", 'use assert condition, "message"')
             case _:
-                self.refuse(small, f"this statement ({type(small).__name__}) is not supported in a kernel", "see KERNEL_LANGUAGE.md for the statements a kernel may use")
+                self.refuse(
+                    small,
+                    f"this statement ({type(small).__name__}) is not supported in a kernel",
+                    "see KERNEL_LANGUAGE.md for the statements a kernel may use",
+                )
 
     def expr_statement(self, stmt: cst.Expr) -> None:
         value = stmt.value
         if isinstance(value, cst.Call):
             if not self.refuses(lambda: self.call(value)) and not self.calls_kernel(value):
-                self.refuse(value, f"the result of {_code(value.func)}() is discarded", "assign it to a variable, or remove the call")
+                self.refuse(
+                    value,
+                    f"the result of {_code(value.func)}() is discarded",
+                    "assign it to a variable, or remove the call",
+                )
         elif not self.refuses(lambda: self.expr(value)):
-            self.refuse(value, "this expression statement has no effect", "assign its value to a variable, or remove it")
+            self.refuse(
+                value,
+                "this expression statement has no effect",
+                "assign its value to a variable, or remove it",
+            )
 
     def calls_kernel(self, call: cst.Call) -> bool:
         return isinstance(call.func, cst.Name) and self.kind(call.func.value) == "function"
@@ -949,8 +1139,13 @@ class _KernelChecker:
         targets = [t.target for t in node.targets]
         tuples = [t for t in targets if isinstance(t, (cst.Tuple, cst.List))]
         if tuples and len(targets) > 1:
-            self.refuse(tuples[0], "a tuple target in a chained assignment is not supported", "split it into separate assignments")
-        elif tuples:
+            self.refuse(
+                tuples[0],
+                "a tuple target in a chained assignment is not supported",
+                "split it into separate assignments",
+            )
+            return
+        if tuples:
             self.tuple_assign(tuples[0], node.value)
             return
         for t in targets:
@@ -959,29 +1154,57 @@ class _KernelChecker:
 
     def tuple_assign(self, target: cst.Tuple | cst.List, value: cst.BaseExpression) -> None:
         if isinstance(target, cst.List):
-            self.refuse(target, "a list as an assignment target is not supported", "write a, b = ... without brackets")
+            self.refuse(
+                target, "a list as an assignment target is not supported", "write a, b = ... without brackets"
+            )
             return
         for el in target.elements:
             if isinstance(el, cst.StarredElement) or isinstance(el.value, (cst.Tuple, cst.List)):
-                self.refuse(el, "nested or starred targets in a tuple assignment are not supported", "unpack one level at a time into plain names")
+                self.refuse(
+                    el,
+                    "nested or starred targets in a tuple assignment are not supported",
+                    "unpack one level at a time into plain names",
+                )
             else:
                 self.target(el.value)
         n = len(target.elements)
         if n == 1:
-            self.refuse(target, "a one-element tuple target is not supported", f"write {_code(target.elements[0].value)} = ...")
+            self.refuse(
+                target,
+                "a one-element tuple target is not supported",
+                f"write {_code(target.elements[0].value)} = ...",
+            )
         if isinstance(value, cst.Tuple):
             if len(value.elements) != n:
-                self.refuse(value, f"{len(value.elements)} values are assigned to {n} targets", "give exactly one value per target")
+                self.refuse(
+                    value,
+                    f"{len(value.elements)} values are assigned to {n} targets",
+                    "give exactly one value per target",
+                )
             for el in value.elements:
                 self.expr(el) if isinstance(el, cst.StarredElement) else self.expr(el.value)
         elif isinstance(value, cst.Call):
             if not self.refuses(lambda: self.call(value)) and not self.calls_kernel(value):
-                self.refuse(value, f"{_code(value.func)}() returns one value, which cannot be unpacked", "only tuples and kernels that return tuples can be unpacked")
+                self.refuse(
+                    value,
+                    f"{_code(value.func)}() returns one value, which cannot be unpacked",
+                    "only tuples and kernels that return tuples can be unpacked",
+                )
         elif isinstance(value, cst.Attribute) and value.attr.value == "shape":
-            dims = "; ".join(f"{_code(el.value)} = {_code(value)}[{i}]" for i, el in enumerate(target.elements))
-            self.refuse(value, f"{_code(value)} cannot be unpacked in a kernel", f"read one dimension at a time: {dims}")
+            dims = "; ".join(
+                f"{_code(el.value)} = {_code(value)}[{i}]" for i, el in enumerate(target.elements)
+            )
+            self.refuse(
+                value,
+                f"{_code(value)} cannot be unpacked in a kernel",
+                f"read one dimension at a time: {dims}",
+            )
         else:
-            self.refuse(value, "the right side of a tuple assignment must be a tuple of values or a call to a kernel that returns a tuple", "write a, b = x, y or a, b = kernel(...)")
+            self.refuse(
+                value,
+                "the right side of a tuple assignment must be a tuple of values or a call to a kernel that returns a tuple",
+                "write a, b = x, y or a, b = kernel(...)",
+            )
 
     def target(self, node: cst.BaseExpression) -> None:
         """An assignment target: a local name or an array element."""
@@ -991,28 +1214,51 @@ class _KernelChecker:
             case cst.Subscript():
                 self.subscript(node, store=True)
             case cst.Attribute():
-                self.refuse(node, f"assigning to an attribute ({_code(node)}) is not supported in a kernel", "kernels write only local variables and array elements; return the value instead")
+                self.refuse(
+                    node,
+                    f"assigning to an attribute ({_code(node)}) is not supported in a kernel",
+                    "kernels write only local variables and array elements; return the value instead",
+                )
             case cst.Tuple() | cst.List():
                 self.refuse(node, "a tuple target is not supported here", "assign each element separately")
             case _:
-                self.refuse(node, "only a variable or an array element can be assigned in a kernel", "write x = ... or a[i] = ...")
+                self.refuse(
+                    node,
+                    "only a variable or an array element can be assigned in a kernel",
+                    "write x = ... or a[i] = ...",
+                )
 
     def for_statement(self, stmt: cst.For) -> None:
         if stmt.asynchronous is not None:
-            self.refuse(stmt.asynchronous, "async for is not supported in a kernel", "use for i in range(...)")
+            self.refuse(
+                stmt.asynchronous, "async for is not supported in a kernel", "use for i in range(...)"
+            )
             return
         it = stmt.iter
-        if not (isinstance(it, cst.Call) and isinstance(it.func, cst.Name) and it.func.value == "range" and self.kind("range") == "builtin"):
+        if not (
+            isinstance(it, cst.Call)
+            and isinstance(it.func, cst.Name)
+            and it.func.value == "range"
+            and self.kind("range") == "builtin"
+        ):
             self.refuse(it, "a for loop can only iterate over range(...) in a kernel", self.for_hint(stmt))
         else:
             if isinstance(stmt.target, cst.Name):
                 self.check_binding_name(stmt.target)
             else:
-                self.refuse(stmt.target, "a for loop variable must be a single name", "for i in range(...), then unpack inside the loop")
+                self.refuse(
+                    stmt.target,
+                    "a for loop variable must be a single name",
+                    "for i in range(...), then unpack inside the loop",
+                )
             self.range_call(it)
         self.block(stmt.body)
         if stmt.orelse is not None:
-            self.refuse(stmt.orelse, "for ... else is not supported in a kernel", "set a flag before break and test it after the loop")
+            self.refuse(
+                stmt.orelse,
+                "for ... else is not supported in a kernel",
+                "set a flag before break and test it after the loop",
+            )
 
     def for_hint(self, stmt: cst.For) -> str:
         it, target = stmt.iter, stmt.target
@@ -1020,12 +1266,25 @@ class _KernelChecker:
         if isinstance(it, cst.Name):
             return f"loop over the indices: for i in range(len({it.value})): {var} = {it.value}[i]"
         if isinstance(it, cst.Call) and isinstance(it.func, cst.Name):
-            if it.func.value == "enumerate" and it.args and isinstance(target, cst.Tuple) and len(target.elements) == 2:
-                i, x, a = _code(target.elements[0].value), _code(target.elements[1].value), _code(it.args[0].value)
+            if (
+                it.func.value == "enumerate"
+                and it.args
+                and isinstance(target, cst.Tuple)
+                and len(target.elements) == 2
+            ):
+                i, x, a = (
+                    _code(target.elements[0].value),
+                    _code(target.elements[1].value),
+                    _code(it.args[0].value),
+                )
                 return f"for {i} in range(len({a})): {x} = {a}[{i}]"
             if it.func.value in _BUILTIN_HINTS:
                 return _BUILTIN_HINTS[it.func.value]
-        if isinstance(it, cst.Call) and isinstance(it.func, cst.Attribute) and it.func.attr.value in ("items", "keys", "values"):
+        if (
+            isinstance(it, cst.Call)
+            and isinstance(it.func, cst.Attribute)
+            and it.func.attr.value in ("items", "keys", "values")
+        ):
             return "dicts are not supported: " + _DICT_HINT
         return "loop over the indices: for i in range(len(a)): x = a[i]"
 
@@ -1033,7 +1292,11 @@ class _KernelChecker:
         if self.refuses(lambda: self.call_args(call)):
             return
         if not 1 <= len(call.args) <= 3:
-            self.refuse(call, f"range() takes 1 to 3 arguments, not {len(call.args)}", "range(stop), range(start, stop) or range(start, stop, step)")
+            self.refuse(
+                call,
+                f"range() takes 1 to 3 arguments, not {len(call.args)}",
+                "range(stop), range(start, stop) or range(start, stop, step)",
+            )
 
     def return_statement(self, stmt: cst.Return) -> None:
         value = stmt.value
@@ -1041,7 +1304,11 @@ class _KernelChecker:
             return
         if isinstance(value, cst.Tuple):
             if len(value.elements) == 1:
-                self.refuse(value, "returning a one-element tuple is not supported", f"return {_code(value.elements[0].value)}")
+                self.refuse(
+                    value,
+                    "returning a one-element tuple is not supported",
+                    f"return {_code(value.elements[0].value)}",
+                )
             for el in value.elements:
                 self.expr(el) if isinstance(el, cst.StarredElement) else self.expr(el.value)
         else:
@@ -1051,7 +1318,11 @@ class _KernelChecker:
         if msg is None:
             return
         if _has_fstring(msg):
-            self.refuse(msg, "an assert message must be a plain string literal, not an f-string", 'write assert cond, "message" and report values from the caller')
+            self.refuse(
+                msg,
+                "an assert message must be a plain string literal, not an f-string",
+                'write assert cond, "message" and report values from the caller',
+            )
         elif not isinstance(msg, (cst.SimpleString, cst.ConcatenatedString)):
             self.refuse(msg, "an assert message must be a string literal", 'write assert cond, "message"')
 
@@ -1062,7 +1333,11 @@ class _KernelChecker:
         match node:
             case cst.Integer():
                 if node.evaluated_value > _INT64_MAX:
-                    self.refuse(node, f"the integer {_code(node)} does not fit in a 64-bit signed int", "kernel ints are 64-bit: use a smaller value")
+                    self.refuse(
+                        node,
+                        f"the integer {_code(node)} does not fit in a 64-bit signed int",
+                        "kernel ints are 64-bit: use a smaller value",
+                    )
             case cst.Float():
                 pass
             case cst.Name():
@@ -1073,7 +1348,11 @@ class _KernelChecker:
                 self.subscript(node)
             case cst.BinaryOperation():
                 if isinstance(node.operator, cst.MatrixMultiply):
-                    self.refuse(node.operator, "@ (matrix multiplication) is not supported in a kernel", "write the loops over the elements")
+                    self.refuse(
+                        node.operator,
+                        "@ (matrix multiplication) is not supported in a kernel",
+                        "write the loops over the elements",
+                    )
                     return
                 assert isinstance(node.operator, _BINARY_OPS)
                 self.expr(node.left)
@@ -1095,36 +1374,84 @@ class _KernelChecker:
             case cst.Call():
                 self.call(node)
             case cst.FormattedString():
-                self.refuse(node, "f-strings are not supported in a kernel", "return the numbers and format them in the caller")
+                self.refuse(
+                    node,
+                    "f-strings are not supported in a kernel",
+                    "return the numbers and format them in the caller",
+                )
             case cst.SimpleString() | cst.ConcatenatedString():
                 self.refuse(node, "strings are not supported in a kernel", _STRING_HINT)
             case cst.Imaginary():
-                self.refuse(node, "complex numbers are not supported in a kernel", "keep the real and imaginary parts in two floats")
+                self.refuse(
+                    node,
+                    "complex numbers are not supported in a kernel",
+                    "keep the real and imaginary parts in two floats",
+                )
             case cst.Tuple():
-                self.refuse(node, "a tuple is only allowed in a tuple assignment (a, b = x, y) or a return (return x, y)", "use separate variables: a, b = x, y")
+                self.refuse(
+                    node,
+                    "a tuple is only allowed in a tuple assignment (a, b = x, y) or a return (return x, y)",
+                    "use separate variables: a, b = x, y",
+                )
             case cst.List():
                 self.refuse(node, "a list is not supported in a kernel", _ALLOC_HINT)
             case cst.Set():
-                self.refuse(node, "a set is not supported in a kernel", "use an array of 0/1 flags indexed by the value, passed in as a parameter")
+                self.refuse(
+                    node,
+                    "a set is not supported in a kernel",
+                    "use an array of 0/1 flags indexed by the value, passed in as a parameter",
+                )
             case cst.Dict():
                 self.refuse(node, "a dict is not supported in a kernel", _DICT_HINT)
             case cst.ListComp() | cst.SetComp() | cst.DictComp() | cst.GeneratorExp():
-                what = {cst.ListComp: "a list comprehension", cst.SetComp: "a set comprehension", cst.DictComp: "a dict comprehension"}.get(type(node), "a generator expression")
-                self.refuse(node, f"{what} is not supported in a kernel", "write a for loop over range(...) that fills an array passed in as a parameter")
+                what = {
+                    cst.ListComp: "a list comprehension",
+                    cst.SetComp: "a set comprehension",
+                    cst.DictComp: "a dict comprehension",
+                }.get(type(node), "a generator expression")
+                self.refuse(
+                    node,
+                    f"{what} is not supported in a kernel",
+                    "write a for loop over range(...) that fills an array passed in as a parameter",
+                )
             case cst.Lambda():
-                self.refuse(node, "lambda is not supported in a kernel", "define a top-level kernel function and call it")
+                self.refuse(
+                    node,
+                    "lambda is not supported in a kernel",
+                    "define a top-level kernel function and call it",
+                )
             case cst.NamedExpr():
-                self.refuse(node, "the walrus operator := is not supported in a kernel", "assign the value on its own line first")
+                self.refuse(
+                    node,
+                    "the walrus operator := is not supported in a kernel",
+                    "assign the value on its own line first",
+                )
             case cst.Yield():
-                self.refuse(node, "yield makes a generator, which is not supported in a kernel", "write the results into an array passed in as a parameter")
+                self.refuse(
+                    node,
+                    "yield makes a generator, which is not supported in a kernel",
+                    "write the results into an array passed in as a parameter",
+                )
             case cst.Await():
-                self.refuse(node, "await is not supported in a kernel", "kernels are plain functions: remove async/await")
+                self.refuse(
+                    node,
+                    "await is not supported in a kernel",
+                    "kernels are plain functions: remove async/await",
+                )
             case cst.StarredElement():
-                self.refuse(node, f"the starred expression *{_code(node.value)} is not supported in a kernel", "write the elements out one by one")
+                self.refuse(
+                    node,
+                    f"the starred expression *{_code(node.value)} is not supported in a kernel",
+                    "write the elements out one by one",
+                )
             case cst.Ellipsis():
                 self.refuse(node, "... (Ellipsis) is not supported in a kernel", "use pass for an empty body")
             case _:
-                self.refuse(node, f"this expression ({type(node).__name__}) is not supported in a kernel", "see KERNEL_LANGUAGE.md for the expressions a kernel may use")
+                self.refuse(
+                    node,
+                    f"this expression ({type(node).__name__}) is not supported in a kernel",
+                    "see KERNEL_LANGUAGE.md for the expressions a kernel may use",
+                )
 
     def comparison(self, node: cst.Comparison) -> None:
         self.expr(node.left)
@@ -1133,12 +1460,24 @@ class _KernelChecker:
             op, right = target.operator, target.comparator
             if isinstance(op, (cst.Is, cst.IsNot)):
                 if any(isinstance(x, cst.Name) and x.value == "None" for x in (left, right)):
-                    self.refuse(op, "a comparison with None is not supported: kernels have no None", "use a flag, or a sentinel value such as -1 for 'no value'")
+                    self.refuse(
+                        op,
+                        "a comparison with None is not supported: kernels have no None",
+                        "use a flag, or a sentinel value such as -1 for 'no value'",
+                    )
                 else:
-                    self.refuse(op, "`is` compares object identity, which kernels do not have", "compare values with == or !=")
+                    self.refuse(
+                        op,
+                        "`is` compares object identity, which kernels do not have",
+                        "compare values with == or !=",
+                    )
                 return
             if isinstance(op, (cst.In, cst.NotIn)):
-                self.refuse(op, f"`{_code(op)}` (a membership test) is not supported in a kernel", "loop over the indices and compare each element")
+                self.refuse(
+                    op,
+                    f"`{_code(op)}` (a membership test) is not supported in a kernel",
+                    "loop over the indices and compare each element",
+                )
                 return
             assert isinstance(op, _COMPARE_OPS)
             self.expr(right)
@@ -1155,17 +1494,33 @@ class _KernelChecker:
                 if attr == "inf":
                     return
                 if attr in SUPPORTED_MATH:
-                    self.refuse(node, f"{_code(node)} is a math function; a kernel can only call it", f"call it: {_code(node)}(x)")
+                    self.refuse(
+                        node,
+                        f"{_code(node)} is a math function; a kernel can only call it",
+                        f"call it: {_code(node)}(x)",
+                    )
                 else:
                     self.refuse_math(node, attr)
                 return
         if root is not None and root.value == "math" and root_kind == "undefined":
-            self.refuse(root, "math is used but not imported in this module", "add import math at the top of the module")
+            self.refuse(
+                root,
+                "math is used but not imported in this module",
+                "add import math at the top of the module",
+            )
         elif root is not None and root_kind in ("module", "import", "undefined"):
             dotted = _code(node)
-            self.refuse(node, f"{dotted} reads from another module; a kernel cannot use other modules", _foreign_hint(dotted))
+            self.refuse(
+                node,
+                f"{dotted} reads from another module; a kernel cannot use other modules",
+                _foreign_hint(dotted),
+            )
         elif attr == "shape":
-            self.refuse(node, f"{_code(node)} can only be read one dimension at a time", f"write {_code(node)}[0] (a constant index)")
+            self.refuse(
+                node,
+                f"{_code(node)} can only be read one dimension at a time",
+                f"write {_code(node)}[0] (a constant index)",
+            )
         else:
             hints = {
                 "size": "use len(a) for a 1-D array, or a.shape[0] * a.shape[1]",
@@ -1175,7 +1530,11 @@ class _KernelChecker:
                 "real": "kernels have no complex numbers",
                 "imag": "kernels have no complex numbers",
             }
-            self.refuse(node, f"the attribute {_code(node)} is not supported; the only attribute a kernel may read is .shape[d]", hints.get(attr, "read .shape[d], or pass the value in as a parameter"))
+            self.refuse(
+                node,
+                f"the attribute {_code(node)} is not supported; the only attribute a kernel may read is .shape[d]",
+                hints.get(attr, "read .shape[d], or pass the value in as a parameter"),
+            )
 
     def subscript(self, node: cst.Subscript, store: bool = False) -> None:
         """``a[i]``, ``a[i, j]``, ``a[i][j]`` (read or written) and ``a.shape[d]`` (read)."""
@@ -1191,21 +1550,39 @@ class _KernelChecker:
             if self.refuses(lambda: self.read_name(base)):
                 return
         elif isinstance(base, cst.Call) and self.calls_kernel(base):
-            self.refuse(node, "the tuple a kernel returns cannot be indexed", f"unpack it: x, y = {_code(base)}")
+            self.refuse(
+                node, "the tuple a kernel returns cannot be indexed", f"unpack it: x, y = {_code(base)}"
+            )
             return
         elif not self.refuses(lambda: self.expr(base)):
-            self.refuse(node, "only arrays (named variables) can be indexed in a kernel", "assign the value to a variable, or index the array directly")
+            self.refuse(
+                node,
+                "only arrays (named variables) can be indexed in a kernel",
+                "assign the value to a variable, or index the array directly",
+            )
             return
         else:
             return
         if len(indices) > 3:
-            self.refuse(node, f"{len(indices)} indices: arrays in a kernel have at most 3 dimensions", "index with at most 3 subscripts, e.g. a[i, j, k]")
+            self.refuse(
+                node,
+                f"{len(indices)} indices: arrays in a kernel have at most 3 dimensions",
+                "index with at most 3 subscripts, e.g. a[i, j, k]",
+            )
         for el in indices:
             s = el.slice
             if isinstance(s, cst.Slice):
-                self.refuse(el, f"the slice {_code(s)} is not supported in a kernel", "loop over the indices: for i in range(start, stop): ... a[i] ...")
+                self.refuse(
+                    el,
+                    f"the slice {_code(s)} is not supported in a kernel",
+                    "loop over the indices: for i in range(start, stop): ... a[i] ...",
+                )
             elif isinstance(s, cst.Index) and s.star is not None:
-                self.refuse(el, f"the starred index {_code(s)} is not supported in a kernel", "write the indices out: a[i, j]")
+                self.refuse(
+                    el,
+                    f"the starred index {_code(s)} is not supported in a kernel",
+                    "write the indices out: a[i, j]",
+                )
             elif isinstance(s, cst.Index):
                 self.expr(s.value)
 
@@ -1214,23 +1591,39 @@ class _KernelChecker:
         assert isinstance(attr, cst.Attribute)
         text = _code(attr)
         if store:
-            self.refuse(node, f"{text} cannot be assigned in a kernel", "arrays keep their shape; allocate a new one in the caller")
+            self.refuse(
+                node,
+                f"{text} cannot be assigned in a kernel",
+                "arrays keep their shape; allocate a new one in the caller",
+            )
             return
         if isinstance(attr.value, cst.Name):
             if self.refuses(lambda: self.read_name(attr.value)):  # type: ignore[arg-type]
                 return
         else:
-            self.refuse(node, f"{text} is only supported on a named array", "assign the array to a variable first")
+            self.refuse(
+                node, f"{text} is only supported on a named array", "assign the array to a variable first"
+            )
             return
-        ok = len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index) and node.slice[0].slice.star is None
+        ok = (
+            len(node.slice) == 1
+            and isinstance(node.slice[0].slice, cst.Index)
+            and node.slice[0].slice.star is None
+        )
         index = node.slice[0].slice.value if ok else None  # type: ignore[union-attr]
         if isinstance(index, cst.UnaryOperation) and isinstance(index.operator, cst.Minus):
             index = index.expression
         constant = isinstance(index, cst.Integer) or (
-            isinstance(index, cst.Name) and index.value not in self.locals and isinstance(self.km.constants.get(index.value), int)
+            isinstance(index, cst.Name)
+            and index.value not in self.locals
+            and isinstance(self.km.constants.get(index.value), int)
         )
         if not constant:
-            self.refuse(node, f"{text} must be indexed with a constant dimension", f"write {text}[0], {text}[1] or {text}[2]")
+            self.refuse(
+                node,
+                f"{text} must be indexed with a constant dimension",
+                f"write {text}[0], {text}[1] or {text}[2]",
+            )
 
     def call(self, node: cst.Call) -> None:
         """A call: a kernel of this module, a supported builtin, or a supported math function."""
@@ -1246,9 +1639,17 @@ class _KernelChecker:
         """Arguments: positional expressions only."""
         for arg in node.args:
             if arg.keyword is not None:
-                self.refuse(arg, f"the keyword argument {arg.keyword.value}= is not supported in a kernel", "pass arguments by position")
+                self.refuse(
+                    arg,
+                    f"the keyword argument {arg.keyword.value}= is not supported in a kernel",
+                    "pass arguments by position",
+                )
             elif arg.star:
-                self.refuse(arg, f"argument unpacking ({arg.star}{_code(arg.value)}) is not supported in a kernel", "pass each argument explicitly")
+                self.refuse(
+                    arg,
+                    f"argument unpacking ({arg.star}{_code(arg.value)}) is not supported in a kernel",
+                    "pass each argument explicitly",
+                )
             else:
                 self.expr(arg.value)
 
@@ -1259,8 +1660,16 @@ class _KernelChecker:
         if kind == "function":
             callee = self.km.functions[name]
             nparams = len(callee.params.posonly_params) + len(callee.params.params)
-            if not self.refuses(lambda: self.call_args(node)) and nargs != nparams and not isinstance(callee.params.star_arg, cst.Param):
-                self.refuse(node, f"{name}() takes {nparams} argument{'s' * (nparams != 1)} but {nargs} {'was' if nargs == 1 else 'were'} given", f"pass exactly the parameters {name} declares")
+            if (
+                not self.refuses(lambda: self.call_args(node))
+                and nargs != nparams
+                and not isinstance(callee.params.star_arg, cst.Param)
+            ):
+                self.refuse(
+                    node,
+                    f"{name}() takes {nparams} argument{'s' * (nparams != 1)} but {nargs} {'was' if nargs == 1 else 'were'} given",
+                    f"pass exactly the parameters {name} declares",
+                )
             self.calls.append((name, node))
         elif kind == "builtin":
             self.call_builtin(node, name)
@@ -1275,15 +1684,29 @@ class _KernelChecker:
             if binding.origin.startswith("math."):
                 self.refuse_math(node, binding.origin[5:])
             else:
-                self.refuse(node, f"{name}() is {binding.origin}, a function of another module; a kernel cannot call into other modules", _foreign_hint(binding.origin))
+                self.refuse(
+                    node,
+                    f"{name}() is {binding.origin}, a function of another module; a kernel cannot call into other modules",
+                    _foreign_hint(binding.origin),
+                )
         elif kind == "class":
-            self.refuse(node, f"{name}() creates an object; classes and objects are not supported in a kernel", "keep the fields in parallel arrays and pass them in")
+            self.refuse(
+                node,
+                f"{name}() creates an object; classes and objects are not supported in a kernel",
+                "keep the fields in parallel arrays and pass them in",
+            )
         elif kind == "other_builtin":
-            self.refuse(node, f"{name}() is not supported in a kernel", _BUILTIN_HINTS.get(name, _BUILTINS_HINT))
+            self.refuse(
+                node, f"{name}() is not supported in a kernel", _BUILTIN_HINTS.get(name, _BUILTINS_HINT)
+            )
         elif kind == "local":
             self.refuse(node, f"{name} is a variable, not a function", _CALLABLE_HINT)
         elif kind == "undefined":
-            self.refuse(node, f"{name}() is not a kernel in this module", f"define {name} as a top-level function in this module, or inline it")
+            self.refuse(
+                node,
+                f"{name}() is not a kernel in this module",
+                f"define {name} as a top-level function in this module, or inline it",
+            )
         else:
             self.refuse(node, f"{name} is not a top-level function of this module", _CALLABLE_HINT)
 
@@ -1293,12 +1716,20 @@ class _KernelChecker:
             self.refuse(node, "range() can only be the iterable of a for loop in a kernel", _LOOP_HINT)
             return
         if name == "float" and nargs == 1 and _is_string(node.args[0].value):
-            self.refuse(node, "float() of a string is not supported in a kernel", "use math.inf or -math.inf (after import math)")
+            self.refuse(
+                node,
+                "float() of a string is not supported in a kernel",
+                "use math.inf or -math.inf (after import math)",
+            )
             return
         if self.refuses(lambda: self.call_args(node)):
             return
         if name in ("min", "max") and nargs < 2:
-            self.refuse(node, f"{name}() of a single argument (an iterable) is not supported in a kernel", f"use {name}(a, b, ...) with two or more numbers, or a loop over the array")
+            self.refuse(
+                node,
+                f"{name}() of a single argument (an iterable) is not supported in a kernel",
+                f"use {name}(a, b, ...) with two or more numbers, or a loop over the array",
+            )
         elif name == "int" and nargs == 2:
             self.refuse(node, "int() with a base is not supported in a kernel", "int() takes one number")
         elif name in ("abs", "int", "float", "bool", "len") and nargs != 1:
@@ -1308,17 +1739,38 @@ class _KernelChecker:
         root = _root_name(func)
         root_kind = self.kind(root.value) if root is not None else ""
         dotted = _code(func)
-        if root is not None and root.value in self.km.math_modules and root_kind == "module" and func.value is root:
+        if (
+            root is not None
+            and root.value in self.km.math_modules
+            and root_kind == "module"
+            and func.value is root
+        ):
             self.call_math(node, func.attr.value, dotted)
         elif root is not None and root.value == "math" and root_kind == "undefined":
-            self.refuse(root, "math is used but not imported in this module", "add import math at the top of the module")
+            self.refuse(
+                root,
+                "math is used but not imported in this module",
+                "add import math at the top of the module",
+            )
         elif root is not None and root_kind in ("module", "import", "undefined"):
             origin = self.km.names[root.value].origin if root.value in self.km.names else root.value
-            self.refuse(node, f"{dotted}() calls into another module ({origin.split('.')[0]}); a kernel cannot call other modules", _foreign_hint(dotted))
+            self.refuse(
+                node,
+                f"{dotted}() calls into another module ({origin.split('.')[0]}); a kernel cannot call other modules",
+                _foreign_hint(dotted),
+            )
         elif _is_string(func.value):
-            self.refuse(node, f"the string method {func.attr.value}() is not supported: strings are not supported in a kernel", _STRING_HINT)
+            self.refuse(
+                node,
+                f"string methods such as {func.attr.value}() are not supported: kernels have no strings",
+                _STRING_HINT,
+            )
         else:
-            self.refuse(node, f"the method call {dotted}() is not supported in a kernel", _METHOD_HINTS.get(func.attr.value, _CALLABLE_HINT))
+            self.refuse(
+                node,
+                f"the method call {dotted}() is not supported in a kernel",
+                _METHOD_HINTS.get(func.attr.value, _CALLABLE_HINT),
+            )
 
     def call_math(self, node: cst.Call, fname: str, shown: str) -> None:
         if fname not in SUPPORTED_MATH:
@@ -1327,6 +1779,10 @@ class _KernelChecker:
         if self.refuses(lambda: self.call_args(node)):
             return
         if fname == "log" and len(node.args) == 2:
-            self.refuse(node, f"{shown}() with a base is not supported in a kernel", f"divide: {shown}(x) / {shown}(base)")
+            self.refuse(
+                node,
+                f"{shown}() with a base is not supported in a kernel",
+                f"divide: {shown}(x) / {shown}(base)",
+            )
         elif len(node.args) != 1:
             self.refuse(node, f"{shown}() takes exactly one argument", f"{shown}(x)")

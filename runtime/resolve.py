@@ -74,6 +74,8 @@ def resolve_kernel(kernel: Callable[..., Any] | str, func: str | None = None) ->
 def import_file(path: str) -> ModuleType:
     """Import a kernel file as a Python module (to call make_inputs or the original kernel)."""
     p = Path(path).resolve()
+    if not p.is_file():
+        raise HelixError(f"{path}: no such file")
     mod_name = f"helixrc_user_{abs(hash(str(p)))}"
     if mod_name in sys.modules:
         return sys.modules[mod_name]

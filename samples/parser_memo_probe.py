@@ -101,6 +101,8 @@ def make_inputs(size: str, seed: int, *, nq: int | None = None, n_pre: int | Non
     if n_pre is not None:
         cfg["n_pre"] = n_pre
     nq, n_pre = cfg["nq"], cfg["n_pre"]
+    if not 0 < n_words <= 1 << 24:
+        raise ValueError("n_words must be in 1..2**24 so that mix3 stays within 64 bits")
     rng = np.random.default_rng(seed)
     n_miss = int(round(nq * (1.0 - p_hit)))
     keys = _random_keys(rng, n_pre + n_miss, n_words)

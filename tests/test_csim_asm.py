@@ -2,13 +2,14 @@
 
 Other test_csim_* modules import the helpers: ``I(op, dst, a, b, c, aux=0)`` builds one
 instruction tuple; :func:`run_code` runs a list of them; :func:`eval_op` runs one opcode on given
-inputs and reports ``("OK", value)`` or ``("ERR", status_name)``.
+inputs and reports ``("OK", value)`` or ``("ERR", status_name)``; :func:`check` compares that with
+what CPython gives (floats bit for bit, exceptions by type, ints past 64 bits as OverflowError).
 """
 
 from __future__ import annotations
 
 import struct
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -67,6 +68,34 @@ def eval_op(op: str, *inputs: int | float) -> tuple[str, Any]:
 
 def float_bits(x: float) -> int:
     return struct.unpack("<q", struct.pack("<d", x))[0]
+
+
+LO, HI = -(2**63), 2**63 - 1
+
+EXCEPTIONS = {ZeroDivisionError: "ZERO_DIVISION", OverflowError: "OVERFLOW", ValueError: "VALUE_ERROR"}
+
+
+def expect(fn: Callable[..., Any], *args: Any) -> tuple[str, Any]:
+    """What the simulator must give: CPython's result, or the status of CPython's exception."""
+    try:
+        r = fn(*args)
+    except tuple(EXCEPTIONS) as e:
+        return ("ERR", next(v for k, v in EXCEPTIONS.items() if isinstance(e, k)))
+    if isinstance(r, complex):       # the kernel language has no complex: ValueError
+        return ("ERR", "VALUE_ERROR")
+    if isinstance(r, bool):
+        r = int(r)
+    if isinstance(r, int) and not LO <= r <= HI:
+        return ("ERR", "OVERFLOW")
+    return ("OK", r)
+
+
+def check(op: str, fn: Callable[..., Any], *args: Any) -> None:
+    got, want = eval_op(op, *args), expect(fn, *args)
+    if want[0] == "OK" and isinstance(want[1], float):
+        assert got[0] == "OK" and float_bits(got[1]) == float_bits(want[1]), (op, args, got, want)
+    else:
+        assert got == want, (op, args)
 
 
 # --- smoke tests of the binding itself ---------------------------------------------------------

@@ -29,7 +29,10 @@ CASES = [
             for i in range(n):
                 print(a[i])
         """,
-        "print() is not supported in a kernel", 3, 8, id="print-in-loop",
+        "print() is not supported in a kernel",
+        3,
+        8,
+        id="print-in-loop",
     ),
     pytest.param(
         """
@@ -37,7 +40,10 @@ CASES = [
             table = {0: 1, 1: 2}
             return table[a[0]]
         """,
-        "a dict is not supported", 2, 12, id="dict-literal",
+        "a dict is not supported",
+        2,
+        12,
+        id="dict-literal",
     ),
     pytest.param(
         """
@@ -46,7 +52,10 @@ CASES = [
         def k(a):
             return TABLE[a[0]]
         """,
-        "TABLE is a module-level dict", 4, 11, id="dict-as-table",
+        "TABLE is a module-level dict",
+        4,
+        11,
+        id="dict-as-table",
     ),
     pytest.param(
         """
@@ -55,21 +64,30 @@ CASES = [
                 if a[i] > 0:
                     out.append(a[i])
         """,
-        "method call out.append()", 4, 12, id="list-append",
+        "method call out.append()",
+        4,
+        12,
+        id="list-append",
     ),
     pytest.param(
         """
         def k(a):
             return a.sum()
         """,
-        "method call a.sum()", 2, 11, id="array-method",
+        "method call a.sum()",
+        2,
+        11,
+        id="array-method",
     ),
     pytest.param(
         """
         def k(d, key):
             return d.get(key)
         """,
-        "method call d.get()", 2, 11, id="dict-method",
+        "method call d.get()",
+        2,
+        11,
+        id="dict-method",
     ),
     pytest.param(
         """
@@ -77,7 +95,10 @@ CASES = [
             name = "total"
             return a[0]
         """,
-        "strings are not supported", 2, 11, id="string-literal",
+        "strings are not supported",
+        2,
+        11,
+        id="string-literal",
     ),
     pytest.param(
         """
@@ -85,14 +106,20 @@ CASES = [
             msg = f"first is {a[0]}"
             return a[0]
         """,
-        "f-strings are not supported", 2, 10, id="f-string",
+        "f-strings are not supported",
+        2,
+        10,
+        id="f-string",
     ),
     pytest.param(
         """
         def k(a):
             s = ",".join(a)
         """,
-        "string method join()", 2, 8, id="string-method",
+        "string methods such as join() are not supported",
+        2,
+        8,
+        id="string-method",
     ),
     pytest.param(
         """
@@ -100,7 +127,10 @@ CASES = [
             t = (1, 2)
             return t
         """,
-        "a tuple is only allowed in a tuple assignment", 2, 9, id="tuple-literal",  # LibCST ranges exclude parentheses
+        "a tuple is only allowed in a tuple assignment",
+        2,
+        9,
+        id="tuple-literal",  # LibCST ranges exclude parentheses
     ),
     pytest.param(
         """
@@ -108,35 +138,50 @@ CASES = [
             x = [0] * n
             return n
         """,
-        "a list is not supported", 2, 8, id="list-literal",
+        "a list is not supported",
+        2,
+        8,
+        id="list-literal",
     ),
     pytest.param(
         """
         def k(a):
             seen = {a[0], a[1]}
         """,
-        "a set is not supported", 2, 11, id="set-literal",
+        "a set is not supported",
+        2,
+        11,
+        id="set-literal",
     ),
     pytest.param(
         """
         def k(a):
             b = [x * 2 for x in a]
         """,
-        "a list comprehension is not supported", 2, 8, id="list-comprehension",
+        "a list comprehension is not supported",
+        2,
+        8,
+        id="list-comprehension",
     ),
     pytest.param(
         """
         def k(a, b):
             return max(x for x in a)
         """,
-        "a generator expression is not supported", 2, 15, id="generator-expression",
+        "a generator expression is not supported",
+        2,
+        15,
+        id="generator-expression",
     ),
     pytest.param(
         """
         def k(a):
             return sum(a)
         """,
-        "sum() is not supported", 2, 11, id="sum-builtin",
+        "sum() is not supported",
+        2,
+        11,
+        id="sum-builtin",
     ),
     # -- recursion, globals, module state ----------------------------------------------------
     pytest.param(
@@ -146,7 +191,10 @@ CASES = [
                 return 1
             return n * k(n - 1)
         """,
-        "k calls itself", 4, 15, id="recursion",
+        "k calls itself",
+        4,
+        15,
+        id="recursion",
     ),
     pytest.param(
         """
@@ -160,7 +208,10 @@ CASES = [
                 return False
             return k(n - 1)
         """,
-        "closes a recursion cycle (k -> odd -> k)", 9, 11, id="mutual-recursion",
+        "closes a recursion cycle (k -> odd -> k)",
+        9,
+        11,
+        id="mutual-recursion",
     ),
     pytest.param(
         """
@@ -170,7 +221,10 @@ CASES = [
             global COUNT
             COUNT += 1
         """,
-        "a global statement is not supported", 4, 4, id="global",
+        "a global statement is not supported",
+        4,
+        4,
+        id="global",
     ),
     pytest.param(
         """
@@ -180,7 +234,10 @@ CASES = [
             N = len(a)
             return N
         """,
-        "N is a module constant; a kernel cannot assign it", 4, 4, id="assign-module-constant",
+        "N is a module constant; a kernel cannot assign it",
+        4,
+        4,
+        id="assign-module-constant",
     ),
     pytest.param(
         """
@@ -191,7 +248,10 @@ CASES = [
             rng = a[0]
             return rng
         """,
-        "rng is a module-level name; a kernel cannot assign it", 5, 4, id="assign-module-name",
+        "rng is a module-level name; a kernel cannot assign it",
+        5,
+        4,
+        id="assign-module-name",
     ),
     pytest.param(
         """
@@ -201,7 +261,9 @@ CASES = [
         def k(a):
             return a[0] + rng
         """,
-        "rng is a module-level name but not a compile-time constant: line 2 assigns it the result of a call", 5, 18,
+        "rng is a module-level name but not a compile-time constant: line 2 assigns it the result of a call",
+        5,
+        18,
         id="read-nonconstant-module-name",
     ),
     pytest.param(
@@ -213,14 +275,20 @@ CASES = [
         def k(a):
             return a[0] * SCALE
         """,
-        "line 3 assigns it inside a block", 6, 18, id="read-conditional-module-name",
+        "line 3 assigns it inside a block",
+        6,
+        18,
+        id="read-conditional-module-name",
     ),
     pytest.param(
         """
         def k(a):
             return a[0] + y
         """,
-        "name y is not defined", 2, 18, id="undefined-name",
+        "name y is not defined",
+        2,
+        18,
+        id="undefined-name",
     ),
     pytest.param(
         """
@@ -229,7 +297,10 @@ CASES = [
         def k(h):
             return h & MASK64
         """,
-        "does not fit in a 64-bit signed int", 4, 15, id="constant-too-big",
+        "does not fit in a 64-bit signed int",
+        4,
+        15,
+        id="constant-too-big",
     ),
     # -- exceptions, context managers, other statements --------------------------------------
     pytest.param(
@@ -240,7 +311,10 @@ CASES = [
             except IndexError:
                 return 0
         """,
-        "try/except/finally is not supported", 2, 4, id="try-except",
+        "try/except/finally is not supported",
+        2,
+        4,
+        id="try-except",
     ),
     pytest.param(
         """
@@ -249,7 +323,10 @@ CASES = [
                 raise ValueError
             return a[i]
         """,
-        "raise is not supported", 3, 8, id="raise",
+        "raise is not supported",
+        3,
+        8,
+        id="raise",
     ),
     pytest.param(
         """
@@ -257,7 +334,10 @@ CASES = [
             with lock:
                 a[0] += 1
         """,
-        "a with statement is not supported", 2, 4, id="with",
+        "a with statement is not supported",
+        2,
+        4,
+        id="with",
     ),
     pytest.param(
         """
@@ -265,7 +345,10 @@ CASES = [
             x = a[0]
             del x
         """,
-        "del is not supported", 3, 4, id="del",
+        "del is not supported",
+        3,
+        4,
+        id="del",
     ),
     pytest.param(
         """
@@ -273,7 +356,10 @@ CASES = [
             import math
             return math.sqrt(x)
         """,
-        "import inside a kernel is not supported", 2, 4, id="import-in-kernel",
+        "import inside a kernel is not supported",
+        2,
+        4,
+        id="import-in-kernel",
     ),
     pytest.param(
         """
@@ -283,7 +369,10 @@ CASES = [
                     return 1
             return 0
         """,
-        "a match statement is not supported", 2, 4, id="match",
+        "a match statement is not supported",
+        2,
+        4,
+        id="match",
     ),
     pytest.param(
         """
@@ -291,7 +380,10 @@ CASES = [
             x: int
             x = a[0]
         """,
-        "an annotation without a value", 2, 4, id="bare-annotation",
+        "an annotation without a value",
+        2,
+        4,
+        id="bare-annotation",
     ),
     # -- other modules and math --------------------------------------------------------------
     pytest.param(
@@ -301,7 +393,10 @@ CASES = [
         def k(a):
             return np.sum(a)
         """,
-        "np.sum() calls into another module (numpy)", 4, 11, id="numpy-call",
+        "np.sum() calls into another module (numpy)",
+        4,
+        11,
+        id="numpy-call",
     ),
     pytest.param(
         """
@@ -310,7 +405,10 @@ CASES = [
         def k(a):
             a[0] = random.random()
         """,
-        "random.random() calls into another module", 4, 11, id="random-call",
+        "random.random() calls into another module",
+        4,
+        11,
+        id="random-call",
     ),
     pytest.param(
         """
@@ -319,7 +417,10 @@ CASES = [
         def k(a):
             a[0] = os.getpid()
         """,
-        "os.getpid() calls into another module (os)", 4, 11, id="os-call",
+        "os.getpid() calls into another module (os)",
+        4,
+        11,
+        id="os-call",
     ),
     pytest.param(
         """
@@ -328,7 +429,10 @@ CASES = [
         def k(x):
             return sqrt(x)
         """,
-        "sqrt() is numpy.sqrt, a function of another module", 4, 11, id="from-import-foreign",
+        "sqrt() is numpy.sqrt, a function of another module",
+        4,
+        11,
+        id="from-import-foreign",
     ),
     pytest.param(
         """
@@ -337,7 +441,10 @@ CASES = [
         def k(a):
             return np.inf
         """,
-        "np.inf reads from another module", 4, 11, id="numpy-attribute",
+        "np.inf reads from another module",
+        4,
+        11,
+        id="numpy-attribute",
     ),
     pytest.param(
         """
@@ -346,7 +453,10 @@ CASES = [
         def k(x):
             return math.sin(x)
         """,
-        "math.sin is not supported in a kernel", 4, 11, id="math-unsupported",
+        "math.sin is not supported in a kernel",
+        4,
+        11,
+        id="math-unsupported",
     ),
     pytest.param(
         """
@@ -355,7 +465,10 @@ CASES = [
         def k(x):
             return c(x)
         """,
-        "math.cos is not supported in a kernel", 4, 11, id="math-unsupported-alias",
+        "math.cos is not supported in a kernel",
+        4,
+        11,
+        id="math-unsupported-alias",
     ),
     pytest.param(
         """
@@ -364,7 +477,10 @@ CASES = [
         def k(r):
             return math.pi * r * r
         """,
-        "math.pi is not supported", 4, 11, id="math-pi",
+        "math.pi is not supported",
+        4,
+        11,
+        id="math-pi",
     ),
     pytest.param(
         """
@@ -373,21 +489,30 @@ CASES = [
         def k(x):
             return math.log(x, 2)
         """,
-        "math.log() with a base", 4, 11, id="math-log-base",
+        "math.log() with a base",
+        4,
+        11,
+        id="math-log-base",
     ),
     pytest.param(
         """
         def k(x):
             return math.sqrt(x)
         """,
-        "math is used but not imported", 2, 11, id="math-not-imported",
+        "math is used but not imported",
+        2,
+        11,
+        id="math-not-imported",
     ),
     pytest.param(
         """
         def k(x):
             return float("inf")
         """,
-        "float() of a string", 2, 11, id="float-inf-string",
+        "float() of a string",
+        2,
+        11,
+        id="float-inf-string",
     ),
     # -- attributes and indexing -------------------------------------------------------------
     pytest.param(
@@ -395,7 +520,10 @@ CASES = [
         def k(obj):
             obj.x = 1
         """,
-        "assigning to an attribute (obj.x)", 2, 4, id="attribute-write",
+        "assigning to an attribute (obj.x)",
+        2,
+        4,
+        id="attribute-write",
     ),
     pytest.param(
         """
@@ -403,21 +531,30 @@ CASES = [
             n = a.size
             return n
         """,
-        "the attribute a.size is not supported", 2, 8, id="attribute-size",
+        "the attribute a.size is not supported",
+        2,
+        8,
+        id="attribute-size",
     ),
     pytest.param(
         """
         def k(a):
             return a.T[0, 1]
         """,
-        "the attribute a.T is not supported", 2, 11, id="attribute-transpose",
+        "the attribute a.T is not supported",
+        2,
+        11,
+        id="attribute-transpose",
     ),
     pytest.param(
         """
         def k(a, d):
             return a.shape[d]
         """,
-        "a.shape must be indexed with a constant dimension", 2, 11, id="shape-variable-index",
+        "a.shape must be indexed with a constant dimension",
+        2,
+        11,
+        id="shape-variable-index",
     ),
     pytest.param(
         """
@@ -425,21 +562,30 @@ CASES = [
             n, m = a.shape
             return n * m
         """,
-        "a.shape cannot be unpacked", 2, 11, id="shape-unpacking",
+        "a.shape cannot be unpacked",
+        2,
+        11,
+        id="shape-unpacking",
     ),
     pytest.param(
         """
         def k(a):
             b = a[1:3]
         """,
-        "the slice 1:3 is not supported", 2, 10, id="slice",
+        "the slice 1:3 is not supported",
+        2,
+        10,
+        id="slice",
     ),
     pytest.param(
         """
         def k(a, i):
             return a[i, i, i, i]
         """,
-        "4 indices: arrays in a kernel have at most 3 dimensions", 2, 11, id="too-many-indices",
+        "4 indices: arrays in a kernel have at most 3 dimensions",
+        2,
+        11,
+        id="too-many-indices",
     ),
     # -- functions, lambdas, generators ------------------------------------------------------
     pytest.param(
@@ -448,7 +594,10 @@ CASES = [
             f = lambda x: x + 1
             return f(a[0])
         """,
-        "lambda is not supported", 2, 8, id="lambda",
+        "lambda is not supported",
+        2,
+        8,
+        id="lambda",
     ),
     pytest.param(
         """
@@ -457,7 +606,10 @@ CASES = [
                 return x + 1
             return inner(a[0])
         """,
-        "a nested function (inner)", 2, 4, id="nested-def",
+        "a nested function (inner)",
+        2,
+        4,
+        id="nested-def",
     ),
     pytest.param(
         """
@@ -465,7 +617,10 @@ CASES = [
             class P:
                 pass
         """,
-        "a class definition is not supported", 2, 4, id="nested-class",
+        "a class definition is not supported",
+        2,
+        4,
+        id="nested-class",
     ),
     pytest.param(
         """
@@ -473,21 +628,30 @@ CASES = [
             for i in range(len(a)):
                 yield a[i]
         """,
-        "yield makes a generator", 3, 8, id="generator",
+        "yield makes a generator",
+        3,
+        8,
+        id="generator",
     ),
     pytest.param(
         """
         async def k(a):
             return a[0]
         """,
-        "async def is not supported", 1, 0, id="async-def",
+        "async def is not supported",
+        1,
+        0,
+        id="async-def",
     ),
     pytest.param(
         """
         def k(a):
             return helper(a)
         """,
-        "helper() is not a kernel in this module", 2, 11, id="unknown-call",
+        "helper() is not a kernel in this module",
+        2,
+        11,
+        id="unknown-call",
     ),
     pytest.param(
         """
@@ -497,7 +661,10 @@ CASES = [
         def k(a):
             return helper(a[0], a[1], a[2])
         """,
-        "helper() takes 2 arguments but 3 were given", 5, 11, id="helper-arity",
+        "helper() takes 2 arguments but 3 were given",
+        5,
+        11,
+        id="helper-arity",
     ),
     pytest.param(
         """
@@ -508,7 +675,10 @@ CASES = [
         def k(a):
             return helper(a[0])
         """,
-        "print() is not supported in a kernel (in helper, called from k at line 6)", 2, 4, id="error-in-helper",
+        "print() is not supported in a kernel (in helper, called from k at line 6)",
+        2,
+        4,
+        id="error-in-helper",
     ),
     pytest.param(
         """
@@ -518,7 +688,10 @@ CASES = [
         def k(x):
             p = Point()
         """,
-        "Point() creates an object", 5, 8, id="object-construction",
+        "Point() creates an object",
+        5,
+        8,
+        id="object-construction",
     ),
     # -- loops -------------------------------------------------------------------------------
     pytest.param(
@@ -529,7 +702,10 @@ CASES = [
                 s += x
             return s
         """,
-        "a for loop can only iterate over range(...)", 3, 13, id="for-over-array",
+        "a for loop can only iterate over range(...)",
+        3,
+        13,
+        id="for-over-array",
     ),
     pytest.param(
         """
@@ -539,7 +715,10 @@ CASES = [
                 s += i * x
             return s
         """,
-        "a for loop can only iterate over range(...)", 3, 16, id="for-enumerate",
+        "a for loop can only iterate over range(...)",
+        3,
+        16,
+        id="for-enumerate",
     ),
     pytest.param(
         """
@@ -549,7 +728,10 @@ CASES = [
                 s += key
             return s
         """,
-        "a for loop can only iterate over range(...)", 3, 15, id="for-over-dict",
+        "a for loop can only iterate over range(...)",
+        3,
+        15,
+        id="for-over-dict",
     ),
     pytest.param(
         """
@@ -561,7 +743,10 @@ CASES = [
                 return -1
             return i
         """,
-        "for ... else is not supported", 5, 4, id="for-else",
+        "for ... else is not supported",
+        5,
+        4,
+        id="for-else",
     ),
     pytest.param(
         """
@@ -573,7 +758,10 @@ CASES = [
                 i = -1
             return i
         """,
-        "while ... else is not supported", 5, 4, id="while-else",
+        "while ... else is not supported",
+        5,
+        4,
+        id="while-else",
     ),
     pytest.param(
         """
@@ -583,7 +771,10 @@ CASES = [
                 s += i
             return s
         """,
-        "the keyword argument step=", 3, 25, id="range-keyword",
+        "the keyword argument step=",
+        3,
+        25,
+        id="range-keyword",
     ),
     pytest.param(
         """
@@ -591,14 +782,20 @@ CASES = [
             for i in range(0, n, 1, 2):
                 pass
         """,
-        "range() takes 1 to 3 arguments, not 4", 2, 13, id="range-four-args",
+        "range() takes 1 to 3 arguments, not 4",
+        2,
+        13,
+        id="range-four-args",
     ),
     pytest.param(
         """
         def k(n):
             r = range(n)
         """,
-        "range() can only be the iterable of a for loop", 2, 8, id="range-outside-for",
+        "range() can only be the iterable of a for loop",
+        2,
+        8,
+        id="range-outside-for",
     ),
     # -- operators and values ----------------------------------------------------------------
     pytest.param(
@@ -608,7 +805,10 @@ CASES = [
                 return 1
             return 0
         """,
-        "`is` compares object identity", 2, 12, id="is-operator",
+        "`is` compares object identity",
+        2,
+        12,
+        id="is-operator",
     ),
     pytest.param(
         """
@@ -617,7 +817,10 @@ CASES = [
                 return best
             return a[0]
         """,
-        "a comparison with None is not supported", 2, 12, id="is-not-none",
+        "a comparison with None is not supported",
+        2,
+        12,
+        id="is-not-none",
     ),
     pytest.param(
         """
@@ -626,14 +829,20 @@ CASES = [
                 return 1
             return 0
         """,
-        "`in` (a membership test)", 2, 9, id="in-operator",
+        "`in` (a membership test)",
+        2,
+        9,
+        id="in-operator",
     ),
     pytest.param(
         """
         def k(a, x):
             return x not in a
         """,
-        "`not in` (a membership test)", 2, 13, id="not-in-operator",
+        "`not in` (a membership test)",
+        2,
+        13,
+        id="not-in-operator",
     ),
     pytest.param(
         """
@@ -643,7 +852,10 @@ CASES = [
                 i += 1
             return i
         """,
-        "the walrus operator := is not supported", 3, 11, id="walrus",
+        "the walrus operator := is not supported",
+        3,
+        11,
+        id="walrus",
     ),
     pytest.param(
         """
@@ -651,7 +863,10 @@ CASES = [
             best = None
             return best
         """,
-        "None is not supported in a kernel", 2, 11, id="none-literal",
+        "None is not supported in a kernel",
+        2,
+        11,
+        id="none-literal",
     ),
     pytest.param(
         """
@@ -659,28 +874,40 @@ CASES = [
             a[0] = 1
             return None
         """,
-        "None is not supported in a kernel", 3, 11, id="return-none",
+        "None is not supported in a kernel",
+        3,
+        11,
+        id="return-none",
     ),
     pytest.param(
         """
         def k(a, b):
             return a @ b
         """,
-        "@ (matrix multiplication) is not supported", 2, 13, id="matmul",
+        "@ (matrix multiplication) is not supported",
+        2,
+        13,
+        id="matmul",
     ),
     pytest.param(
         """
         def k(a):
             return 1j * a[0]
         """,
-        "complex numbers are not supported", 2, 11, id="complex-literal",
+        "complex numbers are not supported",
+        2,
+        11,
+        id="complex-literal",
     ),
     pytest.param(
         """
         def k(a):
             return a[0] + 18446744073709551615
         """,
-        "the integer 18446744073709551615 does not fit", 2, 18, id="big-int-literal",
+        "the integer 18446744073709551615 does not fit",
+        2,
+        18,
+        id="big-int-literal",
     ),
     # -- calls -------------------------------------------------------------------------------
     pytest.param(
@@ -691,7 +918,10 @@ CASES = [
         def k(a):
             return helper(a[0], n=3)
         """,
-        "the keyword argument n= is not supported", 5, 24, id="keyword-argument",
+        "the keyword argument n= is not supported",
+        5,
+        24,
+        id="keyword-argument",
     ),
     pytest.param(
         """
@@ -701,14 +931,20 @@ CASES = [
         def k(a, args):
             return helper(*args)
         """,
-        "argument unpacking (*args)", 5, 18, id="argument-unpacking",
+        "argument unpacking (*args)",
+        5,
+        18,
+        id="argument-unpacking",
     ),
     pytest.param(
         """
         def k(a):
             return (*a, 1)
         """,
-        "the starred expression *a is not supported", 2, 12, id="starred-in-return",
+        "the starred expression *a is not supported",
+        2,
+        12,
+        id="starred-in-return",
     ),
     pytest.param(
         """
@@ -716,42 +952,60 @@ CASES = [
             x, *rest = a[0], a[1], a[2]
             return x
         """,
-        "nested or starred targets", 2, 7, id="starred-target",
+        "nested or starred targets",
+        2,
+        7,
+        id="starred-target",
     ),
     pytest.param(
         """
         def k(a):
             return min(a)
         """,
-        "min() of a single argument (an iterable)", 2, 11, id="min-iterable",
+        "min() of a single argument (an iterable)",
+        2,
+        11,
+        id="min-iterable",
     ),
     pytest.param(
         """
         def k(s):
             return int(s, 16)
         """,
-        "int() with a base is not supported", 2, 11, id="int-base",
+        "int() with a base is not supported",
+        2,
+        11,
+        id="int-base",
     ),
     pytest.param(
         """
         def k(a):
             abs(a[0])
         """,
-        "the result of abs() is discarded", 2, 4, id="discarded-result",
+        "the result of abs() is discarded",
+        2,
+        4,
+        id="discarded-result",
     ),
     pytest.param(
         """
         def k(a):
             a[0]
         """,
-        "this expression statement has no effect", 2, 4, id="no-effect",
+        "this expression statement has no effect",
+        2,
+        4,
+        id="no-effect",
     ),
     pytest.param(
         """
         def k(a, f):
             return f(a[0])
         """,
-        "f is a variable, not a function", 2, 11, id="call-variable",
+        "f is a variable, not a function",
+        2,
+        11,
+        id="call-variable",
     ),
     # -- assignment shapes -------------------------------------------------------------------
     pytest.param(
@@ -760,7 +1014,10 @@ CASES = [
             x, y = a[0], a[1], a[2]
             return x
         """,
-        "3 values are assigned to 2 targets", 2, 11, id="unpack-count",
+        "3 values are assigned to 2 targets",
+        2,
+        11,
+        id="unpack-count",
     ),
     pytest.param(
         """
@@ -768,7 +1025,10 @@ CASES = [
             x, y = min(a[0], a[1])
             return x
         """,
-        "min() returns one value, which cannot be unpacked", 2, 11, id="unpack-scalar-call",
+        "min() returns one value, which cannot be unpacked",
+        2,
+        11,
+        id="unpack-scalar-call",
     ),
     pytest.param(
         """
@@ -776,7 +1036,10 @@ CASES = [
             max = a[0]
             return max
         """,
-        "the variable max hides the builtin max()", 2, 4, id="shadow-builtin",
+        "the variable max hides the builtin max()",
+        2,
+        4,
+        id="shadow-builtin",
     ),
     pytest.param(
         """
@@ -786,14 +1049,20 @@ CASES = [
         def k(a, helper):
             return a[0]
         """,
-        "helper is the name of a module-level function", 4, 9, id="param-shadows-kernel",
+        "helper is a function of this module; a kernel cannot rebind it",
+        4,
+        9,
+        id="param-shadows-kernel",
     ),
     pytest.param(
         """
         def k(a):
             x = a[0]; ...
         """,
-        "... (Ellipsis) is not supported", 2, 14, id="ellipsis",
+        "... (Ellipsis) is not supported",
+        2,
+        14,
+        id="ellipsis",
     ),
     pytest.param(
         """
@@ -801,7 +1070,10 @@ CASES = [
             assert n > 0, f"bad n {n}"
             return a[0]
         """,
-        "an assert message must be a plain string literal, not an f-string", 2, 18, id="assert-f-string",
+        "an assert message must be a plain string literal, not an f-string",
+        2,
+        18,
+        id="assert-f-string",
     ),
     # -- signatures --------------------------------------------------------------------------
     pytest.param(
@@ -809,28 +1081,40 @@ CASES = [
         def k(a, n=10):
             return a[n]
         """,
-        "parameter n has a default value", 1, 9, id="default-parameter",
+        "parameter n has a default value",
+        1,
+        9,
+        id="default-parameter",
     ),
     pytest.param(
         """
         def k(a, *rest):
             return a[0]
         """,
-        "*rest parameters are not supported", 1, 9, id="star-args",
+        "*rest parameters are not supported",
+        1,
+        9,
+        id="star-args",
     ),
     pytest.param(
         """
         def k(a, **options):
             return a[0]
         """,
-        "**options parameters are not supported", 1, 9, id="star-kwargs",
+        "**options parameters are not supported",
+        1,
+        9,
+        id="star-kwargs",
     ),
     pytest.param(
         """
         def k(a, *, n):
             return a[n]
         """,
-        "keyword-only parameter n", 1, 12, id="keyword-only",
+        "keyword-only parameter n",
+        1,
+        12,
+        id="keyword-only",
     ),
 ]
 
@@ -844,13 +1128,11 @@ def test_refusal(source: str, message: str, line: int, col: int) -> None:
 
 
 def test_refusal_renders_file_line_col_and_hint() -> None:
-    err = refusal(
-        """
+    err = refusal("""
         def k(a, n):
             for i in range(n):
                 print(a[i])
-        """
-    )
+        """)
     assert str(err) == (
         "t.py:3:8: print() is not supported in a kernel\n"
         "  hint: remove it, or print after the call returns; the simulator reports per-line statistics instead"
@@ -860,21 +1142,21 @@ def test_refusal_renders_file_line_col_and_hint() -> None:
 def test_hints_name_the_replacement() -> None:
     assert "math.sqrt" in (refusal("import math\ndef k(x):\n    return math.sin(x)\n").hint or "")
     assert "PI = 3.14159" in (refusal("import math\ndef k(x):\n    return math.pi * x\n").hint or "")
-    assert "range(len(a)): x = a[i]" in (refusal("def k(a):\n    for i, x in enumerate(a):\n        pass\n").hint or "")
+    assert "range(len(a)): x = a[i]" in (
+        refusal("def k(a):\n    for i, x in enumerate(a):\n        pass\n").hint or ""
+    )
     assert "n = a.shape[0]; m = a.shape[1]" in (refusal("def k(a):\n    n, m = a.shape\n").hint or "")
     assert "use math.sqrt" in (refusal("import numpy as np\ndef k(x):\n    return np.sqrt(x)\n").hint or "")
     assert "bare `return`" in (refusal("def k(a):\n    return None\n").hint or "")
 
 
 def test_first_violation_in_source_order_wins() -> None:
-    err = refusal(
-        """
+    err = refusal("""
         def k(a):
             x = a.size
             print(x)
             return {1: x}
-        """
-    )
+        """)
     assert err.loc is not None and err.loc.line == 2 and "a.size" in err.message
 
 
@@ -896,4 +1178,6 @@ def test_syntax_error_has_a_location() -> None:
 def test_compile_time_error_is_reported() -> None:
     with pytest.raises(LanguageError) as err:
         load_module("def k(a):\n    break\n", "t.py")
-    assert err.value.loc is not None and err.value.loc.line == 2 and "'break' outside loop" in err.value.message
+    assert (
+        err.value.loc is not None and err.value.loc.line == 2 and "'break' outside loop" in err.value.message
+    )

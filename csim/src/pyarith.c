@@ -182,7 +182,12 @@ int py_pow_f(double iv, double iw, double *out, char *err, int err_size)
     int negate = 0;
     if (iv < 0.0) {
         if (iw != floor(iw)) {
-            /* CPython returns a complex here; the kernel language has no complex numbers. */
+            /* CPython computes a complex here, raising OverflowError when its modulus |x|**y
+               overflows. The kernel language has no complex numbers: otherwise ValueError. */
+            if (isinf(pow(-iv, iw))) {
+                snprintf(err, err_size, "complex exponentiation");
+                return CSIM_OVERFLOW;
+            }
             snprintf(err, err_size,
                      "negative number cannot be raised to a fractional power (the result "
                      "would be complex)");
@@ -224,7 +229,7 @@ static int domain_error(char *err, int err_size)
 
 int py_sqrt(double x, double *out, char *err, int err_size)
 {
-    if (x < 0.0 && !(x == 0.0))             /* -0.0 is fine: sqrt(-0.0) is -0.0 */
+    if (x < 0.0)                            /* not -0.0: sqrt(-0.0) is -0.0 */
         return domain_error(err, err_size);
     *out = sqrt(x);
     return CSIM_OK;

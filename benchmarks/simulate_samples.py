@@ -1,0 +1,120 @@
+"""Benchmark: simulator speed against CPython on every sample kernel.
+
+For each sample at the chosen size it reports simulated instructions, host seconds of the whole
+``helixrc.simulate`` call (compile cached), simulated instructions per host second, CPython's own
+time for the original kernel on the same inputs, and their ratio (sim / CPython: at most 1.0 means
+the simulator is no slower than CPython running the kernel itself). The first call's compile time
+is reported separately. Every number is the median of --repeat runs, measured side by side.
+
+    python benchmarks/simulate_samples.py --size medium --repeat 5 --json bench-results/sim.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import helixrc
+from helixrc.passes.pipeline import clear_cache
+from helixrc.resolve import import_file
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+
+def machine_info() -> dict[str, Any]:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"cpu": cpu or platform.processor(), "cores": os.cpu_count(),
+            "python": platform.python_version(), "platform": platform.platform()}
+
+
+def bench_kernel(path: Path, name: str, size: str, seed: int, repeat: int,
+                 machine: str) -> dict[str, Any]:
+    module = import_file(str(path))
+    args = module.make_inputs(size, seed)
+    kernel = getattr(module, name)
+    spec = f"{path}::{name}"
+    clear_cache()
+    first = helixrc.simulate(spec, copy.deepcopy(args), machine)
+    compile_s = first.stats["compile_seconds"]
+    sim_times, py_times, rates = [], [], []
+    result = first
+    for _ in range(repeat):
+        # Side by side, alternating, so machine noise hits both alike.
+        a = copy.deepcopy(args)
+        t0 = time.perf_counter()
+        result = helixrc.simulate(spec, a, machine)
+        sim_times.append(time.perf_counter() - t0)
+        rates.append(result.stats["host_inst_rate"])
+        b = copy.deepcopy(args)
+        t0 = time.perf_counter()
+        kernel(*b)
+        py_times.append(time.perf_counter() - t0)
+    sim_s, py_s = statistics.median(sim_times), statistics.median(py_times)
+    return {
+        "kernel": name, "size": size, "instructions": result.instructions,
+        "cycles": result.cycles, "sim_seconds": sim_s,
+        "core_inst_rate": statistics.median(rates),
+        "inst_rate": result.instructions / sim_s if sim_s else 0.0,
+        "cpython_seconds": py_s, "ratio": sim_s / py_s if py_s else float("inf"),
+        "compile_seconds": compile_s,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", default="medium", choices=("small", "medium", "large"))
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--machine", default="atom1")
+    parser.add_argument("--only", nargs="*", help="kernel names to run (default: all)")
+    parser.add_argument("--json", help="write the rows and machine info as JSON")
+    opts = parser.parse_args(argv)
+    rows = []
+    for path in sorted(SAMPLES.glob("*.py")):
+        module = import_file(str(path))
+        if not hasattr(module, "make_inputs"):
+            continue
+        for name in getattr(module, "KERNELS", (path.stem,)):
+            if opts.only and name not in opts.only:
+                continue
+            row = bench_kernel(path, name, opts.size, opts.seed, opts.repeat, opts.machine)
+            rows.append(row)
+            print(f"{name:<26} {row['instructions']:>12,} inst {row['sim_seconds']:8.3f} s "
+                  f"{row['inst_rate'] / 1e6:7.1f} M/s (core {row['core_inst_rate'] / 1e6:6.1f}) "
+                  f"cpython {row['cpython_seconds']:8.3f} s  ratio {row['ratio']:5.2f}  "
+                  f"compile {row['compile_seconds'] * 1e3:6.1f} ms", flush=True)
+    total_inst = sum(r["instructions"] for r in rows)
+    total_sim = sum(r["sim_seconds"] for r in rows)
+    total_py = sum(r["cpython_seconds"] for r in rows)
+    print(f"{'all':<26} {total_inst:>12,} inst {total_sim:8.3f} s {total_inst / total_sim / 1e6:7.1f} M/s"
+          f"{'':>18}cpython {total_py:8.3f} s  ratio {total_sim / total_py:5.2f}")
+    print("\n| kernel | instructions | sim s | M inst/s | CPython s | sim/CPython | compile ms |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['kernel']} | {r['instructions']:,} | {r['sim_seconds']:.3f} | "
+              f"{r['inst_rate'] / 1e6:.1f} | {r['cpython_seconds']:.3f} | {r['ratio']:.2f} | "
+              f"{r['compile_seconds'] * 1e3:.1f} |")
+    if opts.json:
+        Path(opts.json).parent.mkdir(parents=True, exist_ok=True)
+        with open(opts.json, "w") as f:
+            json.dump({"machine": machine_info(), "options": vars(opts), "rows": rows}, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,410 @@
+"""The benchmark kernels in samples/ run in plain CPython on their small inputs.
+
+For every sample: make_inputs is deterministic in its seed, the kernel runs, a second run on fresh
+inputs gives identical results, and the result is not trivial (each kernel's own test checks the
+property that makes its dependence pattern show up, mostly against an independent oracle).
+"""
+from __future__ import annotations
+
+import functools
+import importlib.util
+import re
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+KERNELS = [
+    "gzip_longest_match", "bzip2_mtf", "bzip2_bigram_hist", "mcf_pricing",
+    "mcf_refresh_potential", "vpr_affected_nets", "twolf_new_dbox", "parser_memo_probe",
+    "art_f2_match", "ammp_pair_forces", "kv_tree_batch_get", "dfa_match_batch", "topk_bm25",
+]
+# (file, kernel) pairs: the gzip file holds a second kernel with the same inputs
+ENTRIES = [(k, k) for k in KERNELS] + [("gzip_longest_match", "gzip_longest_match_norej")]
+SEEDS = [0, 1]
+
+
+@functools.cache
+def load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"helixrc_sample_{name}", SAMPLES / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def run(name: str, seed: int, kernel: str | None = None, **knobs):
+    mod = load(name)
+    args = mod.make_inputs("small", seed, **knobs)
+    return getattr(mod, kernel or name)(*args), args
+
+
+def same(a, b) -> bool:
+    if isinstance(a, tuple):
+        return isinstance(b, tuple) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.dtype == b.dtype and np.array_equal(a, b)
+    return type(a) is type(b) and a == b
+
+
+def test_every_kernel_has_a_sample():
+    assert sorted(p.stem for p in SAMPLES.glob("*.py") if p.stem in KERNELS) == sorted(KERNELS)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("name", KERNELS)
+def test_make_inputs_is_deterministic(name, seed):
+    mod = load(name)
+    a = mod.make_inputs("small", seed)
+    assert isinstance(a, tuple)
+    assert same(a, mod.make_inputs("small", seed))
+    assert not same(a, mod.make_inputs("small", seed + 100))
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("name,kernel", ENTRIES)
+def test_kernel_runs_reproducibly(name, kernel, seed):
+    r1, a1 = run(name, seed, kernel)
+    r2, a2 = run(name, seed, kernel)
+    assert same(r1, r2)
+    assert same(a1, a2)  # every array the kernel mutated ends up the same
+
+
+# ---------------------------------------------------------------- P1 gzip_longest_match
+
+
+def _chain(win, prev, scan, cur, limit, budget):
+    wmask = len(prev) - 1
+    out = []
+    while cur > limit and budget > 0:
+        out.append(cur)
+        cur = int(prev[cur & wmask])
+        budget -= 1
+    return out
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_gzip_longest_match(seed):
+    mod = load("gzip_longest_match")
+    win, prev, scan, cur, prev_len, max_chain, limit, nice = mod.make_inputs("small", seed)
+    best, best_at = mod.gzip_longest_match(win, prev, scan, cur, prev_len, max_chain, limit, nice)
+    assert mod.gzip_longest_match_norej(win, prev, scan, cur, prev_len, max_chain, limit,
+                                        nice) == (best, best_at)
+    chain = _chain(win, prev, scan, cur, limit, max_chain)
+    assert len(chain) > 200  # a long chain, not a toy
+    h = mod._gzip_hash(win)
+    assert all(h[c] == h[scan] for c in chain)  # a real hash chain
+    ref = win[scan:scan + mod.MAXM].astype(int)
+    lengths = []
+    for c in chain:
+        cand = win[c:c + mod.MAXM].astype(int)
+        diff = np.nonzero(cand != ref)[0]
+        lengths.append(int(diff[0]) if len(diff) else mod.MAXM)
+    assert best == max(max(lengths), prev_len) and best > prev_len
+    assert best_at == chain[lengths.index(best)]  # the first (nearest) of the longest
+    improvements = np.sum(np.maximum.accumulate(lengths)[1:] > np.maximum.accumulate(lengths)[:-1])
+    assert 1 <= improvements < len(chain) // 10  # best is written, but rarely
+    rejected = sum(win[c + best] != win[scan + best] for c in chain)
+    assert rejected > len(chain) // 2  # most candidates die at the quick reject
+
+
+def test_gzip_nice_exits_early():
+    mod = load("gzip_longest_match")
+    args = list(mod.make_inputs("small", 0, nice=5))
+    best, best_at = mod.gzip_longest_match(*args)
+    assert best >= 5 and best_at != -1
+    assert mod.gzip_longest_match_norej(*args) == (best, best_at)
+
+
+# ---------------------------------------------------------------- P2 bzip2_mtf
+
+
+def _unmtf(out, wr, n_in_use):
+    order = list(range(n_in_use))
+    syms, run, bit = [], 0, 1
+    for v in out[:wr].tolist():
+        if v in (0, 1):  # RUNA = 1 * bit, RUNB = 2 * bit
+            run += (v + 1) * bit
+            bit <<= 1
+            continue
+        syms += [order[0]] * run
+        run, bit = 0, 1
+        if v == n_in_use + 1:
+            break
+        s = order.pop(v - 1)
+        order.insert(0, s)
+        syms.append(s)
+    return syms
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_bzip2_mtf(seed):
+    wr, (block, ptr, remap, order, out, freq, n_in_use) = run("bzip2_mtf", seed)
+    n = len(block)
+    bwt_last = remap[block[(ptr.astype(np.int64) - 1) % n]].tolist()
+    assert _unmtf(out, wr, n_in_use) == bwt_last  # a correct, invertible MTF/RLE coding
+    assert np.array_equal(freq[:n_in_use + 2], np.bincount(out[:wr], minlength=n_in_use + 2))
+    assert out[wr - 1] == n_in_use + 1
+    runs = np.isin(out[:wr], (0, 1)).sum()
+    assert runs > 0.05 * wr and (out[:wr] > 2).sum() > 0.2 * wr  # both paths are common
+    # the block sort is a real BWT: sorted rotations
+    rot = [bytes(np.roll(block, -int(p))[:40]) for p in ptr[::max(1, n // 200)]]
+    assert rot == sorted(rot)
+
+
+# ---------------------------------------------------------------- P3 bzip2_bigram_hist
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_bzip2_bigram_hist(seed):
+    _, (block, ftab) = run("bzip2_bigram_hist", seed)
+    b = block.astype(np.int64)
+    expect = np.bincount((b << 8) | np.roll(b, -1), minlength=65537)
+    assert np.array_equal(ftab, expect)
+    assert ftab.max() > 0.01 * len(block)  # skewed text: hot buckets collide a lot
+
+
+# ---------------------------------------------------------------- P4 mcf_pricing
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_mcf_pricing(seed):
+    mod = load("mcf_pricing")
+    nb, (state, cost, tail, head, pot, bask_arc, bask_rc, g0, ng, nb0) = run("mcf_pricing", seed)
+    arcs = np.arange(g0, len(state), ng)
+    rc = cost[arcs] - pot[tail[arcs]] + pot[head[arcs]]
+    st = state[arcs]
+    bad = ((rc < 0) & (st == mod.LOWER)) | ((rc > 0) & (st == mod.UPPER))
+    assert np.array_equal(bask_arc[nb0 + 1:nb + 1], arcs[bad])
+    assert np.array_equal(bask_rc[nb0 + 1:nb + 1], rc[bad])
+    assert 0.02 * len(arcs) < nb - nb0 < 0.3 * len(arcs)  # the carried path is the rare one
+    assert (st == mod.BASIC).any()
+    # the tree arcs really are basic: zero reduced cost
+    basic = np.nonzero(state == mod.BASIC)[0]
+    assert np.all(cost[basic] - pot[tail[basic]] + pot[head[basic]] == 0)
+
+
+def test_mcf_pricing_knob():
+    few, _ = run("mcf_pricing", 0, p_infeasible=0.02)
+    many, _ = run("mcf_pricing", 0, p_infeasible=0.3)
+    assert few < many
+
+
+# ---------------------------------------------------------------- P5 mcf_refresh_potential
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_mcf_refresh_potential(seed):
+    mod = load("mcf_refresh_potential")
+    checksum, (child, sib, pred, up, cost_in, pot, root) = run("mcf_refresh_potential", seed)
+    nodes = np.arange(len(pred))
+    nodes = nodes[nodes != root]
+    assert pot[root] == -mod.MAX_ART_COST
+    sign = np.where(up[nodes], 1, -1)
+    assert np.array_equal(pot[nodes], pot[pred[nodes]] + sign * cost_in[nodes])
+    assert checksum == int((~up[nodes]).sum())
+    depth = np.zeros(len(pred), dtype=int)
+    for v in nodes:  # a deep, real tree: every node reaches the root
+        u, d = v, 0
+        while u != root:
+            u, d = pred[u], d + 1
+        depth[v] = d
+    assert depth.max() > 10
+
+
+# ---------------------------------------------------------------- P6 vpr_affected_nets
+
+
+@pytest.mark.parametrize("seed", SEEDS + [2, 3])
+def test_vpr_affected_nets(seed):
+    mod = load("vpr_affected_nets")
+    (bbi, delta), args = run("vpr_affected_nets", seed)
+    aff, moved, pin_lo, pin_blk, bx, by, bb, ecnt = args[:8]
+    cross, old_cost, tmp_cost, nb = args[12:]
+    live = [int(n) for n, m in zip(aff, moved) if m != mod.BOTH]
+    assert bbi == len(live) > 0
+    expect_delta = 0.0
+    for i, net in enumerate(live):
+        blk = pin_blk[pin_lo[net]:pin_lo[net + 1]]
+        box = (bx[blk].min(), bx[blk].max(), by[blk].min(), by[blk].max())
+        assert tuple(nb[i]) == box  # incremental update == full rescan
+        c = mod.wire_cost(len(blk), *box, cross)
+        assert tmp_cost[net] == c
+        expect_delta += c - old_cost[net]
+    assert delta == expect_delta  # the in-order float sum, bit for bit
+
+
+def test_vpr_affected_nets_paths():
+    mod = load("vpr_affected_nets")
+    skipped = small = large = 0
+    for seed in range(6):
+        _, args = run("vpr_affected_nets", seed)
+        aff, moved, pin_lo = args[0], args[1], args[2]
+        npins = pin_lo[aff + 1] - pin_lo[aff]
+        skipped += int((moved == mod.BOTH).sum())
+        small += int(((moved != mod.BOTH) & (npins <= mod.SMALL)).sum())
+        large += int(((moved != mod.BOTH) & (npins > mod.SMALL)).sum())
+    assert skipped and small and large
+
+
+# ---------------------------------------------------------------- P7 twolf_new_dbox
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_twolf_new_dbox(seed):
+    mod = load("twolf_new_dbox")
+    args = mod.make_inputs("small", seed)
+    (cell, first_term, term_net, term_next, dflag, net_first, pin_next, pflag, x, new_x, om,
+     nm) = args
+    nets, t = [], first_term[cell]
+    while t != -1:
+        nets.append(int(term_net[t]))
+        t = term_next[t]
+    assert len(set(nets)) < len(nets)  # some terminals share a net: test-and-clear conflicts
+    expect = 0
+    for net in dict.fromkeys(nets):
+        p = net_first[net]
+        while p != -1:
+            nx = new_x[p] if pflag[p] else x[p]
+            expect += abs(int(nx) - int(nm[net])) - abs(int(x[p]) - int(om[net]))
+            p = pin_next[p]
+    cost = mod.twolf_new_dbox(*args)
+    assert cost == expect and cost != 0
+    assert not dflag[nets].any() and not pflag.any()
+
+
+# ---------------------------------------------------------------- P8 parser_memo_probe
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_parser_memo_probe(seed):
+    mod = load("parser_memo_probe")
+    args = mod.make_inputs("small", seed)
+    qa, qb, qc, wgt = args[:4]
+    ka, kb, kc, val, nfree0 = args[6:]
+    memo = {(int(ka[e]), int(kb[e]), int(kc[e])): int(val[e]) for e in range(nfree0)}
+    total = inserted = repeats = 0
+    fresh = set()
+    for a, b, c, w in zip(qa.tolist(), qb.tolist(), qc.tolist(), wgt.tolist()):
+        key = (a, b, c)
+        if key not in memo:
+            memo[key] = mod.slow_count(a, b, c)
+            fresh.add(key)
+            inserted += 1
+        elif key in fresh:
+            repeats += 1  # a hit on an entry inserted earlier in the batch: a true dependence
+        total += memo[key] * w
+    assert mod.parser_memo_probe(*args) == (total, nfree0 + inserted)
+    assert 0 < inserted < len(qa) // 2 and repeats > 0
+
+
+# ---------------------------------------------------------------- P9 art_f2_match
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_art_f2_match(seed):
+    (win, best), (bu, p, reset, y) = run("art_f2_match", seed)
+    live = np.nonzero(~reset)[0]
+    assert 0 < len(live) < len(reset)
+    for j in live:
+        s = 0.0
+        for v in (bu[:, j].astype(np.float64) * p).tolist():
+            s += v
+        assert y[j] == s
+    assert y[win] == best and not reset[win]
+    ties = [j for j in live if y[j] == best]
+    assert len(ties) >= 2 and win == ties[0]  # an exact tie, won by the lowest index
+
+
+# ---------------------------------------------------------------- P10 ammp_pair_forces
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_ammp_pair_forces(seed):
+    _, args = run("ammp_pair_forces", seed)
+    x, y, z, q, nb_lo, nbr, ex_lo, excl, cutoff, gx, gy, gz, vp, close, ncl = args
+    n_close = n_far = n_excl = 0
+    for a in range(len(x)):
+        partners = nbr[nb_lo[a]:nb_lo[a + 1]]
+        assert len(set(partners.tolist())) == len(partners)  # the scatter never collides in a
+        ex = set(excl[ex_lo[a]:ex_lo[a + 1]].tolist())
+        keep = np.array([b for b in partners.tolist() if b not in ex], dtype=np.int64)
+        n_excl += len(partners) - len(keep)
+        if len(keep) == 0:
+            assert ncl[a] == 0
+            continue
+        r = np.sqrt((x[keep] - x[a]) ** 2 + (y[keep] - y[a]) ** 2 + (z[keep] - z[a]) ** 2)
+        assert ncl[a] == (r <= cutoff).sum()
+        assert np.array_equal(close[a, :ncl[a]], keep[r <= cutoff])
+        n_close += int(ncl[a])
+        n_far += int((r > cutoff).sum())
+    assert n_close > 0 and n_far > 5 * n_close and n_excl > 0
+    assert vp.any()
+    scale = np.abs(gx).max()
+    assert abs(gx.sum()) < 1e-9 * scale * len(x)  # action = reaction: pair forces cancel
+
+
+# ---------------------------------------------------------------- P11 kv_tree_batch_get
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_kv_tree_batch_get(seed):
+    found, (root, leaf, nkeys, sep, kid, lkey, lval, qkey, out) = run("kv_tree_batch_get", seed)
+    table = {}
+    for node in np.nonzero(leaf)[0]:
+        for k in range(nkeys[node]):
+            table[int(lkey[node, k])] = int(lval[node, k])
+    assert out.tolist() == [table.get(k, -1) for k in qkey.tolist()]
+    assert 0 < found < len(qkey) and found == int((out != -1).sum())
+    # a real B+-tree: sorted keys in every node, all leaves at the same depth
+    depths = set()
+    stack = [(root, 1)]
+    while stack:
+        node, d = stack.pop()
+        nk = int(nkeys[node])
+        keys = (lkey if leaf[node] else sep)[node, :nk]
+        assert np.all(np.diff(keys) > 0)
+        if leaf[node]:
+            depths.add(d)
+        else:
+            stack += [(int(c), d + 1) for c in kid[node, :nk + 1]]
+    assert len(depths) == 1 and depths.pop() >= 3
+
+
+# ---------------------------------------------------------------- P12 dfa_match_batch
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_dfa_match_batch(seed):
+    nhit, (text, rec_lo, delta, out) = run("dfa_match_batch", seed)
+    raw = text.tobytes()
+    pattern = re.compile(rb"[0-9]{4}-.*ERROR.*timeout", re.S)
+    lines = [raw[rec_lo[r]:rec_lo[r + 1]] for r in range(len(rec_lo) - 1)]
+    expect = [r for r, line in enumerate(lines) if pattern.match(line)]
+    assert out[:nhit].tolist() == expect
+    assert 0 < nhit < len(lines) // 2  # accepts and rejects
+    assert any(not line[:1].isdigit() for line in lines)  # some records die at once (DEAD)
+
+
+# ---------------------------------------------------------------- P13 topk_bm25
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_topk_bm25(seed):
+    mod = load("topk_bm25")
+    post_doc, tf, dlen, idf, avgdl, heap, hdoc = mod.make_inputs("small", seed)
+    f = tf.astype(np.float64)
+    score = idf * f * (mod.K1 + 1.0) / (f + mod.K1 * (1.0 - mod.B + mod.B * dlen[post_doc] / avgdl))
+    mod.topk_bm25(post_doc, tf, dlen, idf, avgdl, heap, hdoc)
+    k = len(heap)
+    assert np.array_equal(np.sort(heap), np.sort(score)[-k:])
+    assert np.array_equal(score[np.searchsorted(post_doc, hdoc)], heap)
+    assert all(heap[(i - 1) // 2] <= heap[i] for i in range(1, k))  # still a min-heap
+    # heap[0] is written rarely once the heap is warm
+    updates, top = 0, []
+    for s in score.tolist():
+        if len(top) < k or s > min(top):
+            updates += 1
+            top = sorted(top + [s])[-k:]
+    assert k < updates < len(score) // 4
