@@ -48,7 +48,7 @@ _RANGES: Mapping[str, tuple[int, int]] = MappingProxyType(
         "max_instructions": (0, 2**63 - 1),
     }
 )
-_CACHE_MAX_SIZE = 2**32
+_CACHE_MAX_LINES = 2**24
 _CACHE_MAX_LINE = 4096
 _CACHE_MAX_ASSOC = 1024
 
@@ -126,10 +126,11 @@ def _validate(cfg: MachineConfig) -> None:
             raise MachineError(f"{level}_line must be a power of two from 2 to {_CACHE_MAX_LINE} bytes (got {line})")
         if not 1 <= assoc <= _CACHE_MAX_ASSOC:
             raise MachineError(f"{level}_assoc must be from 1 to {_CACHE_MAX_ASSOC} (got {assoc})")
-        if not (1 <= size <= _CACHE_MAX_SIZE and size % (assoc * line) == 0 and _is_pow2(size // (assoc * line))):
+        if not (size >= 1 and size % (assoc * line) == 0 and _is_pow2(size // (assoc * line))
+                and size // line <= _CACHE_MAX_LINES):
             raise MachineError(
-                f"{level}_size must be at most {_CACHE_MAX_SIZE} bytes and {level}_assoc * {level}_line "
-                f"({assoc} * {line}) times a power of two (got {size})"
+                f"{level}_size must be {level}_assoc * {level}_line ({assoc} * {line}) times a power of two, "
+                f"and at most {_CACHE_MAX_LINES} lines (got {size})"
             )
 
 

@@ -623,6 +623,7 @@ _BINARY_OPS = (
     cst.Add, cst.Subtract, cst.Multiply, cst.Divide, cst.FloorDivide, cst.Modulo, cst.Power,
     cst.BitAnd, cst.BitOr, cst.BitXor, cst.LeftShift, cst.RightShift,
 )  # fmt: skip
+_OPS_HINT = "kernels use + - * / // % ** & | ^ ~ << >> and the comparisons < <= > >= == !="
 _COMPARE_OPS = (
     cst.LessThan,
     cst.LessThanEqual,
@@ -1354,7 +1355,11 @@ class _KernelChecker:
                         "write the loops over the elements",
                     )
                     return
-                assert isinstance(node.operator, _BINARY_OPS)
+                if not isinstance(node.operator, _BINARY_OPS):  # an operator newer than this list
+                    self.refuse(
+                        node.operator, f"the operator {_code(node.operator)} is not supported", _OPS_HINT
+                    )
+                    return
                 self.expr(node.left)
                 self.expr(node.right)
             case cst.UnaryOperation():
@@ -1479,7 +1484,9 @@ class _KernelChecker:
                     "loop over the indices and compare each element",
                 )
                 return
-            assert isinstance(op, _COMPARE_OPS)
+            if not isinstance(op, _COMPARE_OPS):  # `<>` (barry_as_FLUFL), or an operator newer than this list
+                self.refuse(op, f"the comparison {_code(op)} is not supported", _OPS_HINT)
+                return
             self.expr(right)
             left = right
 
@@ -1547,7 +1554,8 @@ class _KernelChecker:
             indices[:0] = base.slice
             base = base.value
         if isinstance(base, cst.Name):
-            if self.refuses(lambda: self.read_name(base)):
+            array: cst.Name = base
+            if self.refuses(lambda: self.read_name(array)):
                 return
         elif isinstance(base, cst.Call) and self.calls_kernel(base):
             self.refuse(
@@ -1598,19 +1606,21 @@ class _KernelChecker:
             )
             return
         if isinstance(attr.value, cst.Name):
-            if self.refuses(lambda: self.read_name(attr.value)):  # type: ignore[arg-type]
+            array: cst.Name = attr.value
+            if self.refuses(lambda: self.read_name(array)):
                 return
         else:
             self.refuse(
                 node, f"{text} is only supported on a named array", "assign the array to a variable first"
             )
             return
-        ok = (
+        index: cst.BaseExpression | None = None
+        if (
             len(node.slice) == 1
             and isinstance(node.slice[0].slice, cst.Index)
-            and node.slice[0].slice.star is None
-        )
-        index = node.slice[0].slice.value if ok else None  # type: ignore[union-attr]
+            and not node.slice[0].slice.star
+        ):
+            index = node.slice[0].slice.value
         if isinstance(index, cst.UnaryOperation) and isinstance(index.operator, cst.Minus):
             index = index.expression
         constant = isinstance(index, cst.Integer) or (

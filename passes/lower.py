@@ -293,10 +293,13 @@ class _Lowerer:
     def small(self, node: cst.CSTNode) -> None:
         loc = self.loc(node)
         if isinstance(node, cst.Assign):
-            if len(node.targets) != 1:
-                raise LanguageError("chained assignment is not supported", loc,
-                                    "assign each name separately")
-            self.assign(node.targets[0].target, node.value, loc)
+            if len(node.targets) == 1:
+                self.assign(node.targets[0].target, node.value, loc)
+            else:
+                # `i = j = expr`: the value is computed once and assigned left to right.
+                value = self.expr(node.value, None)
+                for target in node.targets:
+                    self.store_to(target.target, value, loc)
         elif isinstance(node, cst.AnnAssign):
             if node.value is not None:
                 self.assign(node.target, node.value, loc)

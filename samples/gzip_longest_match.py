@@ -98,10 +98,10 @@ def _make_window(rng: np.random.Generator, n: int, alphabet: int, val_len: tuple
     # a copied value repeats an earlier record's value: the first min(len) bytes are taken over
     copy = np.nonzero(rng.random(n_rec) < p_copy)[0]
     copy = copy[copy > 0]
-    back = np.minimum(rng.geometric(1.0 / 200.0, size=len(copy)), copy)
-    for r, src in zip(copy.tolist(), (copy - back).tolist()):
-        m = min(int(lens[r]), int(lens[src]))
-        chars[starts[r]:starts[r] + m] = chars[starts[src]:starts[src] + m]
+    src = copy - np.minimum(rng.geometric(1.0 / 200.0, size=len(copy)), copy)
+    m = np.minimum(lens[copy], lens[src])
+    within = np.arange(int(m.sum())) - np.repeat(np.cumsum(m) - m, m)
+    chars[np.repeat(starts[copy], m) + within] = chars[np.repeat(starts[src], m) + within]
     rec_len = lens + len(_KEY)
     out = np.empty(int(rec_len.sum()), dtype=np.uint8)
     rstart = np.concatenate(([0], np.cumsum(rec_len)[:-1]))
@@ -123,7 +123,8 @@ def make_inputs(size: str, seed: int, *, wbits: int | None = None, max_chain: in
         cfg["max_chain"] = max_chain
     rng = np.random.default_rng(seed)
     wsize = 1 << cfg["wbits"]
-    win = _make_window(rng, 2 * wsize, alphabet, val_len, p_copy)
+    # the window holds wsize bytes of history plus deflate's lookahead
+    win = _make_window(rng, wsize + 2 * MIN_LOOKAHEAD, alphabet, val_len, p_copy)
     # scan: the last record start that still leaves MIN_LOOKAHEAD bytes, as deflate guarantees
     starts = np.nonzero((win[:-3] == _KEY[0]) & (win[1:-2] == _KEY[1]) & (win[2:-1] == _KEY[2]))[0]
     scan = int(starts[starts + MIN_LOOKAHEAD <= len(win)][-1])

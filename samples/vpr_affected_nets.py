@@ -160,19 +160,21 @@ def make_inputs(size: str, seed: int, *, n_aff: int | None = None, grid: int | N
     bx = (cells % g + 1).astype(np.int64)
     by = (cells // g + 1).astype(np.int64)
     # the move: block 0 goes to a location within rlim; whatever block was there comes back
+    occ = np.full((g, g), -1, dtype=np.int64)  # block at each location, before the move
+    occ[bx - 1, by - 1] = np.arange(n_blocks)
     b_from = 0
-    occupied = {(int(x), int(y)): b for b, (x, y) in enumerate(zip(bx, by))}
     while True:
         x_to = int(np.clip(bx[b_from] + rng.integers(-rlim, rlim + 1), 1, g))
         y_to = int(np.clip(by[b_from] + rng.integers(-rlim, rlim + 1), 1, g))
         if (x_to, y_to) != (int(bx[b_from]), int(by[b_from])):
             break
     x_from, y_from = int(bx[b_from]), int(by[b_from])
-    b_to = occupied.get((x_to, y_to), -1)
+    b_to = int(occ[x_to - 1, y_to - 1])
     if b_to == -1 and rng.random() >= p_empty_target:
         b_to = 1  # pull a block over so that the move is a swap
-        del occupied[(int(bx[1]), int(by[1]))]
+        occ[bx[1] - 1, by[1] - 1] = -1
         bx[1], by[1] = x_to, y_to
+        occ[x_to - 1, y_to - 1] = 1
     # nets: the first n_aff touch the moved blocks, the rest are elsewhere in the netlist
     nets = []
     moved = []
@@ -190,11 +192,14 @@ def make_inputs(size: str, seed: int, *, n_aff: int | None = None, grid: int | N
             moved.append(kind)
         else:
             own = [drv]
-        # other pins: blocks near the driver (a placement that is already decent)
-        near = np.nonzero((np.abs(bx - bx[drv]) <= 8) & (np.abs(by - by[drv]) <= 8))[0]
-        pool = near if len(near) >= npins + 2 else np.arange(n_blocks)
-        others = rng.choice(pool, size=min(npins + 2, len(pool)), replace=False)
-        others = [int(b) for b in others if b not in own and b not in (b_from, b_to)]
+        # other pins: blocks near the driver (a placement that is already decent), farther
+        # out for big nets
+        reach = 8 + int(np.sqrt(npins))
+        cx = np.clip(bx[drv] + rng.integers(-reach, reach + 1, size=2 * npins + 8), 1, g)
+        cy = np.clip(by[drv] + rng.integers(-reach, reach + 1, size=2 * npins + 8), 1, g)
+        cand = occ[cx - 1, cy - 1]
+        cand = cand[(cand >= 0) & (cand != b_from) & (cand != b_to)]
+        others = list(dict.fromkeys(cand.tolist()))
         nets.append(own + others[:max(npins - len(own), 1)])
     order = rng.permutation(cfg["n_nets"])  # affected nets live anywhere in the net array
     nets = [nets[i] for i in order]

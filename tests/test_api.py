@@ -219,3 +219,15 @@ def test_instruction_budget_stops_a_runaway_loop() -> None:
     """)
     with pytest.raises(HelixError, match="budget|max_instructions"):
         helixrc.simulate(code, (1,), max_instructions=100_000)
+
+
+def test_chained_assignment_and_negative_shape_index() -> None:
+    code = src("""
+        def f(m):
+            i = j = m.shape[-1]
+            m[0, 0] = m[1, 0] = i + j
+            return i
+    """)
+    m = np.zeros((2, 3), dtype=np.int64)
+    assert helixrc.simulate(code, (m,)).value == 3
+    assert m[0, 0] == 6 and m[1, 0] == 6

@@ -7,8 +7,8 @@
 
 /* No line number can be this: addresses shifted right by at least one bit stay below it. */
 #define CACHE_EMPTY UINT64_MAX
-/* Bounds that keep the tag array small enough to allocate. */
-#define CACHE_MAX_SIZE (INT64_C(1) << 32)
+/* Bounds that keep the tag array small enough to allocate (at most 128 MB of line numbers). */
+#define CACHE_MAX_LINES (INT64_C(1) << 24)
 #define CACHE_MAX_LINE 4096
 #define CACHE_MAX_ASSOC 1024
 
@@ -30,12 +30,12 @@ int cache_geometry_ok(const char *name, int64_t size, int64_t assoc, int64_t lin
                  CACHE_MAX_ASSOC, (long long)assoc);
         return 0;
     }
-    if (size < 1 || size > CACHE_MAX_SIZE || size % (assoc * line) != 0
-        || !is_pow2(size / (assoc * line))) {
+    if (size < 1 || size % (assoc * line) != 0 || !is_pow2(size / (assoc * line))
+        || size / line > CACHE_MAX_LINES) {
         snprintf(err, err_size,
-                 "%s_size must be at most %lld bytes and %s_assoc * %s_line times a power of two "
-                 "(got %s_size=%lld, %s_assoc=%lld, %s_line=%lld)",
-                 name, (long long)CACHE_MAX_SIZE, name, name, name, (long long)size, name,
+                 "%s_size must be %s_assoc * %s_line times a power of two, and at most %lld "
+                 "lines (got %s_size=%lld, %s_assoc=%lld, %s_line=%lld)",
+                 name, name, name, (long long)CACHE_MAX_LINES, name, (long long)size, name,
                  (long long)assoc, name, (long long)line);
         return 0;
     }
