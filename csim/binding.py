@@ -71,8 +71,10 @@ KERNEL_EXCEPTIONS: dict[int, type[KernelError]] = {
     Status.UNBOUND_LOCAL: KernelUnboundLocalError,
 }
 
+_INSTR_FIELDS = ("op", "aux", "dst", "a", "b", "c")
 _INSTR_DTYPE = np.dtype([("op", "<u2"), ("aux", "<u2"), ("dst", "<i4"), ("a", "<i4"), ("b", "<i4"), ("c", "<i4")])
-assert _INSTR_DTYPE.itemsize == ffi.sizeof("csim_instr")
+if _INSTR_DTYPE.itemsize != ffi.sizeof("csim_instr"):
+    raise ImportError("csim_instr is not laid out as (u16 op, u16 aux, i32 dst, a, b, c)")
 
 
 @dataclass(frozen=True)
@@ -100,12 +102,12 @@ class Program:
         bad = np.argwhere((table < lo) | (table > hi))
         if len(bad):
             pc, col = bad[0]
-            field = _INSTR_DTYPE.names[col]
+            field = _INSTR_FIELDS[col]
             raise SimulatorError(f"pc {pc}: {field}={table[pc, col]} does not fit csim_instr.{field}")
         if not 0 <= nregs < 2**31:
             raise SimulatorError(f"nregs must be from 0 to 2**31-1 (got {nregs})")
         packed = np.zeros(len(table), dtype=_INSTR_DTYPE)
-        for col, field in enumerate(_INSTR_DTYPE.names):
+        for col, field in enumerate(_INSTR_FIELDS):
             packed[field] = table[:, col]
         self.ncode: int = len(table)
         self.nregs: int = nregs

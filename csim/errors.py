@@ -60,7 +60,7 @@ class MachineError(HelixError, ValueError):
 
 
 class SimulatorError(HelixError):
-    """The simulator could not run the program (budget exhausted, invalid program or config)."""
+    """The simulator could not run the program: instruction budget exhausted or an invalid program."""
 
 
 class KernelError(HelixError):

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import IntEnum
+from enum import EnumMeta, IntEnum
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -75,18 +75,74 @@ def parse_c_enum(text: str, enum: str, prefix: str) -> dict[str, int]:
 
 
 OP_INFO: tuple[OpInfo, ...] = parse_opcodes((SRC_DIR / "opcodes.def").read_text(encoding="utf-8"))
-_API = (SRC_DIR / "api.h").read_text(encoding="utf-8")
 
-#: csim_opcode, in table order.
-Opcode = IntEnum("Opcode", [(info.name, i) for i, info in enumerate(OP_INFO)])  # type: ignore[misc]
-#: csim_status without the CSIM_ prefix: OK, PAUSED, INDEX_ERROR, ...
-Status = IntEnum("Status", parse_c_enum(_API, "csim_status", "CSIM_"))  # type: ignore[misc]
-#: csim_dtype without the prefix: INT8, ..., FLOAT64, BOOL.
-DType = IntEnum("DType", parse_c_enum(_API, "csim_dtype", "CSIM_"))  # type: ignore[misc]
-#: csim_cat without the prefix: BUSY, MEM_L1, MEM_L2, MEM_DRAM, BRANCH, DEPENDENCE.
-Cat = IntEnum(  # type: ignore[misc]
-    "Cat", {k: v for k, v in parse_c_enum(_API, "csim_cat", "CSIM_CAT_").items() if k != "CSIM_NCAT"}
-)
+if TYPE_CHECKING:
+    class _TableEnum(EnumMeta):
+        def __getattr__(cls, name: str) -> Opcode: ...
+
+    class Opcode(IntEnum, metaclass=_TableEnum):
+        """csim_opcode: its members come from opcodes.def at run time."""
+else:
+    #: csim_opcode, in table order.
+    Opcode = IntEnum("Opcode", [(info.name, i) for i, info in enumerate(OP_INFO)])
+
+
+class Status(IntEnum):
+    """csim_status (api.h), without the CSIM_ prefix."""
+
+    OK = 0
+    PAUSED = 1
+    INDEX_ERROR = 2
+    ZERO_DIVISION = 3
+    OVERFLOW = 4
+    VALUE_ERROR = 5
+    ASSERTION = 6
+    UNBOUND_LOCAL = 7
+    BUDGET = 8
+    BAD_PROGRAM = 9
+    BAD_CONFIG = 10
+    NO_MEMORY = 11
+
+
+class DType(IntEnum):
+    """csim_dtype (api.h): array element types."""
+
+    INT8 = 0
+    INT16 = 1
+    INT32 = 2
+    INT64 = 3
+    UINT8 = 4
+    UINT16 = 5
+    UINT32 = 6
+    UINT64 = 7
+    FLOAT32 = 8
+    FLOAT64 = 9
+    BOOL = 10
+
+
+class Cat(IntEnum):
+    """csim_cat (api.h): where cycles went."""
+
+    BUSY = 0
+    MEM_L1 = 1
+    MEM_L2 = 2
+    MEM_DRAM = 3
+    BRANCH = 4
+    DEPENDENCE = 5
+
+
+def _check_enums() -> None:
+    """These enums are spelled out for type checkers; api.h stays the reference."""
+    api = (SRC_DIR / "api.h").read_text(encoding="utf-8")
+    for enum, c_name, prefix in ((Status, "csim_status", "CSIM_"), (DType, "csim_dtype", "CSIM_"),
+                                 (Cat, "csim_cat", "CSIM_CAT_")):
+        in_c = {k: v for k, v in parse_c_enum(api, c_name, prefix).items() if k != "CSIM_NCAT"}
+        if in_c != {m.name: m.value for m in enum}:
+            raise ImportError(f"helixrc.csim.opcodes.{enum.__name__} disagrees with {c_name} in api.h: {in_c}")
+
+
+_check_enums()
+
 #: The CPI-stack category names as results spell them ("busy", "mem_l1", ...), in csim_cat order.
 CAT_NAMES: tuple[str, ...] = tuple(c.name.lower() for c in Cat)
 

@@ -26,6 +26,7 @@ MAXM = 258  # MAX_MATCH: longest match deflate emits
 MIN_MATCH = 3
 MIN_LOOKAHEAD = MAXM + MIN_MATCH + 1
 NIL = -1  # end of a hash chain
+KERNELS = ("gzip_longest_match", "gzip_longest_match_norej")  # both take make_inputs' arguments
 
 
 # Returns (best, best_at): the longest match for position `scan` found along the chain that

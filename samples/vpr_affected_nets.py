@@ -80,7 +80,7 @@ def update_bbox(net, xold, yold, xnew, ynew, bb, ecnt, pin_lo, pin_blk, bx, by):
         if ynew > yh:
             yh = ynew
     if rescan:
-        return scan_pins_minmax(net, pin_lo, pin_blk, bx, by)
+        xl, xh, yl, yh = scan_pins_minmax(net, pin_lo, pin_blk, bx, by)
     return xl, xh, yl, yh
 
 
@@ -193,10 +193,14 @@ def make_inputs(size: str, seed: int, *, n_aff: int | None = None, grid: int | N
         else:
             own = [drv]
         # other pins: blocks near the driver (a placement that is already decent), farther
-        # out for big nets
+        # out for big nets; a moved block sits anywhere in its net's box, often on an edge
         reach = 8 + int(np.sqrt(npins))
-        cx = np.clip(bx[drv] + rng.integers(-reach, reach + 1, size=2 * npins + 8), 1, g)
-        cy = np.clip(by[drv] + rng.integers(-reach, reach + 1, size=2 * npins + 8), 1, g)
+        x0, y0 = int(bx[drv]), int(by[drv])
+        if k < cfg["n_aff"]:
+            x0 += int(rng.integers(-reach, reach + 1))
+            y0 += int(rng.integers(-reach, reach + 1))
+        cx = np.clip(x0 + rng.integers(-reach, reach + 1, size=2 * npins + 8), 1, g)
+        cy = np.clip(y0 + rng.integers(-reach, reach + 1, size=2 * npins + 8), 1, g)
         cand = occ[cx - 1, cy - 1]
         cand = cand[(cand >= 0) & (cand != b_from) & (cand != b_to)]
         others = list(dict.fromkeys(cand.tolist()))

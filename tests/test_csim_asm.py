@@ -67,7 +67,7 @@ def eval_op(op: str, *inputs: int | float) -> tuple[str, Any]:
 
 
 def float_bits(x: float) -> int:
-    return struct.unpack("<q", struct.pack("<d", x))[0]
+    return int(struct.unpack("<q", struct.pack("<d", x))[0])
 
 
 LO, HI = -(2**63), 2**63 - 1

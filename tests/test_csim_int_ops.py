@@ -24,7 +24,8 @@ def py_pow(a: int, b: int) -> int:
         raise ValueError("negative exponent")
     if abs(a) >= 2 and b >= 64:      # surely past 64 bits; do not build the big int
         raise OverflowError
-    return a**b
+    result: int = a**b
+    return result
 
 
 def py_shl(a: int, b: int) -> int:

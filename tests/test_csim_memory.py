@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pytest
@@ -23,14 +23,14 @@ IDX = (0, 1, 2)  # index registers; r3 is the value
 
 def load(arr: np.ndarray, idx: tuple[int, ...]) -> binding.RunOutcome:
     regs = list(zip(IDX, idx))
-    srcs = list(IDX[: len(idx)]) + [-1] * (3 - len(idx))
-    return run_code([I("LOAD", 3, *srcs, aux=0), RET], regs, [arr], nregs=4)
+    a, b, c = list(IDX[: len(idx)]) + [-1] * (3 - len(idx))
+    return run_code([I("LOAD", 3, a, b, c, aux=0), RET], regs, [arr], nregs=4)
 
 
 def store(arr: np.ndarray, idx: tuple[int, ...], value: int | float) -> binding.RunOutcome:
     op = "STORE_F" if isinstance(value, float) else "STORE_I"
-    srcs = list(IDX[: len(idx)]) + [-1] * (3 - len(idx))
-    return run_code([I(op, 3, *srcs, aux=0), RET], [*zip(IDX, idx), (3, value)], [arr], nregs=4)
+    a, b, c = list(IDX[: len(idx)]) + [-1] * (3 - len(idx))
+    return run_code([I(op, 3, a, b, c, aux=0), RET], [*zip(IDX, idx), (3, value)], [arr], nregs=4)
 
 
 def numpy_error(fn: Any) -> tuple[type[Exception], str] | None:
@@ -72,7 +72,7 @@ def test_load_uint64_past_int64_overflows() -> None:
     assert out.status_name == "OVERFLOW" and str(2**63) in out.message
 
 
-VIEWS = {
+VIEWS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "3d": lambda b: b,
     "3d reversed": lambda b: b[::-1, :, ::-1],
     "3d transposed": lambda b: b.transpose(2, 0, 1),

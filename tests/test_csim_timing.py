@@ -3,10 +3,13 @@ the branch predictor, determinism, slicing and the instruction budget."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from test_csim_asm import I, RET, run_code
-from helixrc.csim.machine import resolve_machine
+from test_csim_asm import RET, I, Instr, run_code
+from helixrc.csim.binding import RunOutcome
+from helixrc.csim.machine import MachineConfig, resolve_machine
 
 ATOM = resolve_machine("atom1")   # L1 3, L2 +20, DRAM +200 cycles; lat_mul 4; penalty 13
 BUSY, L1, L2, DRAM, BRANCH, DEP = range(1, 7)  # pc_stats columns after exec
@@ -30,13 +33,13 @@ def test_dependence_stall_is_charged_to_the_consumer() -> None:
 def test_load_latency_by_level() -> None:
     arr = np.arange(16.0)
     code = [
-        I("LOAD", 1, 0, aux=0), I("ADD_F", 2, 1, 1),     # cold: DRAM, 223 cycles
+        I("LOAD", 1, 0, aux=0), I("ADD_F", 2, 1, 1),     # cold: DRAM, 200 cycles
         I("LOAD", 3, 0, aux=0), I("ADD_F", 4, 3, 3),     # same line: L1 hit, 3 cycles
         RET,
     ]
     out = run_code(code, [(0, 0)], [arr], config=ATOM)
-    assert out.pc_stats[1, DRAM] == 222 and out.pc_stats[3, L1] == 2
-    assert out.totals["cycles"] == 1 + 222 + 1 + 2 + 1
+    assert out.pc_stats[1, DRAM] == 199 and out.pc_stats[3, L1] == 2
+    assert out.totals["cycles"] == 1 + 199 + 1 + 2 + 1
     assert (out.totals["l1_misses"], out.totals["l2_misses"], out.totals["l1_hits"]) == (1, 1, 1)
 
 
@@ -47,7 +50,7 @@ def test_l2_hit_latency() -> None:
     code[7:] = [I("LOAD", 9, 10, aux=0), I("ADD_F", 11, 9, 9), RET]   # the loop exits to pc 7
     out = run_code(code, [(0, 0), (1, 8192), (2, 1), (6, -1), (8, 1), (10, 0)], [arr], config=ATOM)
     assert out.ok
-    assert out.pc_stats[8, L2] == 3 + 20 - 1
+    assert out.pc_stats[8, L2] == 3 + 17 - 1
 
 
 def test_mispredict_penalty() -> None:
@@ -65,7 +68,7 @@ def test_stores_expose_no_latency() -> None:
     assert (out.totals["stores"], out.totals["l1_misses"]) == (1, 1)
 
 
-def sweep_code() -> list[tuple[int, int, int, int, int, int]]:
+def sweep_code() -> list[Instr]:
     """for i in range(r1): load arr0[(i * r2) & r6]  (r0 = i)."""
     return [
         I("LT_I", 4, 0, 1),
@@ -79,7 +82,7 @@ def sweep_code() -> list[tuple[int, int, int, int, int, int]]:
     ]
 
 
-def sweep(n_elems: int, iters: int, stride: int = 1, config=ATOM, **kw):
+def sweep(n_elems: int, iters: int, stride: int = 1, config: MachineConfig = ATOM, **kw: Any) -> RunOutcome:
     arr = np.zeros(n_elems)
     regs = [(0, 0), (1, iters), (2, stride), (6, n_elems - 1), (8, 1)]
     return run_code(sweep_code(), regs, [arr], config=config, **kw)
@@ -110,7 +113,7 @@ def test_associativity() -> None:
     assert nine["l1_misses"] == 900
 
 
-def branchy_code() -> list[tuple[int, int, int, int, int, int]]:
+def branchy_code() -> list[Instr]:
     """do { i += 1; if bits[i]: x += 1 } while i < n."""
     return [
         I("ADD_I", 0, 0, 2),
@@ -123,7 +126,7 @@ def branchy_code() -> list[tuple[int, int, int, int, int, int]]:
     ]
 
 
-def run_branchy(bits: np.ndarray, config=ATOM, **kw):
+def run_branchy(bits: np.ndarray, config: MachineConfig = ATOM, **kw: Any) -> RunOutcome:
     return run_code(branchy_code(), [(0, -1), (1, len(bits) - 1), (2, 1)], [bits], config=config, **kw)
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from test_csim_asm import FAST, I, RET, array_arg, run_code
+from test_csim_asm import FAST, RET, I, Instr, array_arg, run_code
 from helixrc.csim import binding
 from helixrc.csim.errors import MachineError, SimulatorError
 from helixrc.csim.machine import CSIM_FIELDS, MachineConfig, resolve_machine
@@ -106,7 +106,7 @@ NREGS = 6
 
 
 @st.composite
-def instructions(draw: st.DrawFn, ncode: int) -> tuple[int, int, int, int, int, int]:
+def instructions(draw: st.DrawFn, ncode: int) -> Instr:
     op = draw(st.sampled_from(list(Opcode)))
     info = OP_INFO[op]
     reg = st.integers(0, NREGS - 1)
@@ -130,7 +130,7 @@ def instructions(draw: st.DrawFn, ncode: int) -> tuple[int, int, int, int, int, 
 
 
 @st.composite
-def programs(draw: st.DrawFn) -> list[tuple[int, int, int, int, int, int]]:
+def programs(draw: st.DrawFn) -> list[Instr]:
     n = draw(st.integers(1, 12))
     code = [draw(instructions(n + 1)) for _ in range(n)]
     return code + [RET]
@@ -141,7 +141,7 @@ values = st.one_of(st.integers(-5, 5), st.integers(-(2**63), 2**63 - 1), st.floa
 
 @settings(max_examples=1500, deadline=None)
 @given(code=programs(), regs=st.lists(values, min_size=NREGS, max_size=NREGS))
-def test_random_programs_never_crash(code, regs) -> None:
+def test_random_programs_never_crash(code: list[Instr], regs: list[int | float]) -> None:
     config = resolve_machine(FAST, max_instructions=300)
     a1, a2 = A1.copy(), A2.copy()
     try:

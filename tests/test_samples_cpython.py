@@ -236,16 +236,25 @@ def test_vpr_affected_nets(seed):
 
 
 def test_vpr_affected_nets_paths():
+    """Across a few moves, every path of the loop body is taken: skip, scan, update, rescan."""
     mod = load("vpr_affected_nets")
-    skipped = small = large = 0
+    paths = {"skip": 0, "scan": 0, "update": 0, "rescan": 0}
     for seed in range(6):
-        _, args = run("vpr_affected_nets", seed)
-        aff, moved, pin_lo = args[0], args[1], args[2]
-        npins = pin_lo[aff + 1] - pin_lo[aff]
-        skipped += int((moved == mod.BOTH).sum())
-        small += int(((moved != mod.BOTH) & (npins <= mod.SMALL)).sum())
-        large += int(((moved != mod.BOTH) & (npins > mod.SMALL)).sum())
-    assert skipped and small and large
+        args = load("vpr_affected_nets").make_inputs("small", seed)
+        aff, moved, pin_lo, _, _, _, bb, ecnt, xf, yf, xt, yt = args[:12]
+        for net, m in zip(aff.tolist(), moved.tolist()):
+            if m == mod.BOTH:
+                paths["skip"] += 1
+            elif pin_lo[net + 1] - pin_lo[net] <= mod.SMALL:
+                paths["scan"] += 1
+            else:
+                xo, yo, xn, yn = (xf, yf, xt, yt) if m == mod.FROM else (xt, yt, xf, yf)
+                xl, xh, yl, yh = bb[net]
+                alone = ecnt[net] == 1
+                rescan = ((xn < xo == xh and alone[1]) or (xn > xo == xl and alone[0])
+                          or (yn < yo == yh and alone[3]) or (yn > yo == yl and alone[2]))
+                paths["rescan" if rescan else "update"] += 1
+    assert all(paths.values()), paths
 
 
 # ---------------------------------------------------------------- P7 twolf_new_dbox

@@ -20,12 +20,40 @@ typedef struct bpred {
 /* kind: 0 bimodal, 1 gshare (history_bits ignored for bimodal). Returns CSIM_OK or
    CSIM_NO_MEMORY; the caller has checked the bounds. */
 int bpred_init(bpred *p, int64_t kind, int64_t table_bits, int64_t history_bits);
-/* Whether the branch at pc is predicted taken. */
-int bpred_predict(const bpred *p, int32_t pc);
-/* Train on the actual outcome of the branch at pc (and shift the global history). */
-void bpred_update(bpred *p, int32_t pc, int taken);
-/* Predict then update: returns 1 when the prediction was wrong. */
-int bpred_step(bpred *p, int32_t pc, int taken);
 void bpred_free(bpred *p);
+
+/* The counter of the branch at pc: pc xor the global history. */
+static inline uint64_t bpred_index(const bpred *p, int32_t pc)
+{
+    /* With history_mask 0 (bimodal) the history stays 0 and this is plain pc indexing. */
+    return ((uint64_t)(uint32_t)pc ^ p->history) & p->index_mask;
+}
+
+/* Whether the branch at pc is predicted taken. */
+static inline int bpred_predict(const bpred *p, int32_t pc)
+{
+    return p->counters[bpred_index(p, pc)] >= 2;
+}
+
+/* Train on the actual outcome of the branch at pc (and shift the global history). */
+static inline void bpred_update(bpred *p, int32_t pc, int taken)
+{
+    uint8_t *ctr = &p->counters[bpred_index(p, pc)];
+
+    if (taken && *ctr < 3)
+        (*ctr)++;
+    else if (!taken && *ctr > 0)
+        (*ctr)--;
+    p->history = ((p->history << 1) | (uint64_t)(taken != 0)) & p->history_mask;
+}
+
+/* Predict then update: returns 1 when the prediction was wrong. */
+static inline int bpred_step(bpred *p, int32_t pc, int taken)
+{
+    int wrong = bpred_predict(p, pc) != (taken != 0);
+
+    bpred_update(p, pc, taken);
+    return wrong;
+}
 
 #endif

@@ -1,4 +1,5 @@
-/* Set-associative LRU cache: see cache.h. */
+/* Set-associative LRU cache: geometry checks, set-up and tear-down (cache_access is inline in
+ * cache.h). */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -60,33 +61,6 @@ int cache_init(cache *c, int64_t size, int64_t assoc, int64_t line)
     c->hits = 0;
     c->misses = 0;
     return CSIM_OK;
-}
-
-int cache_access(cache *c, uint64_t addr)
-{
-    uint64_t ln = addr >> c->line_shift;
-    uint64_t *set = c->lines + (ln & c->set_mask) * (uint64_t)c->assoc;
-    int64_t way;
-
-    if (set[0] == ln) {
-        c->hits++;
-        return 1;
-    }
-    for (way = 1; way < c->assoc; way++)
-        if (set[way] == ln)
-            break;
-    /* A hit at way moves it to the front; a miss (way == assoc) drops the LRU line. */
-    int hit = way < c->assoc;
-    if (!hit)
-        way = c->assoc - 1;
-    for (; way > 0; way--)
-        set[way] = set[way - 1];
-    set[0] = ln;
-    if (hit)
-        c->hits++;
-    else
-        c->misses++;
-    return hit;
 }
 
 void cache_free(cache *c)

@@ -21,12 +21,39 @@ typedef struct cache {
 /* Set up an empty cache of size bytes; the caller has checked the geometry (cache_geometry_ok).
    Returns CSIM_OK or CSIM_NO_MEMORY. */
 int cache_init(cache *c, int64_t size, int64_t assoc, int64_t line);
-/* Access the byte at addr: returns 1 on a hit, 0 on a miss (the line is then filled). */
-int cache_access(cache *c, uint64_t addr);
 void cache_free(cache *c);
 /* Whether (size, assoc, line) describe a cache this model supports; if not, writes why into
    err. name prefixes the config fields ("l1" -> l1_size). */
 int cache_geometry_ok(const char *name, int64_t size, int64_t assoc, int64_t line, char *err,
                       int err_size);
+
+/* Access the byte at addr: returns 1 on a hit, 0 on a miss (the line is then filled). Inline:
+   the core calls it on every load and store. */
+static inline int cache_access(cache *c, uint64_t addr)
+{
+    uint64_t ln = addr >> c->line_shift;
+    uint64_t *set = c->lines + (ln & c->set_mask) * (uint64_t)c->assoc;
+    int64_t way;
+
+    if (set[0] == ln) {
+        c->hits++;
+        return 1;
+    }
+    for (way = 1; way < c->assoc; way++)
+        if (set[way] == ln)
+            break;
+    /* A hit at way moves it to the front; a miss (way == assoc) drops the LRU line. */
+    int hit = way < c->assoc;
+    if (!hit)
+        way = c->assoc - 1;
+    for (; way > 0; way--)
+        set[way] = set[way - 1];
+    set[0] = ln;
+    if (hit)
+        c->hits++;
+    else
+        c->misses++;
+    return hit;
+}
 
 #endif

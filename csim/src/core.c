@@ -1,4 +1,8 @@
-/* The in-order core: see core.h for the timing model, opcodes.def for what each opcode does. */
+/* The in-order core: see core.h for the timing model, opcodes.def for what each opcode does.
+ *
+ * Build with -DCSIM_TRACE (e.g. CFLAGS=-DCSIM_TRACE python csim/_build.py) to print every
+ * instruction with its issue cycle to stderr.
+ */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -215,6 +219,11 @@ int core_step(core *c, uint64_t max_steps)
         SOURCE(in->s);
         uint64_t earliest = cycle + (slots >= width);
         uint64_t issue = need > earliest ? need : earliest;
+#ifdef CSIM_TRACE
+        fprintf(stderr, "%8" PRIu64 " %6d  %-10s aux=%u dst=%d a=%d b=%d c=%d\n", issue, (int)pc,
+                csim_op_table[in->op].name, (unsigned)in->aux, (int)in->dst, (int)in->a,
+                (int)in->b, (int)in->c);
+#endif
         csim_pc_stats *st = &stats[pc];
         st->exec++;
         if (issue > cycle) {

@@ -4,6 +4,8 @@
  * issue_width-wide in-order pipeline: an instruction issues in the cycle its sources are ready
  * and a slot is free, after any mispredict refill. Each cycle the core moves forward is charged
  * to one pc: one BUSY cycle for the issue, the rest to whatever it waited on (csim_cat).
+ * Loads and stores look up the line of their element's first byte at sim_addr + the same byte
+ * offset as the host access, in L1 then L2; a miss fills both levels.
  */
 #ifndef CSIM_CORE_H
 #define CSIM_CORE_H
