@@ -15,10 +15,7 @@ from typing import Any, Callable, Sequence
 
 from helixrc.args import marshal, signature_of
 from helixrc.csim import binding
-from helixrc.csim.errors import (
-    KernelAssertionError, KernelError, KernelIndexError, KernelOverflowError,
-    KernelUnboundLocalError, KernelValueError, KernelZeroDivisionError, SimulatorError,
-)
+from helixrc.csim.errors import KernelIndexError, SimulatorError
 from helixrc.csim.machine import MachineConfig, resolve_machine
 from helixrc.csim.opcodes import Opcode, Status
 from helixrc.passes.encode import Encoded
@@ -27,14 +24,6 @@ from helixrc.passes.pipeline import compile_kernel
 from helixrc.resolve import resolve_kernel
 from helixrc.stats import build_stats
 
-KERNEL_ERRORS: dict[Status, type[KernelError]] = {
-    Status.INDEX_ERROR: KernelIndexError,
-    Status.ZERO_DIVISION: KernelZeroDivisionError,
-    Status.OVERFLOW: KernelOverflowError,
-    Status.VALUE_ERROR: KernelValueError,
-    Status.ASSERTION: KernelAssertionError,
-    Status.UNBOUND_LOCAL: KernelUnboundLocalError,
-}
 
 
 @dataclass
@@ -89,7 +78,7 @@ def _return_value(outcome: binding.RunOutcome, encoded: Encoded, as_tuple: bool)
 
 def _kernel_error(outcome: binding.RunOutcome, encoded: Encoded, arrays: list[Any]) -> Exception:
     loc = encoded.locs[outcome.pc] if 0 <= outcome.pc < len(encoded.locs) else None
-    cls = KERNEL_ERRORS.get(Status(outcome.status))
+    cls = binding.KERNEL_EXCEPTIONS.get(outcome.status)
     if cls is None:
         return SimulatorError(f"{Status(outcome.status).name}: {outcome.message}", loc)
     message = outcome.message

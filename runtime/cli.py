@@ -14,10 +14,13 @@ import sys
 from typing import Any, Sequence
 
 from helixrc.api import simulate
+from helixrc.args import signature_of
+from helixrc.passes.ir import format_function
+from helixrc.passes.pipeline import compile_kernel
 from helixrc.csim.errors import HelixError, KernelError
 from helixrc.csim.machine import PRESETS, parse_override, resolve_machine
 from helixrc.report import format_simulation
-from helixrc.resolve import import_file, split_spec
+from helixrc.resolve import import_file, resolve_kernel, split_spec
 
 SIZES = ("small", "medium", "large")
 
@@ -44,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="override a machine config field, e.g. --set l1_size=64K (repeatable)")
     sim.add_argument("--json", metavar="OUT", help="also write the statistics as JSON to OUT ('-' for stdout)")
     sim.add_argument("--top", type=int, default=10, help="how many hot lines to list (default: 10)")
+    sim.add_argument("--ir", action="store_true",
+                     help="also print the lowered IR the simulator runs (helpers inlined)")
     mac = sub.add_parser("machines", help="list the machine presets and their key parameters")
     mac.add_argument("--json", action="store_true", help="print the full configs as JSON")
     return parser
@@ -85,6 +90,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         json.dump(result.stats, sys.stdout, indent=1)
         print()
         return 0
+    if args.ir:
+        module, name = resolve_kernel(f"{path}::{func}")
+        compiled, _ = compile_kernel(module, name, signature_of(call_args))
+        print(format_function(compiled.lowered.function))
     print(format_simulation(result.stats, result.value, args.top), end="")
     if args.json:
         with open(args.json, "w") as f:

@@ -45,6 +45,12 @@ def test_simulate_prints_a_report(kernel_file: Path, capsys: pytest.CaptureFixtu
     assert "a[i] = a[i] * k" in out
 
 
+def test_simulate_can_show_the_ir(kernel_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulate", f"{kernel_file}::scale", "--ir"]) == 0
+    out = capsys.readouterr().out
+    assert "def scale(a: array[int64, 1d], k: i64) -> i64:" in out and "MUL_I" in out
+
+
 def test_simulate_json_and_overrides(kernel_file: Path, tmp_path: Path,
                                      capsys: pytest.CaptureFixture[str]) -> None:
     out_json = tmp_path / "s.json"
