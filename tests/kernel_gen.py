@@ -201,22 +201,24 @@ class _Writer:
 
     def e_index(self, length: int, sc: _Scope, arr: ArraySpec | None = None) -> str:
         """An index into an axis of `length`: mostly valid, sometimes negative or out of range."""
-        options = ["lit", "lit", "neg"]
+        options = ["lit"] * 10 + ["neg"] * 3
         walking = [v for v, n in sc.loops if n == length]
         if walking:
-            options += ["loop", "loop", "loop"]
+            options += ["loop"] * 10
         if sc.loops:
             options.append("anyloop")
         if length > 0:
-            options += ["mod"]
+            options += ["mod"] * 3
         if arr is not None and arr.kind == "list" and arr.shape[0] > 0:
             options.append("len")
         narrow = [a for a in self.arrays if a.narrow and a.dtype in NARROW_INT_DTYPES]
         if narrow:
             options.append("raw")
-        kind = self.pick(options)
+        kind = "out" if self.chance(0.04) else self.pick(options)
         if kind == "lit":
-            return _lit_int(self.draw(st.integers(-length - 1, length)))
+            return _lit_int(self.draw(st.integers(0, max(length - 1, 0))))
+        if kind == "out":
+            return _lit_int(self.pick([length, -length - 1]))
         if kind == "neg":
             return _lit_int(-self.draw(st.integers(1, max(length, 1))))
         if kind == "loop":
@@ -286,7 +288,15 @@ class _Writer:
 
     def e_num(self, sc: _Scope, depth: int) -> str:
         """An operand of any scalar type, for comparisons and float arithmetic."""
-        return self.e_expr(self.pick([INT, FLOAT, FLOAT, BOOL]), sc, depth)
+        return self.e_expr(self.pick([INT, FLOAT, INT, FLOAT, INT, FLOAT, FLOAT, BOOL]), sc, depth)
+
+    def e_divisor(self, sc: _Scope, depth: int) -> str:
+        """An int divisor: half the time one that cannot be zero (so more kernels run through)."""
+        if self.chance(0.5):
+            return self.e_intlike(sc, depth)
+        if self.chance(0.5):
+            return _lit_int(self.pick([3, -3, 2, 7, -1, 10, 2**32 + 1, INT64_MAX, -INT64_MAX]))
+        return f"({self.e_expr(INT, sc, depth)} | 1)"
 
     def e_shift_count(self, sc: _Scope) -> str:
         if self.chance(0.6):
@@ -295,11 +305,15 @@ class _Writer:
         return self.pick([f"({inner} & 63)", f"(({inner} % 70) - 3)", f"({inner} % 130)"])
 
     def e_helper_call(self, t: str, sc: _Scope, depth: int) -> str | None:
-        fits = [h for h in self.helpers if h.returns == (t,)]
+        fits = [h for h in self.helpers if h.returns == (t,) and self.can_call(h)]
         if not fits:
             return None
         h = self.pick(fits)
         return f"{h.name}({', '.join(self.e_arg(p, sc, depth) for p in h.params)})"
+
+    def can_call(self, h: _Helper) -> bool:
+        """The current function has the arrays `h` takes."""
+        return all(p in SCALARS or p in [a.name for a in self.arrays] for p in h.params)
 
     def e_arg(self, p: str, sc: _Scope, depth: int) -> str:
         if p in SCALARS:
@@ -311,7 +325,8 @@ class _Writer:
                           "conv", "ifexp", "andor", "call"])
         if kind == "arith":
             op = self.pick(["+", "-", "*", "//", "%"])
-            return f"({self.e_intlike(sc, d)} {op} {self.e_intlike(sc, d)})"
+            right = self.e_divisor(sc, d) if op in ("//", "%") else self.e_intlike(sc, d)
+            return f"({self.e_intlike(sc, d)} {op} {right})"
         if kind == "bit":
             op = self.pick(["&", "|", "^"])
             return f"({self.e_expr(INT, sc, d)} {op} {self.e_intlike(sc, d)})"
@@ -353,7 +368,7 @@ class _Writer:
                 left, right = right, left
             return f"({left} {op} {right})"
         if kind == "div":  # true division of ints
-            return f"({self.e_intlike(sc, d)} / {self.e_intlike(sc, d)})"
+            return f"({self.e_intlike(sc, d)} / {self.e_divisor(sc, d)})"
         if kind == "pow":
             which = self.pick(["lit", "flit", "abs", "negexp"])
             if which == "lit":  # float ** int literal
@@ -468,7 +483,7 @@ class _Writer:
             options += ["return"]
             if sc.in_loop:
                 options += ["break", "continue"]
-        if any(h.returns and len(h.returns) > 1 for h in self.helpers):
+        if any(len(h.returns) > 1 and self.can_call(h) for h in self.helpers):
             options.append("tuplecall")
         options.append("assert")
         getattr(self, "s_" + self.pick(options))(sc, indent)
@@ -501,6 +516,8 @@ class _Writer:
             op = self.pick(["+=", "-=", "*=", "//=", "%=", "&=", "|=", "^=", "<<=", ">>=", "**="])
             if op in ("<<=", ">>="):
                 value = self.e_shift_count(sc)
+            elif op in ("//=", "%="):
+                value = self.e_divisor(sc, d)
             elif op == "**=":
                 value = self.pick(["0", "1", "2", "3"])
             else:
@@ -663,7 +680,7 @@ class _Writer:
         self.emit(indent, f"assert {self.e_cond(sc, 1)}{msg}")
 
     def s_tuplecall(self, sc: _Scope, indent: int) -> None:
-        h = self.pick([h for h in self.helpers if len(h.returns) > 1])
+        h = self.pick([h for h in self.helpers if len(h.returns) > 1 and self.can_call(h)])
         targets = []
         for t in h.returns:
             names = sorted(n for n in sc.assignable if sc.defs.get(n) == t and n not in targets)
@@ -732,7 +749,7 @@ class _Writer:
         return GeneratedKernel(source, scalars + list(self.arrays))
 
     def draw_arrays(self) -> list[ArraySpec]:
-        out = [ArraySpec("a", "list", "int64", (self.draw(st.integers(0, 5)),)),
+        out = [ArraySpec("a", "list", "int64", (self.pick([3, 4, 5, 1, 2, 3, 4, 5, 0]),)),
                ArraySpec("fl", "list", "float64", (self.draw(st.integers(1, 4)),))]
         out.append(ArraySpec("v", "numpy", self.pick(["int64", "float64"]), (self.draw(st.integers(1, 4)),)))
         out.append(ArraySpec("na", "numpy", self.pick(NARROW_DTYPES), (self.draw(st.integers(1, 4)),)))
