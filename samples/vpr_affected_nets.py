@@ -1,23 +1,39 @@
-"""P6: the affected-nets loop of 175.vpr's placer (`try_swap`).
+"""P6: the affected-nets loop of 175.vpr's placer (`try_swap`), over a batch of proposed moves.
 
-A proposed move swaps block `from` with whatever sits at the target location. The loop then visits
-every net touching the moved block(s): a net touching both is unaffected and skipped; a small net
-gets its bounding box rebuilt by scanning all its pins; a large net gets it updated incrementally
-from the old box and per-edge pin counts (falling back to a full scan when the moved pin was alone
-on an edge it left). The new box is written to the next free slot, the net's wiring cost is
-estimated from the box, and the change in cost is summed.
+The kernel runs a batch of annealing moves, as VPR's inner placement loop does (thousands per
+temperature). Each move swaps block `from` with the block at its target location (an empty location
+is a block with no pins) and tentatively updates the two positions. The net loop then visits every
+net touching the moved blocks: a net touching both is unaffected and skipped; a small net gets its
+bounding box rebuilt by scanning all its pins; a large net gets it updated incrementally from the
+old box and per-edge pin counts (falling back to a full scan when the moved pin was alone on an
+edge it left). The new box is written to the next free slot, the net's wiring cost is estimated
+from the box, and the change in cost is summed. The move is then assessed as in VPR's
+`assess_swap`: downhill moves are accepted, an uphill one draws the next number of VPR's linear
+congruential generator and is accepted with probability exp(-delta / temp). An accepted move
+commits the new boxes, edge counts and costs; a rejected one puts the two blocks back.
 
-Dependence pattern: only the non-skipped path carries anything: the slot counter `bbi`, the box
-writes it indexes and the float sum `delta` (kept in order for bit-exact results). The
-`tmp_cost[net]` writes go to distinct nets at run time, but nothing in the code proves it.
-Iteration costs vary a lot (2-pin scan vs. rescan of a big net) and the trip count is small, which
-caps the gain. The parallel target is this outer loop, not the pin scans inside it.
+Dependence pattern: the move loop is sequential by construction. Every move reads the positions,
+boxes, edge counts and net costs the accepted moves before it committed, and the generator state
+`seed` is advanced only by uphill moves, so which number a move draws depends on all earlier
+decisions. The parallel target is the net loop inside a move. There, only the non-skipped path
+carries anything: the slot counter `bbi`, the box writes it indexes and the float sum `delta`
+(kept in order for bit-exact results). The `tmp_cost[net]` writes go to distinct nets at run time,
+but nothing in the code proves it. Iteration costs vary a lot (2-pin scan vs. rescan of a big net)
+and the trip count is small (the nets of two blocks), which caps the gain. The pin scans inside an
+iteration are too short to be worth parallelizing.
 
-Inputs: blocks placed on an `nx` x `ny` grid, a netlist whose nets have a heavy-tailed pin count
-(mostly 2 to 5 pins, sometimes up to `max_pins`) with pins near their driver, and a swap of two
-blocks carrying `n_aff` nets between them, a fraction `p_both` connecting both. Block positions
-are already updated to after the move; the old boxes, edge counts and costs are from before it.
+Inputs: blocks placed on a `grid` x `grid` grid (80% full), each with at most `n_aff // 2` pins,
+so a move affects at most `n_aff` nets. The netlist has `n_nets` nets with a heavy-tailed pin
+count (mostly 2 to 5 pins, sometimes up to `max_pins`) and pins near their driver. `n_moves`
+moves each pick a block and a target within `rlim` of it (with probability `p_both` a block on one
+of its nets instead, so that some nets connect both); an empty target is kept with probability
+`p_empty_target`, otherwise a nearby block is taken. The moves are given as CSR lists of affected
+nets: move m affects aff_net[mv_lo[m]:mv_lo[m + 1]], with moved[k] saying which block each net
+follows. Boxes, edge counts and costs start consistent with the placement; the moves are assessed
+at temperature `temp` (set per size so that a fair share of uphill moves is accepted).
 """
+import math
+
 import numpy as np
 
 FROM = 1  # the net's pin moved with block `from`
@@ -26,6 +42,9 @@ BOTH = 3  # the net connects both moved blocks: its box cannot change
 SMALL = 4  # nets with at most this many pins are always rescanned
 INV_CHANX = 1.0  # inverse average channel widths, as in VPR's cost factors
 INV_CHANY = 1.0
+RAND_A = 1103515245  # VPR's my_irand / my_frand generator: seed = (A * seed + C) mod M
+RAND_C = 12345
+RAND_M = 2147483648
 
 
 # Bounding box of a net from its pins' current positions.
@@ -94,39 +113,137 @@ def wire_cost(npins, xl, xh, yl, yh, cross):
     return q * (float(xh - xl + 1) * INV_CHANX + float(yh - yl + 1) * INV_CHANY)
 
 
-# Returns (bbi, delta): how many new boxes were written to nb, and the change in wiring cost.
-def vpr_affected_nets(aff_net, moved, pin_lo, pin_blk, bx, by, bb, ecnt, x_from, y_from, x_to,
-                      y_to, cross, old_cost, tmp_cost, nb):
-    bbi = 0
-    delta = 0.0
-    for k in range(len(aff_net)):
-        net = int(aff_net[k])
-        if moved[k] == BOTH:
-            continue
-        npins = pin_lo[net + 1] - pin_lo[net]
-        if npins <= SMALL:
-            xl, xh, yl, yh = scan_pins_minmax(net, pin_lo, pin_blk, bx, by)
-        elif moved[k] == FROM:
-            xl, xh, yl, yh = update_bbox(net, x_from, y_from, x_to, y_to, bb, ecnt, pin_lo,
-                                         pin_blk, bx, by)
+# Number of pins on an edge of the new box, when only the moved pin changed coordinate (vold to
+# vnew): the edge moved outward (only the moved pin is on it) or stayed (count it in and out).
+def edge_count(c, old_edge, new_edge, vold, vnew):
+    if new_edge != old_edge:
+        return 1
+    if vold == old_edge:
+        c -= 1
+    if vnew == old_edge:
+        c += 1
+    return c
+
+
+# Pins of a net on each edge of its box, counted from scratch.
+def count_edges(net, xl, xh, yl, yh, ecnt, pin_lo, pin_blk, bx, by):
+    nxl = 0
+    nxh = 0
+    nyl = 0
+    nyh = 0
+    for p in range(pin_lo[net], pin_lo[net + 1]):
+        b = int(pin_blk[p])
+        if bx[b] == xl:
+            nxl += 1
+        if bx[b] == xh:
+            nxh += 1
+        if by[b] == yl:
+            nyl += 1
+        if by[b] == yh:
+            nyh += 1
+    ecnt[net, 0] = nxl
+    ecnt[net, 1] = nxh
+    ecnt[net, 2] = nyl
+    ecnt[net, 3] = nyh
+
+
+# Commit slot j of nb as the box of `net` after an accepted move of its pin from (xold, yold) to
+# (xnew, ynew), with its edge counts: incremental, recounted when an edge moved inward.
+def commit_bbox(net, j, xold, yold, xnew, ynew, bb, ecnt, nb, pin_lo, pin_blk, bx, by):
+    xl = nb[j, 0]
+    xh = nb[j, 1]
+    yl = nb[j, 2]
+    yh = nb[j, 3]
+    if xl > bb[net, 0] or xh < bb[net, 1] or yl > bb[net, 2] or yh < bb[net, 3]:
+        count_edges(net, xl, xh, yl, yh, ecnt, pin_lo, pin_blk, bx, by)
+    else:
+        ecnt[net, 0] = edge_count(ecnt[net, 0], bb[net, 0], xl, xold, xnew)
+        ecnt[net, 1] = edge_count(ecnt[net, 1], bb[net, 1], xh, xold, xnew)
+        ecnt[net, 2] = edge_count(ecnt[net, 2], bb[net, 2], yl, yold, ynew)
+        ecnt[net, 3] = edge_count(ecnt[net, 3], bb[net, 3], yh, yold, ynew)
+    bb[net, 0] = xl
+    bb[net, 1] = xh
+    bb[net, 2] = yl
+    bb[net, 3] = yh
+
+
+# Runs the moves in order; returns (accepted moves, total change in wiring cost of the accepted
+# moves). Leaves the placement, boxes, edge counts and net costs as the accepted moves made them.
+def vpr_affected_nets(mv_from, mv_to, mv_lo, aff_net, moved, pin_lo, pin_blk, bx, by, bb, ecnt,
+                      cross, net_cost, tmp_cost, nb, temp, seed):
+    n_acc = 0
+    dcost = 0.0
+    for m in range(len(mv_from)):
+        b_from = int(mv_from[m])
+        b_to = int(mv_to[m])
+        x_from = bx[b_from]
+        y_from = by[b_from]
+        x_to = bx[b_to]
+        y_to = by[b_to]
+        bx[b_from] = x_to
+        by[b_from] = y_to
+        bx[b_to] = x_from
+        by[b_to] = y_from
+        # the net loop (the parallel target)
+        bbi = 0
+        delta = 0.0
+        for k in range(mv_lo[m], mv_lo[m + 1]):
+            net = int(aff_net[k])
+            if moved[k] == BOTH:
+                continue
+            npins = pin_lo[net + 1] - pin_lo[net]
+            if npins <= SMALL:
+                xl, xh, yl, yh = scan_pins_minmax(net, pin_lo, pin_blk, bx, by)
+            elif moved[k] == FROM:
+                xl, xh, yl, yh = update_bbox(net, x_from, y_from, x_to, y_to, bb, ecnt, pin_lo,
+                                             pin_blk, bx, by)
+            else:
+                xl, xh, yl, yh = update_bbox(net, x_to, y_to, x_from, y_from, bb, ecnt, pin_lo,
+                                             pin_blk, bx, by)
+            nb[bbi, 0] = xl
+            nb[bbi, 1] = xh
+            nb[bbi, 2] = yl
+            nb[bbi, 3] = yh
+            c = wire_cost(npins, xl, xh, yl, yh, cross)
+            tmp_cost[net] = c
+            delta += c - net_cost[net]
+            bbi += 1
+        # assess_swap
+        accept = True
+        if delta > 0.0:
+            seed = (RAND_A * seed + RAND_C) % RAND_M
+            accept = float(seed) / RAND_M <= math.exp(-delta / temp)
+        if accept:
+            j = 0
+            for k in range(mv_lo[m], mv_lo[m + 1]):
+                if moved[k] == BOTH:
+                    continue
+                net = int(aff_net[k])
+                if moved[k] == FROM:
+                    commit_bbox(net, j, x_from, y_from, x_to, y_to, bb, ecnt, nb, pin_lo,
+                                pin_blk, bx, by)
+                else:
+                    commit_bbox(net, j, x_to, y_to, x_from, y_from, bb, ecnt, nb, pin_lo,
+                                pin_blk, bx, by)
+                net_cost[net] = tmp_cost[net]
+                j += 1
+            n_acc += 1
+            dcost += delta
         else:
-            xl, xh, yl, yh = update_bbox(net, x_to, y_to, x_from, y_from, bb, ecnt, pin_lo,
-                                         pin_blk, bx, by)
-        nb[bbi, 0] = xl
-        nb[bbi, 1] = xh
-        nb[bbi, 2] = yl
-        nb[bbi, 3] = yh
-        c = wire_cost(npins, xl, xh, yl, yh, cross)
-        tmp_cost[net] = c
-        delta += c - old_cost[net]
-        bbi += 1
-    return bbi, delta
+            bx[b_from] = x_from
+            by[b_from] = y_from
+            bx[b_to] = x_to
+            by[b_to] = y_to
+    return n_acc, dcost
 
 
 _SIZES = {
-    "small": {"n_aff": 10, "grid": 20, "n_nets": 200, "max_pins": 40},
-    "medium": {"n_aff": 20, "grid": 60, "n_nets": 4000, "max_pins": 300},
-    "large": {"n_aff": 60, "grid": 120, "n_nets": 20000, "max_pins": 1000},
+    "small": {"n_aff": 10, "grid": 20, "n_nets": 200, "max_pins": 40, "n_moves": 100,
+              "temp": 2.0},
+    "medium": {"n_aff": 20, "grid": 60, "n_nets": 4000, "max_pins": 300, "n_moves": 3000,
+               "temp": 4.0},
+    "large": {"n_aff": 60, "grid": 120, "n_nets": 20000, "max_pins": 1000, "n_moves": 30000,
+              "temp": 8.0},
 }
 
 # VPR's expected-crossing correction for nets of 0..50 pins
@@ -145,96 +262,108 @@ def _pin_count(rng: np.random.Generator, max_pins: int) -> int:
 
 
 def make_inputs(size: str, seed: int, *, n_aff: int | None = None, grid: int | None = None,
-                n_nets: int | None = None, max_pins: int | None = None, p_both: float = 0.15,
+                n_nets: int | None = None, max_pins: int | None = None,
+                n_moves: int | None = None, temp: float | None = None, p_both: float = 0.3,
                 p_empty_target: float = 0.2, rlim: int = 6) -> tuple:
-    """Positional args: (aff_net, moved, pin_lo, pin_blk, bx, by, bb, ecnt, x_from, y_from, x_to,
-    y_to, cross, old_cost, tmp_cost, nb)."""
+    """Positional args: (mv_from, mv_to, mv_lo, aff_net, moved, pin_lo, pin_blk, bx, by, bb, ecnt,
+    cross, net_cost, tmp_cost, nb, temp, seed)."""
     cfg = dict(_SIZES[size])
-    for key, val in (("n_aff", n_aff), ("grid", grid), ("n_nets", n_nets), ("max_pins", max_pins)):
+    for key, val in (("n_aff", n_aff), ("grid", grid), ("n_nets", n_nets), ("max_pins", max_pins),
+                     ("n_moves", n_moves), ("temp", temp)):
         if val is not None:
             cfg[key] = val
     rng = np.random.default_rng(seed)
     g = cfg["grid"]
     n_blocks = int(g * g * 0.8)
-    cells = rng.permutation(g * g)[:n_blocks]
+    # every location holds a block; blocks n_blocks.. stand for the empty locations (no pins)
+    cells = rng.permutation(g * g)
     bx = (cells % g + 1).astype(np.int64)
     by = (cells // g + 1).astype(np.int64)
-    # the move: block 0 goes to a location within rlim; whatever block was there comes back
-    occ = np.full((g, g), -1, dtype=np.int64)  # block at each location, before the move
-    occ[bx - 1, by - 1] = np.arange(n_blocks)
-    b_from = 0
-    while True:
-        x_to = int(np.clip(bx[b_from] + rng.integers(-rlim, rlim + 1), 1, g))
-        y_to = int(np.clip(by[b_from] + rng.integers(-rlim, rlim + 1), 1, g))
-        if (x_to, y_to) != (int(bx[b_from]), int(by[b_from])):
-            break
-    x_from, y_from = int(bx[b_from]), int(by[b_from])
-    b_to = int(occ[x_to - 1, y_to - 1])
-    if b_to == -1 and rng.random() >= p_empty_target:
-        b_to = 1  # pull a block over so that the move is a swap
-        occ[bx[1] - 1, by[1] - 1] = -1
-        bx[1], by[1] = x_to, y_to
-        occ[x_to - 1, y_to - 1] = 1
-    # nets: the first n_aff touch the moved blocks, the rest are elsewhere in the netlist
+    occ = np.empty((g, g), dtype=np.int64)  # block at each location
+    occ[bx - 1, by - 1] = np.arange(g * g)
+    # nets: a driver and blocks near it (a placement that is already decent), farther out for big
+    # nets; a block has at most n_aff // 2 pins
+    free = np.zeros(g * g, dtype=np.int64)
+    free[:n_blocks] = max(cfg["n_aff"] // 2, 1)
     nets = []
-    moved = []
-    for k in range(cfg["n_nets"]):
+    for _ in range(cfg["n_nets"]):
         npins = _pin_count(rng, cfg["max_pins"])
         drv = int(rng.integers(0, n_blocks))
-        if k < cfg["n_aff"]:
-            if b_to != -1 and rng.random() < p_both:
-                own, kind = [b_from, b_to], BOTH
-            elif b_to != -1 and rng.random() < 0.5:
-                own, kind = [b_to], TO
-            else:
-                own, kind = [b_from], FROM
-            drv = own[0]
-            moved.append(kind)
+        for _ in range(100):
+            if free[drv] > 0:
+                break
+            drv = int(rng.integers(0, n_blocks))
         else:
-            own = [drv]
-        # other pins: blocks near the driver (a placement that is already decent), farther
-        # out for big nets; a moved block sits anywhere in its net's box, often on an edge
+            break  # the blocks' pins are used up
         reach = 8 + int(np.sqrt(npins))
-        x0, y0 = int(bx[drv]), int(by[drv])
-        if k < cfg["n_aff"]:
-            x0 += int(rng.integers(-reach, reach + 1))
-            y0 += int(rng.integers(-reach, reach + 1))
-        cx = np.clip(x0 + rng.integers(-reach, reach + 1, size=2 * npins + 8), 1, g)
-        cy = np.clip(y0 + rng.integers(-reach, reach + 1, size=2 * npins + 8), 1, g)
+        cx = np.clip(bx[drv] + rng.integers(-reach, reach + 1, size=2 * npins + 8), 1, g)
+        cy = np.clip(by[drv] + rng.integers(-reach, reach + 1, size=2 * npins + 8), 1, g)
         cand = occ[cx - 1, cy - 1]
-        cand = cand[(cand >= 0) & (cand != b_from) & (cand != b_to)]
-        others = list(dict.fromkeys(cand.tolist()))
-        nets.append(own + others[:max(npins - len(own), 1)])
-    order = rng.permutation(cfg["n_nets"])  # affected nets live anywhere in the net array
-    nets = [nets[i] for i in order]
-    aff_net = np.argsort(order)[:cfg["n_aff"]].astype(np.int32)
+        cand = cand[(cand < n_blocks) & (cand != drv)]
+        cand = cand[free[cand] > 0]
+        pins = [drv] + list(dict.fromkeys(cand.tolist()))[:npins - 1]
+        free[pins] -= 1
+        nets.append(pins)
+    n_nets_total = len(nets)
     pin_lo = np.concatenate(([0], np.cumsum([len(p) for p in nets]))).astype(np.int64)
     pin_blk = np.concatenate([np.array(p) for p in nets]).astype(np.int32)
-    # old boxes and edge counts use the positions before the move
-    ox, oy = bx.copy(), by.copy()
-    if b_to != -1:
-        ox[b_to], oy[b_to] = x_to, y_to
-    ox[b_from], oy[b_from] = x_from, y_from
-    n_nets_total = len(nets)
+    blk_nets = [[] for _ in range(g * g)]
+    for i, pins in enumerate(nets):
+        for b in pins:
+            blk_nets[b].append(i)
+    # the moves and the nets each one affects (VPR's find_affected_nets: the nets of `from`,
+    # then those of the other block not already listed)
+    mv_from = rng.integers(0, n_blocks, size=cfg["n_moves"]).astype(np.int32)
+    mv_to = np.zeros(cfg["n_moves"], dtype=np.int32)
+    aff_net, moved, mv_lo = [], [], [0]
+    for m, a in enumerate(mv_from.tolist()):
+        b = -1
+        if blk_nets[a] and rng.random() < p_both:
+            net = nets[blk_nets[a][int(rng.integers(0, len(blk_nets[a])))]]
+            if len(net) > 1:
+                b = net[int(rng.integers(0, len(net)))]
+                while b == a:
+                    b = net[int(rng.integers(0, len(net)))]
+        for _ in range(100):
+            if b != -1:
+                break
+            x = int(np.clip(bx[a] + rng.integers(-rlim, rlim + 1), 1, g))
+            y = int(np.clip(by[a] + rng.integers(-rlim, rlim + 1), 1, g))
+            c = int(occ[x - 1, y - 1])
+            if c != a and (c < n_blocks or rng.random() < p_empty_target):
+                b = c
+        if b == -1:  # nothing suitable within rlim: any other location
+            b = (a + 1 + int(rng.integers(0, g * g - 1))) % (g * g)
+        mv_to[m] = b
+        of_b = set(blk_nets[b])
+        for net in blk_nets[a]:
+            aff_net.append(net)
+            moved.append(BOTH if net in of_b else FROM)
+        of_a = set(blk_nets[a])
+        for net in blk_nets[b]:
+            if net not in of_a:
+                aff_net.append(net)
+                moved.append(TO)
+        mv_lo.append(len(aff_net))
+    # boxes, edge counts and costs of the placement
     bb = np.zeros((n_nets_total, 4), dtype=np.int64)
     ecnt = np.zeros((n_nets_total, 4), dtype=np.int64)
     cross = np.array(_CROSS, dtype=np.float64)
-    old_cost = np.zeros(n_nets_total, dtype=np.float64)
+    net_cost = np.zeros(n_nets_total, dtype=np.float64)
     for i in range(n_nets_total):
-        px, py = ox[pin_blk[pin_lo[i]:pin_lo[i + 1]]], oy[pin_blk[pin_lo[i]:pin_lo[i + 1]]]
+        blk = pin_blk[pin_lo[i]:pin_lo[i + 1]]
+        px, py = bx[blk], by[blk]
         box = (px.min(), px.max(), py.min(), py.max())
         bb[i] = box
         ecnt[i] = ((px == box[0]).sum(), (px == box[1]).sum(), (py == box[2]).sum(),
                    (py == box[3]).sum())
         npins = len(px)
         q = 2.7933 + 0.02616 * (npins - 50) if npins > 50 else cross[npins]
-        old_cost[i] = q * ((box[1] - box[0] + 1) * INV_CHANX + (box[3] - box[2] + 1) * INV_CHANY)
-    # after the move: the blocks are at their new places
-    bx[b_from], by[b_from] = x_to, y_to
-    if b_to != -1:
-        bx[b_to], by[b_to] = x_from, y_from
-    moved_arr = np.array(moved, dtype=np.int8)
+        net_cost[i] = q * ((box[1] - box[0] + 1) * INV_CHANX + (box[3] - box[2] + 1) * INV_CHANY)
+    mv_lo_arr = np.array(mv_lo, dtype=np.int64)
     tmp_cost = np.zeros(n_nets_total, dtype=np.float64)
-    nb = np.zeros((cfg["n_aff"], 4), dtype=np.int64)
-    return (aff_net, moved_arr, pin_lo, pin_blk, bx, by, bb, ecnt, x_from, y_from, x_to, y_to,
-            cross, old_cost, tmp_cost, nb)
+    nb = np.zeros((max(int(np.diff(mv_lo_arr).max(initial=0)), 1), 4), dtype=np.int64)
+    rand_seed = int(rng.integers(1, RAND_M))
+    return (mv_from, mv_to, mv_lo_arr, np.array(aff_net, dtype=np.int32),
+            np.array(moved, dtype=np.int8), pin_lo, pin_blk, bx, by, bb, ecnt, cross, net_cost,
+            tmp_cost, nb, float(cfg["temp"]), rand_seed)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import math
 import re
 from pathlib import Path
 from types import ModuleType
@@ -216,44 +217,101 @@ def test_mcf_refresh_potential(seed):
 # ---------------------------------------------------------------- P6 vpr_affected_nets
 
 
-@pytest.mark.parametrize("seed", SEEDS + [2, 3])
-def test_vpr_affected_nets(seed):
-    mod = load("vpr_affected_nets")
-    (bbi, delta), args = run("vpr_affected_nets", seed)
-    aff, moved, pin_lo, pin_blk, bx, by, bb, ecnt = args[:8]
-    cross, old_cost, tmp_cost, nb = args[12:]
-    live = [int(n) for n, m in zip(aff, moved) if m != mod.BOTH]
-    assert bbi == len(live) > 0
-    expect_delta = 0.0
-    for i, net in enumerate(live):
+def _lcg_accept(delta, temp, seed, rand_a, rand_c, rand_m):
+    """Metropolis acceptance with the kernel's generator: (accepted, seed after)."""
+    if delta <= 0:
+        return True, seed
+    seed = (rand_a * seed + rand_c) % rand_m
+    return seed / rand_m <= math.exp(-delta / temp), seed
+
+
+def _vpr_replay(mod, args):
+    """Replays the moves with every box computed from scratch; counts the loop-body paths."""
+    (mv_from, mv_to, mv_lo, aff, moved, pin_lo, pin_blk, bx, by, _, _, cross, net_cost, _, _,
+     temp, seed) = args
+    bx, by, cost = bx.copy(), by.copy(), net_cost.copy()
+    nets_of = [set() for _ in range(len(bx))]
+    for net in range(len(pin_lo) - 1):
+        for b in pin_blk[pin_lo[net]:pin_lo[net + 1]].tolist():
+            nets_of[b].add(net)
+
+    def box(net):
         blk = pin_blk[pin_lo[net]:pin_lo[net + 1]]
-        box = (bx[blk].min(), bx[blk].max(), by[blk].min(), by[blk].max())
-        assert tuple(nb[i]) == box  # incremental update == full rescan
-        c = mod.wire_cost(len(blk), *box, cross)
-        assert tmp_cost[net] == c
-        expect_delta += c - old_cost[net]
-    assert delta == expect_delta  # the in-order float sum, bit for bit
+        px, py = bx[blk], by[blk]
+        lo_hi = (px.min(), px.max(), py.min(), py.max())
+        counts = ((px == lo_hi[0]).sum(), (px == lo_hi[1]).sum(), (py == lo_hi[2]).sum(),
+                  (py == lo_hi[3]).sum())
+        return tuple(int(v) for v in lo_hi), counts
 
-
-def test_vpr_affected_nets_paths():
-    """Across a few moves, every path of the loop body is taken: skip, scan, update, rescan."""
-    mod = load("vpr_affected_nets")
-    paths = {"skip": 0, "scan": 0, "update": 0, "rescan": 0}
-    for seed in range(6):
-        args = load("vpr_affected_nets").make_inputs("small", seed)
-        aff, moved, pin_lo, _, _, _, bb, ecnt, xf, yf, xt, yt = args[:12]
-        for net, m in zip(aff.tolist(), moved.tolist()):
-            if m == mod.BOTH:
+    paths = {"skip": 0, "scan": 0, "update": 0, "rescan": 0, "accept": 0, "reject": 0,
+             "uphill_accept": 0}
+    n_acc, dcost = 0, 0.0
+    for m in range(len(mv_from)):
+        a, b = int(mv_from[m]), int(mv_to[m])
+        lo, hi = int(mv_lo[m]), int(mv_lo[m + 1])
+        nets = aff[lo:hi].tolist()
+        kinds = moved[lo:hi].tolist()
+        # the move's list is VPR's affected-net list of the two blocks
+        assert len(set(nets)) == len(nets) and set(nets) == nets_of[a] | nets_of[b]
+        assert all(k == (mod.BOTH if n in nets_of[a] and n in nets_of[b] else
+                         mod.FROM if n in nets_of[a] else mod.TO) for n, k in zip(nets, kinds))
+        old = {n: box(n) for n, k in zip(nets, kinds) if k != mod.BOTH}
+        pos = {a: (int(bx[a]), int(by[a])), b: (int(bx[b]), int(by[b]))}
+        bx[a], by[a], bx[b], by[b] = pos[b][0], pos[b][1], pos[a][0], pos[a][1]
+        delta, new_cost = 0.0, {}
+        for net, kind in zip(nets, kinds):
+            if kind == mod.BOTH:
                 paths["skip"] += 1
-            elif pin_lo[net + 1] - pin_lo[net] <= mod.SMALL:
+                continue
+            npins = int(pin_lo[net + 1] - pin_lo[net])
+            if npins <= mod.SMALL:
                 paths["scan"] += 1
             else:
-                xo, yo, xn, yn = (xf, yf, xt, yt) if m == mod.FROM else (xt, yt, xf, yf)
-                xl, xh, yl, yh = bb[net]
-                alone = ecnt[net] == 1
+                (xo, yo), (xn, yn) = (pos[a], pos[b]) if kind == mod.FROM else (pos[b], pos[a])
+                (xl, xh, yl, yh), counts = old[net]
+                alone = [c == 1 for c in counts]
                 rescan = ((xn < xo == xh and alone[1]) or (xn > xo == xl and alone[0])
                           or (yn < yo == yh and alone[3]) or (yn > yo == yl and alone[2]))
                 paths["rescan" if rescan else "update"] += 1
+            c = mod.wire_cost(npins, *box(net)[0], cross)
+            new_cost[net] = c
+            delta += c - cost[net]
+        accept, seed = _lcg_accept(delta, temp, seed, mod.RAND_A, mod.RAND_C, mod.RAND_M)
+        if accept:
+            paths["accept"] += 1
+            paths["uphill_accept"] += delta > 0
+            n_acc += 1
+            dcost += delta
+            for net, c in new_cost.items():
+                cost[net] = c
+        else:
+            paths["reject"] += 1
+            bx[a], by[a], bx[b], by[b] = pos[a][0], pos[a][1], pos[b][0], pos[b][1]
+    return (n_acc, dcost), bx, by, cost, box, paths
+
+
+@pytest.mark.parametrize("seed", SEEDS + [2, 3])
+def test_vpr_affected_nets(seed):
+    mod = load("vpr_affected_nets")
+    fresh = mod.make_inputs("small", seed)
+    (n_acc, dcost), args = run("vpr_affected_nets", seed)
+    bx, by, bb, ecnt, _, net_cost = args[7:13]
+    (e_acc, e_dcost), ex, ey, ecost, box, paths = _vpr_replay(mod, fresh)
+    assert (n_acc, dcost) == (e_acc, e_dcost)  # the in-order float sums, bit for bit
+    assert np.array_equal(bx, ex) and np.array_equal(by, ey)
+    assert np.array_equal(net_cost, ecost)
+    for net in range(len(bb)):  # incremental boxes and edge counts == a full rescan
+        lo_hi, counts = box(net)
+        assert tuple(bb[net]) == lo_hi and tuple(ecnt[net]) == counts
+    # the sequential move loop really decides: some moves accepted, some rejected, and some
+    # uphill moves accepted through the generator
+    assert paths["accept"] > 5 and paths["reject"] > 5 and paths["uphill_accept"] > 0
+
+
+def test_vpr_affected_nets_paths():
+    """Every path of the net loop's body is taken in one batch: skip, scan, update, rescan."""
+    mod = load("vpr_affected_nets")
+    *_, paths = _vpr_replay(mod, mod.make_inputs("small", 0))
     assert all(paths.values()), paths
 
 
@@ -263,24 +321,49 @@ def test_vpr_affected_nets_paths():
 @pytest.mark.parametrize("seed", SEEDS)
 def test_twolf_new_dbox(seed):
     mod = load("twolf_new_dbox")
-    args = mod.make_inputs("small", seed)
-    (cell, first_term, term_net, term_next, dflag, net_first, pin_next, pflag, x, new_x, om,
-     nm) = args
-    nets, t = [], first_term[cell]
-    while t != -1:
-        nets.append(int(term_net[t]))
-        t = term_next[t]
-    assert len(set(nets)) < len(nets)  # some terminals share a net: test-and-clear conflicts
-    expect = 0
-    for net in dict.fromkeys(nets):
-        p = net_first[net]
+    (mv_cell, mv_dx, first_term, term_net, term_pin, term_next, _, net_first, pin_next, _, x0,
+     _, npin, _, _, _, _, temp, rseed) = mod.make_inputs("small", seed)
+    (n_acc, total), args = run("twolf_new_dbox", seed)
+    dflag, pflag, x, net_sum, old_mean = args[6], args[9], args[10], args[13], args[15]
+    pins_of = []
+    for net in range(len(net_first)):
+        pins, p = [], net_first[net]
         while p != -1:
-            nx = new_x[p] if pflag[p] else x[p]
-            expect += abs(int(nx) - int(nm[net])) - abs(int(x[p]) - int(om[net]))
+            pins.append(int(p))
             p = pin_next[p]
-    cost = mod.twolf_new_dbox(*args)
-    assert cost == expect and cost != 0
-    assert not dflag[nets].any() and not pflag.any()
+        assert len(pins) == npin[net]
+        pins_of.append(pins)
+    xs = x0.copy()
+    e_acc = e_total = shared = uphill_acc = 0
+    for cell, dx in zip(mv_cell.tolist(), mv_dx.tolist()):
+        terms, t = [], first_term[cell]
+        while t != -1:
+            terms.append(int(t))
+            t = term_next[t]
+        nets = [int(term_net[t]) for t in terms]
+        assert all(term_pin[t] in pins_of[n] for t, n in zip(terms, nets))
+        shared += len(set(nets)) < len(nets)  # test-and-clear conflicts within this move
+        nx = xs.copy()
+        nx[term_pin[terms]] += dx
+        cost = 0
+        for net in dict.fromkeys(nets):
+            pins = pins_of[net]
+            old_c = int(xs[pins].sum()) // len(pins)
+            new_c = int(nx[pins].sum()) // len(pins)
+            cost += sum(abs(int(nx[p]) - new_c) - abs(int(xs[p]) - old_c) for p in pins)
+        accept, rseed = _lcg_accept(cost, temp, rseed, mod.RAND_A, mod.RAND_C, mod.RAND_M)
+        if accept:
+            xs = nx
+            e_acc += 1
+            e_total += cost
+            uphill_acc += cost > 0
+    assert (n_acc, total) == (e_acc, e_total)
+    assert np.array_equal(x, xs)
+    sums = np.array([int(xs[p].sum()) for p in pins_of])
+    assert np.array_equal(net_sum, sums) and np.array_equal(old_mean, sums // npin)
+    assert not dflag.any() and not pflag.any()  # every mark consumed
+    assert shared > 5  # many moves have terminals sharing a net
+    assert 5 < n_acc < len(mv_cell) - 5 and uphill_acc > 0
 
 
 # ---------------------------------------------------------------- P8 parser_memo_probe
