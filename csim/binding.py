@@ -86,6 +86,7 @@ class ArrayArg:
     dtype: int                   # csim_dtype (opcodes.dtype_code(array.dtype))
     shape: tuple[int, ...]
     strides: tuple[int, ...]     # in bytes; may be negative
+    writable: bool = True        # False: stores raise ValueError (a read-only NumPy array)
 
 
 class Program:
@@ -177,6 +178,7 @@ def _array_table(arrays: Sequence[ArrayArg]) -> Any:
         entry.sim_addr = arr.sim_addr
         entry.dtype = arr.dtype
         entry.ndim = len(arr.shape)
+        entry.writable = int(arr.writable)
         for d, (n, s) in enumerate(zip(arr.shape, arr.strides)):
             entry.shape[d] = n
             entry.strides[d] = s

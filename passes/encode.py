@@ -23,7 +23,7 @@ from helixrc.passes.ir import (
 )
 from helixrc.passes.lower import Lowered
 
-RAISE_STATUS = {"assertion": Status.ASSERTION, "value": Status.VALUE_ERROR,
+RAISE_STATUS = {"assertion": Status.ASSERTION, "value": Status.VALUE_ERROR, "index": Status.INDEX_ERROR,
                 "unbound": Status.UNBOUND_LOCAL}
 
 Instr = tuple[int, int, int, int, int, int]

@@ -22,9 +22,14 @@ from helixrc.passes.ir import Block, Branch, Compute, Function, Raise, Reg, Scal
 
 
 def guard_unbound(fn: Function, variables: dict[int, Reg], assigned_at_entry: set[int],
-                  kills: list[tuple[Block, set[int]]]) -> None:
-    """Insert guards in ``fn`` for reads of ``variables`` (by register id) that may be unbound."""
-    kill_at = {id(b): ks for b, ks in kills}
+                  calls: list[tuple[Block, set[int], set[int]]]) -> None:
+    """Insert guards in ``fn`` for reads of ``variables`` (by register id) that may be unbound.
+
+    ``calls`` lists inlined helper entries: the variables passed there (read at the call) and
+    the helper's locals (unassigned again at each call)."""
+    kill_at = {id(b): ks for b, _, ks in calls}
+    passed_at = {id(b): us for b, us, _ in calls}
+    kills = [(b, ks) for b, _, ks in calls]
     preds: dict[int, list[Block]] = {id(b): [] for b in fn.blocks}
     for b in fn.blocks:
         for s in b.successors():
@@ -57,6 +62,9 @@ def guard_unbound(fn: Function, variables: dict[int, Reg], assigned_at_entry: se
     unsafe: list[tuple[Block, int, Reg]] = []
     for b in fn.blocks:
         current = block_in(b)
+        for vid in sorted(passed_at.get(id(b), ())):
+            if vid not in current:
+                unsafe.append((b, -1, variables[vid]))  # -1: at the call, before the helper runs
         for i, op in enumerate(b.ops):
             for src in op.sources():
                 if src.id in every and src.id not in current:
@@ -72,7 +80,8 @@ def guard_unbound(fn: Function, variables: dict[int, Reg], assigned_at_entry: se
 def _insert_guards(fn: Function, guarded: set[int], variables: dict[int, Reg],
                    kills: list[tuple[Block, set[int]]],
                    unsafe: list[tuple[Block, int, Reg]]) -> None:
-    unsafe_reads = {(id(b.ops[i]), r.id) for b, i, r in unsafe}
+    unsafe_reads = {(id(b.ops[i]), r.id) for b, i, r in unsafe if i >= 0}
+    unsafe_calls = {id(b): [r.id for bb, i, r in unsafe if bb is b and i < 0] for b, _, _ in unsafe}
     true, false = _const(fn, True), _const(fn, False)
     flags: dict[int, Reg] = {}
     for vid in sorted(guarded):
@@ -87,8 +96,11 @@ def _insert_guards(fn: Function, guarded: set[int], variables: dict[int, Reg],
         for k in sorted(dict(kills_of(kills, b))):
             if k in flags:
                 b.ops.append(Compute(Opcode.MOV, flags[k], (false,), ops[0].loc))
-        for op in ops:
-            for vid in dict.fromkeys(s.id for s in op.sources() if (id(op), s.id) in unsafe_reads):
+        for index, op in enumerate(ops):
+            read = [s.id for s in op.sources() if (id(op), s.id) in unsafe_reads]
+            if index == 0:
+                read = unsafe_calls.get(id(b), []) + read
+            for vid in dict.fromkeys(read):
                 ok = Block(f"{current.label}.bound", current.loop)
                 fail = Block(f"{current.label}.unbound", current.loop)
                 current.ops.append(Branch(flags[vid], ok, fail, op.loc))

@@ -126,8 +126,9 @@ class _Lowerer:
         self.loop_records: list[LoopRecord] = []
         #: registers of source variables (not temporaries), by register id
         self.var_regs: dict[int, Reg] = {}
-        #: helper entries, where the helper's locals become unassigned again
-        self.kills: list[tuple[Block, set[int]]] = []
+        #: helper entries: the caller's variables passed as arguments (read at the call, as
+        #: Python evaluates arguments) and the helper's locals (unassigned again in a new frame)
+        self.calls: list[tuple[Block, set[int], set[int]]] = []
         self.reparent_cache: dict[tuple[int, str], LoopInfo] = {}
         self.block: Block
         self.scope: Scope
@@ -194,6 +195,9 @@ class _Lowerer:
     def node_type(self, node: cst.CSTNode) -> ExprType:
         return self.scope.types.node_types[node]
 
+    def node_types_get(self, node: cst.CSTNode) -> ExprType | None:
+        return self.scope.types.node_types.get(node)
+
     # -- functions --------------------------------------------------------------------------
 
     def lower(self, sig: FnSig, types: FnTypes) -> Lowered:
@@ -218,7 +222,7 @@ class _Lowerer:
         self.fall_off(fn_def)
         self.prune()
         params = {p.id for p in self.fn.params if isinstance(p, Reg)}
-        guard_unbound(self.fn, self.var_regs, params, self.kills)
+        guard_unbound(self.fn, self.var_regs, params, self.calls)
         return Lowered(self.fn, self.loop_records)
 
     def make_scope(self, types: FnTypes, fn_def: cst.FunctionDef,
@@ -565,8 +569,9 @@ class _Lowerer:
         call_entry = Block(f"call_{name}_{self.nblocks}", self.block.loop)
         self.jump(call_entry, loc)
         self.start(call_entry)
-        self.kills.append((call_entry, {r.id for n, r in scope.vars.items()
-                                        if n not in params}))
+        passed = {v.id for v in bound if isinstance(v, Reg) and v.id in self.var_regs}
+        self.calls.append((call_entry, passed, {r.id for n, r in scope.vars.items()
+                                                if n not in params}))
         results = [self.new_reg(t) for t in (types.returns or ())]
         scope.result_regs = results
         scope.return_block = self.new_block(f"ret_{name}_")
@@ -653,7 +658,8 @@ class _Lowerer:
         if isinstance(node, cst.Comparison):
             left = self.expr(node.left, None)
             right = self.expr(node.comparisons[0].comparator, None)
-            return self.compare(type(node.comparisons[0].operator), left, right, want, loc)
+            numpy_rules = isinstance(self.node_type(node), Raw)
+            return self.compare(type(node.comparisons[0].operator), left, right, want, loc, numpy_rules)
         if isinstance(node, cst.Subscript):
             if isinstance(node.value, cst.Attribute):
                 return self.move(want, self.shape_reg(node), loc)
@@ -680,14 +686,31 @@ class _Lowerer:
         return slot.shape[dim]
 
     def array_ref(self, node: cst.Subscript) -> tuple[ArraySlot, tuple[Reg, ...]]:
-        index_nodes: list[cst.BaseExpression] = []
+        levels: list[list[cst.BaseExpression]] = []
         base: cst.BaseExpression = node
         while isinstance(base, cst.Subscript):
-            index_nodes[:0] = [e.slice.value for e in base.slice if isinstance(e.slice, cst.Index)]
+            levels.insert(0, [e.slice.value for e in base.slice if isinstance(e.slice, cst.Index)])
             base = base.value
         assert isinstance(base, cst.Name)
         slot = self.scope.arrays[base.value]
-        return slot, tuple(self.expr(i, None) for i in index_nodes)
+        regs: list[Reg] = []
+        for level, exprs in enumerate(levels):
+            if level > 0 and any(_may_raise(e) for e in exprs):
+                # m[i][j]: CPython indexes m[i] (IndexError) before it evaluates j.
+                for d, reg in enumerate(regs):
+                    self.bounds_check(slot, d, reg, self.loc(node))
+            regs.extend(self.expr(e, None) for e in exprs)
+        return slot, tuple(regs)
+
+    def bounds_check(self, slot: ArraySlot, d: int, index: Reg, loc: Loc) -> None:
+        low = self.compute(Opcode.NEG_I, None, I64, (slot.shape[d],), loc)
+        above, inside, fail = self.new_block("idx_lo"), self.new_block("idx_ok"), self.new_block("idx_bad")
+        self.emit(Branch(self.compute(Opcode.GE_I, None, BOOL, (index, low), loc), above, fail, loc))
+        self.start(above)
+        self.emit(Branch(self.compute(Opcode.LT_I, None, BOOL, (index, slot.shape[d]), loc), inside, fail, loc))
+        self.start(fail)
+        self.emit(Raise("index", f"index out of bounds for axis {d} of '{slot.name}'", loc))
+        self.start(inside)
 
     def to_float(self, reg: Reg, loc: Loc) -> Reg:
         if reg.type == F64:
@@ -750,8 +773,13 @@ class _Lowerer:
             result = self.compute(Opcode.EQ_I, None, BOOL, (value, self.const(0, I64)), loc)
         return self.move(want, result, loc)
 
-    def compare(self, op: type, left: Reg, right: Reg, want: Reg | None, loc: Loc) -> Reg:
+    def compare(self, op: type, left: Reg, right: Reg, want: Reg | None, loc: Loc,
+                numpy_rules: bool = False) -> Reg:
         name = COMPARE_NAMES[op]
+        if numpy_rules and (left.type == F64) != (right.type == F64):
+            # NumPy compares an array element with a number of the other kind by converting
+            # the int to float64 (CPython's own int/float comparison is exact).
+            left, right = self.to_float(left, loc), self.to_float(right, loc)
         if left.type != F64 and right.type != F64:
             opcode = Opcode[f"{name}_I"]
         elif left.type == F64 and right.type == F64:
@@ -822,9 +850,10 @@ class _Lowerer:
             self.cond(node.right, yes, no)
         elif isinstance(node, cst.Comparison):
             left = self.expr(node.left, None)
+            numpy_rules = isinstance(self.node_types_get(node), Raw)
             for i, target in enumerate(node.comparisons):
                 right = self.expr(target.comparator, None)
-                result = self.compare(type(target.operator), left, right, None, loc)
+                result = self.compare(type(target.operator), left, right, None, loc, numpy_rules)
                 if i == len(node.comparisons) - 1:
                     self.emit(Branch(result, yes, no, loc))
                 else:
@@ -889,6 +918,11 @@ class _Lowerer:
                 acc = self.compute(opcode, want if last else None, t, (acc, nxt), loc)
             return self.move(want, acc, loc)
         raise LanguageError(f"call of '{fname}' is not supported in a kernel", loc)
+
+
+def _may_raise(node: cst.BaseExpression) -> bool:
+    """Whether evaluating an index expression could raise (anything beyond names and literals)."""
+    return not isinstance(node, (cst.Name, cst.Integer))
 
 
 def assigned_names(body: cst.CSTNode) -> set[str]:

@@ -35,10 +35,17 @@ class Raw:
 
     array: str
     dtype: str
+    #: "element" for an element read, "comparison" for the NumPy bool a comparison of one gives
+    origin: str = "element"
 
     @property
     def is_float(self) -> bool:
         return self.dtype == "float32"
+
+    @property
+    def converter(self) -> str:
+        """The conversion that turns it into the Python scalar CPython would otherwise not give."""
+        return "float" if self.is_float else "bool" if self.dtype == "bool" else "int"
 
 
 ExprType = Union[Scalar, Raw, ArrayType]
@@ -91,6 +98,8 @@ def scalar_of_value(value: object) -> Scalar:
 
 def type_name(t: ExprType) -> str:
     if isinstance(t, Raw):
+        if t.origin == "comparison":
+            return f"a comparison of an element of '{t.array}' (a NumPy bool in CPython)"
         return f"an element of {t.dtype} array '{t.array}'"
     return str(t)
 
@@ -292,7 +301,7 @@ class _FunctionInference:
         if isinstance(t, Raw):
             raise LanguageError(
                 f"{type_name(t)} must be converted before it is assigned to '{name}'",
-                self.loc(node), f"write {name} = {'float' if t.is_float else 'int'}(...) around it",
+                self.loc(node), f"write {name} = {t.converter}(...) around it",
             )
         if isinstance(t, ArrayType):
             raise LanguageError(
@@ -374,7 +383,7 @@ class _FunctionInference:
         if isinstance(t, Raw):
             raise LanguageError(
                 f"{type_name(t)} must be converted before it is used as a value",
-                self.loc(node), f"wrap it in {'float' if t.is_float else 'int'}(...)",
+                self.loc(node), f"wrap it in {t.converter}(...)",
             )
         if isinstance(t, ArrayType):
             raise LanguageError(
@@ -387,7 +396,7 @@ class _FunctionInference:
         if isinstance(t, Raw):
             raise LanguageError(
                 f"arithmetic on {type_name(t)} follows NumPy's rules, not Python's",
-                self.loc(node), f"wrap the element in {'float' if t.is_float else 'int'}(...)",
+                self.loc(node), f"wrap the element in {t.converter}(...)",
             )
         if isinstance(t, ArrayType):
             raise LanguageError("arithmetic on a whole array is not supported", self.loc(node),
@@ -430,6 +439,15 @@ class _FunctionInference:
             right = self.expr(node.right)
             if left is None or right is None:
                 return None
+            if (isinstance(node.operator, cst.Power) and left in (I64, BOOL)
+                    and self.is_element(node.left)
+                    and not isinstance(self.module_const_value(node.right) or 0, float)
+                    and (self.module_const_value(node.right) or 0) < 0):
+                raise LanguageError(
+                    "an integer array element to a negative power raises ValueError under "
+                    "NumPy's rules, where a Python int gives a float", self.loc(node),
+                    "convert the element with float(...) or int(...) first",
+                )
             return self.binary(type(node.operator), left, right, node, node.right)
         if isinstance(node, cst.BooleanOperation):
             left = self.expr(node.left)
@@ -446,6 +464,11 @@ class _FunctionInference:
             return left
         if isinstance(node, cst.Comparison):
             self.comparison(node)
+            # Comparing an array element gives a NumPy bool in CPython, whose arithmetic is
+            # NumPy's (np.True_ + np.True_ is True): it is raw like a narrow element.
+            for operand in [node.left, *(c.comparator for c in node.comparisons)]:
+                if self.is_element(operand):
+                    return Raw(self.element_array(operand), "bool", "comparison")
             return BOOL
         if isinstance(node, cst.IfExp):
             self.cond(node.test)
@@ -532,9 +555,20 @@ class _FunctionInference:
         left = self.expr(node.left)
         for target in node.comparisons:
             right = self.expr(target.comparator)
-            if left is not None and right is not None and self.strict:
+            if left is not None and right is not None:
                 self.comparable(left, right, target.comparator)
             left = right
+
+    def is_element(self, node: cst.BaseExpression) -> bool:
+        """An array element read (a subscript that is not `.shape[d]`), or a raw value."""
+        if isinstance(node, cst.Subscript):
+            return not (isinstance(node.value, cst.Attribute) and node.value.attr.value == "shape")
+        return isinstance(self.node_types.get(node), Raw)
+
+    def element_array(self, node: cst.BaseExpression) -> str:
+        while isinstance(node, cst.Subscript):
+            node = node.value
+        return node.value if isinstance(node, cst.Name) else "an array"
 
     def comparable(self, a: ExprType, b: ExprType, node: cst.CSTNode) -> None:
         for t in (a, b):
@@ -582,6 +616,11 @@ class _FunctionInference:
 
     def subscript(self, node: cst.Subscript) -> ExprType | None:
         if isinstance(node.value, cst.Attribute) and node.value.attr.value == "shape":
+            base = node.value.value
+            t = self.vars.get(base.value) if isinstance(base, cst.Name) else None
+            if isinstance(t, ArrayType) and t.is_list:
+                raise LanguageError(f"'{base.value}' is a list: it has no .shape",  # type: ignore[union-attr]
+                                    self.loc(node), f"use len({base.value})")  # type: ignore[union-attr]
             return I64
         arr = self.subscript_array(node)
         if arr is None:

@@ -53,6 +53,7 @@ def simulate(kernel: Callable[..., Any] | str, args: Sequence[Any], machine: str
     finally:
         for step in call.finish:
             step()
+        call.buffers.clear()
     if outcome.status != Status.OK:
         raise _kernel_error(outcome, compiled.encoded, fn.arrays)
     value = _return_value(outcome, compiled.encoded, fn.returns_tuple)

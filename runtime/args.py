@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from helixrc.csim.binding import ArrayArg
-from helixrc.csim.errors import HelixError, KernelValueError
+from helixrc.csim.errors import HelixError
 from helixrc.csim.opcodes import dtype_code
 from helixrc.passes.ir import DTYPES, ArraySlot, ArrayType, Function, Reg, Scalar
 
@@ -26,6 +26,14 @@ PAGE = 4096
 
 def arg_type(value: Any, position: int) -> Scalar | ArrayType:
     """The kernel-language type of one argument."""
+    if isinstance(value, np.generic):
+        # CPython would compute with NumPy's scalar rules (wrapping ints, float32 rounding,
+        # np.bool_ arithmetic); the simulator computes with Python's, so refuse rather than differ.
+        kind = "int" if isinstance(value, np.integer) else "bool" if isinstance(value, np.bool_) else "float"
+        raise HelixError(
+            f"argument {position + 1}: a NumPy scalar ({type(value).__name__}) computes with "
+            f"NumPy's rules in CPython; pass a Python {kind} instead ({kind}(x))"
+        )
     if isinstance(value, (bool, np.bool_)):
         return Scalar.BOOL
     if isinstance(value, (int, np.integer)):
@@ -75,7 +83,7 @@ def signature_of(args: Sequence[Any]) -> tuple[Scalar | ArrayType, ...]:
 class Marshalled:
     reg_init: list[tuple[int, int | float]]
     arrays: list[ArrayArg]
-    #: run after the simulation, even when it failed: copy lists back, check read-only arrays
+    #: run after the simulation, even when it failed: copy lists back
     finish: list[Callable[[], None]] = field(default_factory=list)
     #: the arrays whose memory the simulator uses; held here so they outlive the run
     buffers: list[np.ndarray] = field(default_factory=list)
@@ -86,11 +94,12 @@ def marshal(args: Sequence[Any], fn: Function) -> Marshalled:
         raise HelixError(f"kernel '{fn.name}' takes {len(fn.params)} arguments, {len(args)} given")
     out = Marshalled([], [])
     buffers: list[np.ndarray] = []
+    lists: dict[int, np.ndarray] = {}
     for value, param in zip(args, fn.params):
         if isinstance(param, Reg):
             out.reg_init.append((param.id, _scalar(value, param.type)))
             continue
-        arr = _array_for(value, param, out.finish)
+        arr = _array_for(value, param, out.finish, lists)
         buffers.append(arr)
         for reg, extent in zip(param.shape, arr.shape):
             out.reg_init.append((reg.id, int(extent)))
@@ -99,6 +108,7 @@ def marshal(args: Sequence[Any], fn: Function) -> Marshalled:
         out.arrays.append(ArrayArg(
             host_addr=arr.__array_interface__["data"][0], sim_addr=sim,
             dtype=dtype_code(arr.dtype), shape=tuple(arr.shape), strides=tuple(arr.strides),
+            writable=bool(arr.flags.writeable),
         ))
     out.buffers = buffers
     return out
@@ -110,9 +120,14 @@ def _scalar(value: Any, t: Scalar) -> int | float:
     return int(value)
 
 
-def _array_for(value: Any, slot: ArraySlot, finish: list[Callable[[], None]]) -> np.ndarray:
+def _array_for(value: Any, slot: ArraySlot, finish: list[Callable[[], None]],
+               lists: dict[int, np.ndarray]) -> np.ndarray:
     if isinstance(value, list):
+        # The same list passed twice is one array, so writes through either name are seen.
+        if id(value) in lists:
+            return lists[id(value)]
         arr = np.array(value, dtype=slot.type.dtype) if value else np.zeros(0, dtype=slot.type.dtype)
+        lists[id(value)] = arr
 
         def copy_back(lst: list[Any] = value, arr: np.ndarray = arr) -> None:
             lst[:] = arr.tolist()
@@ -120,18 +135,7 @@ def _array_for(value: Any, slot: ArraySlot, finish: list[Callable[[], None]]) ->
         finish.append(copy_back)
         return arr
     assert isinstance(value, np.ndarray)
-    if value.flags.writeable:
-        return value
-    # The simulator writes memory directly; a read-only array gets a scratch copy, and a write
-    # into it is reported as CPython would report it.
-    scratch = value.copy()
-
-    def check(original: np.ndarray = value, scratch: np.ndarray = scratch, name: str = slot.name) -> None:
-        if scratch.tobytes() != original.tobytes():
-            raise KernelValueError(f"assignment destination is read-only (array '{name}')")
-
-    finish.append(check)
-    return scratch
+    return value
 
 
 def _extent(arr: np.ndarray) -> tuple[int, int]:

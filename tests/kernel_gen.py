@@ -18,17 +18,23 @@ first int outside int64 (see :func:`first_int64_escape`).
 from __future__ import annotations
 
 import ast
+import atexit
 import copy
+import hashlib
 import math
+import os
+import shutil
+import tempfile
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 from hypothesis import strategies as st
 
 import helixrc
-from equality import run_both
+from equality import assert_same, run_both
 
 INT, FLOAT, BOOL = "int", "float", "bool"
 SCALARS = (INT, FLOAT, BOOL)
@@ -90,7 +96,8 @@ class GenConfig:
     #: array parameters: a list of ints, a list of floats, a 1-D NumPy int64/float64 array,
     #: a narrow NumPy array and a 2-D NumPy array
     arrays: bool = False
-    #: elements of int64/float64 NumPy arrays are used bare (NumPy scalars in CPython)
+    #: elements of int64/float64 NumPy arrays are used bare, and scalar arguments are sometimes
+    #: NumPy scalars (np.int64, np.float64, np.bool_): CPython then computes with NumPy scalars
     numpy_bare: bool = False
     #: helper kernels the main kernel may call
     helpers: int = 0
@@ -109,6 +116,8 @@ class GeneratedKernel:
     source: str
     #: ("x", INT), ("f", FLOAT), ... or ArraySpec for array parameters, in order
     params: list[tuple[str, str] | ArraySpec]
+    #: scalar arguments may be passed as NumPy scalars
+    numpy_scalars: bool = False
 
 
 @dataclass
@@ -236,8 +245,8 @@ class _Writer:
 
     def e_subscript(self, arr: ArraySpec, sc: _Scope) -> str:
         idx = [self.e_index(n, sc, arr) for n in arr.shape]
-        if len(idx) == 2 and self.chance(0.5):
-            return f"{arr.name}[{idx[0]}][{idx[1]}]"
+        if len(idx) > 1 and self.chance(0.5):
+            return arr.name + "".join(f"[{i}]" for i in idx)
         return f"{arr.name}[{', '.join(idx)}]"
 
     def e_element(self, t: str, sc: _Scope) -> str | None:
@@ -500,7 +509,14 @@ class _Writer:
         target = self._target(sc, t)
         if not target:
             return self.emit(indent, "pass")
-        self.emit(indent, f"{target} = {self.e_expr(t, sc, self.cfg.depth)}")
+        value = self.e_expr(t, sc, self.cfg.depth)
+        others = sorted(n for n in sc.assignable if sc.defs.get(n) == t and n != target)
+        if others and self.chance(0.1):  # chained assignment
+            self.emit(indent, f"{target} = {self.pick(others)} = {value}")
+        elif self.chance(0.05):  # annotated assignment
+            self.emit(indent, f"{target}: {t} = {value}")
+        else:
+            self.emit(indent, f"{target} = {value}")
         sc.defs[target] = t
         sc.maybe.pop(target, None)
         sc.assignable.add(target)
@@ -745,16 +761,25 @@ class _Writer:
                         + ([None] if self.arrays else []))
         scalars = [p for p in params if isinstance(p, tuple)]
         self.function("k", scalars, [a.name for a in self.arrays], ret, cfg.max_stmts)
+        style = self.pick(["import", "alias", "from"])
+        if style == "alias":
+            lines_head[0] = "import math as mth"
+            self.lines = [line.replace("math.", "mth.") for line in self.lines]
+        elif style == "from":
+            lines_head[0] = "from math import ceil, exp, fabs, floor, inf, log, sqrt"
+            self.lines = [line.replace("math.", "") for line in self.lines]
         source = "\n".join(lines_head + [""] + self.lines) + "\n"
-        return GeneratedKernel(source, scalars + list(self.arrays))
+        return GeneratedKernel(source, scalars + list(self.arrays), cfg.numpy_bare)
 
     def draw_arrays(self) -> list[ArraySpec]:
         out = [ArraySpec("a", "list", "int64", (self.pick([3, 4, 5, 1, 2, 3, 4, 5, 0]),)),
                ArraySpec("fl", "list", "float64", (self.draw(st.integers(1, 4)),))]
         out.append(ArraySpec("v", "numpy", self.pick(["int64", "float64"]), (self.draw(st.integers(1, 4)),)))
         out.append(ArraySpec("na", "numpy", self.pick(NARROW_DTYPES), (self.draw(st.integers(1, 4)),)))
-        out.append(ArraySpec("m", "numpy", self.pick(["int64", "float64"]),
-                             (self.draw(st.integers(1, 3)), self.draw(st.integers(1, 3)))))
+        shape: tuple[int, ...] = (self.draw(st.integers(1, 3)), self.draw(st.integers(1, 3)))
+        if self.chance(0.15):
+            shape += (self.draw(st.integers(1, 2)),)
+        out.append(ArraySpec("m", "numpy", self.pick(["int64", "float64"]), shape))
         return out
 
 
@@ -803,8 +828,67 @@ def arguments(draw: Callable[..., Any], kern: GeneratedKernel) -> tuple[Any, ...
                 with np.errstate(all="ignore"):
                     out.append(np.array(values, dtype=p.dtype).reshape(p.shape))
         else:
-            out.append(draw({INT: int_values(), FLOAT: float_values(), BOOL: st.booleans()}[p[1]]))
+            value = draw({INT: int_values(), FLOAT: float_values(), BOOL: st.booleans()}[p[1]])
+            if kern.numpy_scalars and draw(st.integers(0, 3)) == 3:
+                value = {INT: np.int64, FLOAT: np.float64, BOOL: np.bool_}[p[1]](value)
+            out.append(value)
     return tuple(out)
+
+
+#: How a NumPy argument is laid out in memory for the call: contiguous, every other element of a
+#: larger buffer, reversed (negative strides), Fortran order, or read-only.
+LAYOUTS = ("C", "step", "reversed", "F", "readonly")
+
+
+@st.composite
+def layouts(draw: Callable[..., Any], kern: GeneratedKernel) -> tuple[str, ...]:
+    """A layout per parameter (``"C"`` for scalars and lists)."""
+    out = []
+    for p in kern.params:
+        if isinstance(p, ArraySpec) and p.kind == "numpy":
+            out.append(draw(st.sampled_from(["C", "C", "C", "step", "reversed", "F", "readonly"])))
+        else:
+            out.append("C")
+    return tuple(out)
+
+
+def as_layout(value: Any, layout: str) -> Any:
+    """A fresh array equal to `value`, laid out as `layout` (a view into a larger buffer for
+    "step" and "reversed"); anything else is returned as is."""
+    if not isinstance(value, np.ndarray) or layout == "C":
+        return value
+    if layout == "step":
+        buf = np.zeros(tuple(2 * n for n in value.shape), dtype=value.dtype)
+        view = buf[tuple(slice(None, None, 2) for _ in value.shape)]
+    elif layout == "reversed":
+        buf = np.zeros(value.shape, dtype=value.dtype)
+        view = buf[tuple(slice(None, None, -1) for _ in value.shape)]
+    elif layout == "F":
+        view = np.zeros(value.shape, dtype=value.dtype, order="F")
+    else:
+        view = value.copy()
+        view.flags.writeable = False
+        return view
+    view[...] = value
+    return view
+
+
+def with_layouts(fn: Callable[..., Any], layout: tuple[str, ...] | None) -> Callable[..., Any]:
+    """Call `fn` on the arguments re-laid-out as `layout`, copying array contents back after the
+    call (the comparison of argument states then sees what the kernel wrote)."""
+    if layout is None or all(l == "C" for l in layout):
+        return fn
+
+    def call(*args: Any) -> Any:
+        views = [as_layout(a, l) for a, l in zip(args, layout)]
+        try:
+            return fn(*views)
+        finally:
+            for a, v in zip(args, views):
+                if isinstance(a, np.ndarray) and v is not a and v.flags.writeable:
+                    a[...] = v
+
+    return call
 
 
 # ---------------------------------------------------------------------------------------------
@@ -837,7 +921,7 @@ class _Instrument(ast.NodeTransformer):
     """Wrap every expression that can make an int in ``__chk(...)``; turn ``x op= e`` into
     ``x = __chk(x op e)`` (generated subscript targets have side-effect-free indices)."""
 
-    INT_CALLS = {"abs", "min", "max", "int"}
+    INT_CALLS = {"abs", "min", "max", "int", "floor", "ceil"}  # floor, ceil: `from math import`
 
     def visit_Module(self, node: ast.Module) -> ast.Module:
         # Only kernel bodies: module constants are evaluated by CPython and helixrc alike.
@@ -886,14 +970,15 @@ def cpython_kernel(source: str, func: str, check: Callable[[Any], Any] | None = 
     return namespace[func]
 
 
-def first_int64_escape(source: str, func: str, args: tuple[Any, ...]) -> int | None:
+def first_int64_escape(source: str, func: str, args: tuple[Any, ...],
+                       layout: tuple[str, ...] | None = None) -> int | None:
     """The first int outside int64 that CPython makes running ``func(*args)``, or None.
 
     CPython computes with unbounded ints; helixrc must raise OverflowError at the first operation
     whose result leaves int64. The instrumented run stops right there, so a later exception of
     CPython's own does not hide it, and a big intermediate whose final result fits is seen too.
     """
-    kernel = cpython_kernel(source, func, _escape_check)
+    kernel = with_layouts(cpython_kernel(source, func, _escape_check), layout)
     try:
         kernel(*copy.deepcopy(args))
     except Int64Escape as e:
@@ -915,39 +1000,113 @@ def int64_overflow_agrees(cpython_escape: int | None, helixrc_exc: BaseException
     return cpython_escape is not None and isinstance(helixrc_exc, OverflowError)
 
 
-def format_args(args: tuple[Any, ...]) -> str:
+#: Where helixrc deliberately does not follow CPython, it must say so loudly; these are the words.
+DOCUMENTED_REFUSALS = (
+    "would be complex",                                 # float ** fractional of a negative base
+    "does not fit in the simulator's 64-bit ints",      # uint64 elements past 2**63 - 1
+    "out of bounds for float32",                        # the language's OverflowError on narrowing
+)
+
+
+def documented_difference_agrees(helixrc_exc: BaseException | None, numpy_warned: bool,
+                                 cpython_raised: bool = False) -> bool:
+    """The differences KERNEL_LANGUAGE.md sanctions, besides 64-bit overflow.
+
+    helixrc may refuse, with an error that says why, what it cannot run exactly as CPython:
+    code whose CPython meaning follows NumPy's scalar rules (the frontend's message names NumPy),
+    the values listed in :data:`DOCUMENTED_REFUSALS`, and a division by zero or overflow on which
+    NumPy only warned (``numpy_warned``: CPython's run fails under ``np.errstate(all="raise")``)
+    and went on, where helixrc raises ZeroDivisionError or OverflowError. A refusal must be a
+    helixrc error, never a wrong value. A kernel CPython could not run either (``cpython_raised``)
+    may be refused by the frontend before it runs.
+    """
+    if not isinstance(helixrc_exc, helixrc.HelixError):
+        return False
+    text = str(helixrc_exc)
+    if not isinstance(helixrc_exc, helixrc.KernelError):
+        return "NumPy" in text or (cpython_raised and isinstance(helixrc_exc, helixrc.LanguageError))
+    if any(words in text for words in DOCUMENTED_REFUSALS):
+        return True
+    return numpy_warned and isinstance(helixrc_exc, (ZeroDivisionError, OverflowError))
+
+
+def numpy_warns(kernel: Callable[..., Any], args: tuple[Any, ...]) -> bool:
+    """Whether CPython's run meets a NumPy floating-point or overflow warning."""
+    try:
+        with np.errstate(all="raise"), warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)
+            kernel(*copy.deepcopy(args))
+    except (FloatingPointError, RuntimeWarning):
+        return True
+    except Exception:  # noqa: BLE001 - any other outcome is not a NumPy warning
+        return False
+    return False
+
+
+def format_args(args: tuple[Any, ...], layout: tuple[str, ...] | None = None) -> str:
     """Arguments as Python text that recreates them (nan/inf and dtypes included)."""
 
     def one(v: Any) -> str:
-        if isinstance(v, bool):
+        if isinstance(v, (bool, np.generic)):
             return repr(v)
         if isinstance(v, float):
             return f"float('{v}')" if math.isnan(v) or math.isinf(v) else repr(v)
         if isinstance(v, list):
             return "[" + ", ".join(one(x) for x in v) + "]"
         if isinstance(v, np.ndarray):
-            items = [one(x) for x in v.tolist()] if v.ndim == 1 else [one(list(r)) for r in v.tolist()]
-            return f"np.array([{', '.join(items)}], dtype=np.{v.dtype.name if v.dtype.name != 'bool' else 'bool_'})"
+            dtype = "bool_" if v.dtype.name == "bool" else v.dtype.name
+            return f"np.array({one(v.tolist())}, dtype=np.{dtype})"
         return repr(v)
 
-    return "(" + "".join(one(a) + ", " for a in args) + ")"
+    text = "(" + "".join(one(a) + ", " for a in args) + ")"
+    if layout is not None and any(l != "C" for l in layout):
+        text += f"  # layouts {layout}"
+    return text
 
 
-def check_source(source: str, func: str, args: tuple[Any, ...]) -> None:
-    """Assert that helixrc runs ``func(*args)`` of `source` as CPython does (see the module
-    docstring); the message of a failure carries the kernel source and the arguments."""
+_KERNEL_DIR = Path(tempfile.gettempdir()) / f"helixrc_generated_{os.getpid()}"
+atexit.register(shutil.rmtree, _KERNEL_DIR, ignore_errors=True)
 
-    def simulate(a: tuple[Any, ...]) -> Any:
-        return helixrc.simulate(source, a, func=func).value
 
+def kernel_file(source: str) -> str:
+    """A file holding `source`, named by its hash: helixrc parses a file once and caches it (by
+    path, mtime and size), where source text is parsed again on every call."""
+    _KERNEL_DIR.mkdir(exist_ok=True)
+    path = _KERNEL_DIR / f"k_{hashlib.sha256(source.encode()).hexdigest()[:20]}.py"
+    if not path.exists():
+        path.write_text(source)
+    return str(path)
+
+
+def check_source(source: str, func: str, args: tuple[Any, ...],
+                 layout: tuple[str, ...] | None = None) -> None:
+    """Assert that helixrc runs ``func(*args)`` of `source` as CPython does: the same result and
+    final argument states, or the same exception type and (beyond ``run_both``) the same argument
+    states at the exception, or an int64 overflow (:func:`int64_overflow_agrees`). NumPy arguments
+    are laid out per `layout` (see :data:`LAYOUTS`) on both sides. The failure message carries
+    the kernel source and the arguments."""
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # NumPy's overflow-in-cast and the like
-        _check(source, func, args, simulate)
+        _check(source, func, args, layout)
 
 
-def _check(source: str, func: str, args: tuple[Any, ...], simulate: Callable[[Any], Any]) -> None:
-    escape = first_int64_escape(source, func, args)
-    kernel = cpython_kernel(source, func)
+def _check(source: str, func: str, args: tuple[Any, ...], layout: tuple[str, ...] | None) -> None:
+    seen: dict[str, tuple[Any, ...]] = {}
+
+    spec = kernel_file(source) + "::" + func
+
+    def simulate(a: tuple[Any, ...]) -> Any:
+        seen["helixrc"] = a
+        return with_layouts(lambda *v: helixrc.simulate(spec, v).value, layout)(*a)
+
+    def cpython(kernel: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*a: Any) -> Any:
+            seen["cpython"] = a
+            return with_layouts(kernel, layout)(*a)
+        return call
+
+    escape = first_int64_escape(source, func, args, layout)
+    kernel = cpython(cpython_kernel(source, func))
     note = ""
     if escape is not None:
         try:
@@ -957,10 +1116,25 @@ def _check(source: str, func: str, args: tuple[Any, ...], simulate: Callable[[An
             sim_exc = e
         if int64_overflow_agrees(escape, sim_exc):
             return
-        kernel = cpython_kernel(source, func, _cap_check)
+        kernel = cpython(cpython_kernel(source, func, _cap_check))
         note = f"\nCPython made the int {escape} (outside int64) during the call"
     try:
-        run_both(kernel, args, simulate)
+        py, _ = run_both(kernel, args, simulate)
+        if isinstance(py, BaseException):  # both raised: the arguments must agree as well
+            for i, (a, b) in enumerate(zip(seen["cpython"], seen["helixrc"])):
+                assert_same(a, b, f"argument {i + 1} after the {type(py).__name__}")
     except AssertionError as e:
+        try:
+            simulate(copy.deepcopy(args))
+            sim_exc = None
+        except Exception as exc:  # noqa: BLE001
+            sim_exc = exc
+        try:
+            kernel(*copy.deepcopy(args))
+            cpython_raised = False
+        except Exception:  # noqa: BLE001
+            cpython_raised = True
+        if documented_difference_agrees(sim_exc, numpy_warns(kernel, args), cpython_raised):
+            return
         raise AssertionError(f"{e}{note}\n--- kernel source ---\n{source}--- args ---\n"
-                             f"{format_args(args)}") from None
+                             f"{format_args(args, layout)}") from None

@@ -65,6 +65,7 @@ typedef struct csim_array {
     uint64_t sim_addr;       /* simulated address of element [0, 0, 0] */
     int32_t dtype;           /* csim_dtype */
     int32_t ndim;            /* 1 to 3 */
+    int32_t writable;        /* 0: a store raises ValueError, as NumPy's read-only arrays do */
     int64_t shape[3];
     int64_t strides[3];      /* in bytes; may be negative */
 } csim_array;

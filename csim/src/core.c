@@ -524,6 +524,8 @@ int core_step(core *c, uint64_t max_steps)
         case OP_STORE_I: {
             const csim_array *arr = &arrays[in->aux];
             int64_t off, v = regs[in->s].i;
+            if (!arr->writable)             /* NumPy checks this before the index */
+                FAIL(CSIM_VALUE_ERROR, "assignment destination is read-only");
             TRY(element_offset(arr, regs, in, &off, msg, msg_size));
             unsigned char *p = (unsigned char *)(uintptr_t)(arr->host_addr + (uint64_t)off);
             switch ((csim_dtype)arr->dtype) {
@@ -568,6 +570,8 @@ int core_step(core *c, uint64_t max_steps)
             const csim_array *arr = &arrays[in->aux];
             int64_t off;
             double v = regs[in->s].f;
+            if (!arr->writable)             /* NumPy checks this before the index */
+                FAIL(CSIM_VALUE_ERROR, "assignment destination is read-only");
             TRY(element_offset(arr, regs, in, &off, msg, msg_size));
             unsigned char *p = (unsigned char *)(uintptr_t)(arr->host_addr + (uint64_t)off);
             switch ((csim_dtype)arr->dtype) {
