@@ -146,6 +146,9 @@ class _FunctionInference:
         self.vars: dict[str, Scalar | ArrayType] = {}
         self.node_types: dict[cst.CSTNode, ExprType] = {}
         self.first: dict[str, Loc] = {}
+        #: variables that may hold a NumPy scalar in CPython (assigned from an array element),
+        #: with the line of such an assignment
+        self.np_vars: dict[str, Loc] = {}
         self.returns: list[tuple[tuple[Scalar, ...] | None, bool, cst.CSTNode]] = []
         params = [p.name.value for p in self.fn.params.params]
         if len(params) != len(sig.args):
@@ -226,6 +229,8 @@ class _FunctionInference:
             result = self.binary(op, left, right, node, node.value)
             if isinstance(node.target, cst.Name):
                 self.bind(node.target.value, result, node)
+                if self.np_origin(node.value):
+                    self.np_vars.setdefault(node.target.value, self.loc(node))
             else:
                 self.store_check(node.target, result, node)
         elif isinstance(node, cst.Return):
@@ -281,9 +286,11 @@ class _FunctionInference:
                     f"{len(elems)} targets but {len(value_t)} values", self.loc(target),
                     "use as many names on the left as values on the right",
                 )
-            for elem, t in zip(elems, value_t):
+            parts = (list(value_node.elements) if isinstance(value_node, cst.Tuple)
+                     else [None] * len(elems))
+            for elem, t, part in zip(elems, value_t, parts):
                 if t is not None:
-                    self.assign(elem, t, value_node)
+                    self.assign(elem, t, part.value if part is not None else value_node)
             return
         if isinstance(value_t, list):
             raise LanguageError(
@@ -294,8 +301,39 @@ class _FunctionInference:
             return
         if isinstance(target, cst.Name):
             self.bind(target.value, value_t, value_node)
+            if isinstance(value_node, cst.BaseExpression) and self.np_origin(value_node):
+                self.np_vars.setdefault(target.value, self.loc(value_node))
         else:
             self.store_check(target, value_t, value_node)
+
+    def np_origin(self, node: cst.BaseExpression) -> bool:
+        """Whether CPython may compute this value as a NumPy scalar (it involves an element)."""
+        if isinstance(node, cst.Subscript):
+            return self.is_element(node)
+        if isinstance(node, cst.Name):
+            return node.value in self.np_vars
+        if isinstance(node, cst.BinaryOperation):
+            return self.np_origin(node.left) or self.np_origin(node.right)
+        if isinstance(node, cst.UnaryOperation):
+            return not isinstance(node.operator, cst.Not) and self.np_origin(node.expression)
+        if isinstance(node, cst.IfExp):
+            return self.np_origin(node.body) or self.np_origin(node.orelse)
+        if isinstance(node, cst.BooleanOperation):
+            return self.np_origin(node.left) or self.np_origin(node.right)
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name):
+            if node.func.value in ("abs", "min", "max") and node.func.value not in self.vars:
+                return any(self.np_origin(a.value) for a in node.args)
+        return False
+
+    def np_refusal(self, node: cst.BaseExpression, what: str, at: cst.CSTNode) -> LanguageError:
+        where = ""
+        names = [n.value for n in _names_in(node) if n.value in self.np_vars]
+        if names:
+            where = f" ('{names[0]}' holds one: it is assigned from an array element at line {self.np_vars[names[0]].line})"
+        return LanguageError(
+            f"{what} follows NumPy's rules in CPython when a value comes from an array element{where}",
+            self.loc(at), "convert the element with int(...) or float(...) where it is read",
+        )
 
     def bind(self, name: str, t: ExprType, node: cst.CSTNode) -> None:
         if isinstance(t, Raw):
@@ -439,8 +477,12 @@ class _FunctionInference:
             right = self.expr(node.right)
             if left is None or right is None:
                 return None
+            if (self.strict and isinstance(node.operator, cst.Divide)
+                    and reg_kind(left) == "I" and reg_kind(right) == "I"
+                    and (self.np_origin(node.left) or self.np_origin(node.right))):
+                raise self.np_refusal(node, "true division of integers", node)
             if (isinstance(node.operator, cst.Power) and left in (I64, BOOL)
-                    and self.is_element(node.left)
+                    and self.np_origin(node.left)
                     and not isinstance(self.module_const_value(node.right) or 0, float)
                     and (self.module_const_value(node.right) or 0) < 0):
                 raise LanguageError(
@@ -553,11 +595,17 @@ class _FunctionInference:
 
     def comparison(self, node: cst.Comparison) -> None:
         left = self.expr(node.left)
+        left_node: cst.BaseExpression = node.left
+        direct = any(self.is_element(o) for o in [node.left, *(c.comparator for c in node.comparisons)])
         for target in node.comparisons:
             right = self.expr(target.comparator)
             if left is not None and right is not None:
                 self.comparable(left, right, target.comparator)
-            left = right
+                mixed = (reg_kind(left) == "F") != (reg_kind(right) == "F")
+                if (self.strict and mixed and not direct
+                        and (self.np_origin(left_node) or self.np_origin(target.comparator))):
+                    raise self.np_refusal(node, "comparing an int with a float", node)
+            left, left_node = right, target.comparator
 
     def is_element(self, node: cst.BaseExpression) -> bool:
         """An array element read (a subscript that is not `.shape[d]`), or a raw value."""
@@ -733,3 +781,23 @@ class _FunctionInference:
                     self.loc(node), "every return of a kernel must give the same types",
                 )
         return first_t, first_tuple
+
+
+def reg_kind(t: ExprType) -> str:
+    """"F" for values held as floats, "I" for ints and bools, "A" for arrays."""
+    if isinstance(t, ArrayType):
+        return "A"
+    if isinstance(t, Raw):
+        return "F" if t.is_float else "I"
+    return "F" if t == F64 else "I"
+
+
+def _names_in(node: cst.CSTNode) -> list[cst.Name]:
+    found: list[cst.Name] = []
+
+    class Names(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            found.append(n)
+
+    node.visit(Names())
+    return found

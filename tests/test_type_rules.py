@@ -122,3 +122,48 @@ def test_allowed_narrow_uses_run_exactly() -> None:
     val = np.array([10, 20, 30], dtype=np.int64)
     flag = np.array([True, True, True, False])
     assert helixrc.simulate(code, (idx, val, flag)).value == 30 * 2 + 10 * 0
+
+
+def test_numpy_scalar_variable_compared_with_float() -> None:
+    err = refused("""
+        def f(a, x):
+            v = a[0]
+            return v < x
+    """, (np.array([2**53 + 1]), 2.0**53), "NumPy")
+    assert "'v'" in err.message and "line 3" in err.message
+
+
+def test_true_division_of_int_elements() -> None:
+    refused("""
+        def f(a):
+            return a[0] / a[1]
+    """, (np.array([2**60 + 1, 3]),), "true division")
+
+
+def test_element_to_negative_power() -> None:
+    refused("""
+        def f(a):
+            return a[0] ** -1
+    """, (np.array([2]),), "negative power")
+
+
+def test_comparison_of_element_is_a_numpy_bool() -> None:
+    refused("""
+        def f(a):
+            t = a[0] == 1
+            return t
+    """, (np.array([1], dtype=np.int8),), "NumPy bool")
+
+
+def test_direct_element_against_float_compares_like_numpy() -> None:
+    code = textwrap.dedent("""
+        def f(a, x):
+            return bool(a[0] == x)
+    """)
+    a = np.array([2**53 + 1])
+    assert helixrc.simulate(code, (a, 2.0**53)).value == bool(a[0] == 2.0**53) is True
+
+
+def test_numpy_scalar_arguments_are_refused() -> None:
+    with pytest.raises(helixrc.HelixError, match="NumPy scalar"):
+        helixrc.simulate("def f(x):\n    return x + 1\n", (np.int64(3),))
