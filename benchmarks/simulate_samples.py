@@ -4,7 +4,7 @@ For each sample at the chosen size it reports simulated instructions, host secon
 ``helixrc.simulate`` call (compile cached), simulated instructions per host second, CPython's own
 time for the original kernel on the same inputs, and their ratio (sim / CPython: at most 1.0 means
 the simulator is no slower than CPython running the kernel itself). The first call's compile time
-is reported separately. Every number is the median of --repeat runs, measured side by side.
+is reported separately, and that call's results are checked bit for bit against CPython's. Every number is the median of --repeat runs, measured side by side.
 
     python benchmarks/simulate_samples.py --size medium --repeat 5 --json bench-results/sim.json
 """
@@ -18,9 +18,12 @@ import os
 import platform
 import statistics
 import sys
+import struct
 import time
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 import helixrc
 from helixrc.passes.pipeline import clear_cache
@@ -42,6 +45,21 @@ def machine_info() -> dict[str, Any]:
             "python": platform.python_version(), "platform": platform.platform()}
 
 
+def fingerprint(value: Any) -> Any:
+    """A comparable form of a result or argument: floats by bits, arrays by dtype and bytes."""
+    if isinstance(value, (bool, np.bool_)):
+        return ("b", bool(value))
+    if isinstance(value, (int, np.integer)):
+        return ("i", int(value))
+    if isinstance(value, (float, np.floating)):
+        return ("f", struct.pack("<d", float(value)))
+    if isinstance(value, (tuple, list)):
+        return tuple(fingerprint(v) for v in value)
+    if isinstance(value, np.ndarray):
+        return (value.dtype.str, value.shape, value.tobytes())
+    return repr(value)
+
+
 def bench_kernel(path: Path, name: str, size: str, seed: int, repeat: int,
                  machine: str) -> dict[str, Any]:
     module = import_file(str(path))
@@ -49,8 +67,12 @@ def bench_kernel(path: Path, name: str, size: str, seed: int, repeat: int,
     kernel = getattr(module, name)
     spec = f"{path}::{name}"
     clear_cache()
-    first = helixrc.simulate(spec, copy.deepcopy(args), machine)
+    sim_args, py_args = copy.deepcopy(args), copy.deepcopy(args)
+    first = helixrc.simulate(spec, sim_args, machine)
     compile_s = first.stats["compile_seconds"]
+    expected = kernel(*py_args)
+    if fingerprint((first.value, sim_args)) != fingerprint((expected, py_args)):
+        raise SystemExit(f"{name}: the simulator's results differ from CPython's at size {size}")
     sim_times, py_times, rates = [], [], []
     result = first
     for _ in range(repeat):
