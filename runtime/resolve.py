@@ -19,6 +19,8 @@ from helixrc.csim.errors import HelixError
 from helixrc.passes.frontend import KernelModule, load_module
 
 _modules: dict[tuple[str, float, int], KernelModule] = {}
+#: parses of kernels given as source text, by text (oldest dropped first)
+_text_modules: dict[str, KernelModule] = {}
 
 
 def split_spec(spec: str) -> tuple[str, str | None]:
@@ -58,7 +60,12 @@ def resolve_kernel(kernel: Callable[..., Any] | str, func: str | None = None) ->
     if not isinstance(kernel, str):
         raise HelixError(f"a kernel is a function, 'FILE::FUNC' or source text, not {type(kernel).__name__}")
     if "\n" in kernel or kernel.lstrip().startswith(("def ", "import ", "from ")):
-        module = load_module(kernel, "<kernel>")
+        module = _text_modules.get(kernel)
+        if module is None:
+            module = load_module(kernel, "<kernel>")
+            if len(_text_modules) >= 128:
+                _text_modules.pop(next(iter(_text_modules)))
+            _text_modules[kernel] = module
         if func is None:
             if not module.functions:
                 raise HelixError("the source text defines no function")
