@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from helixrc.csim.errors import Loc
 from helixrc.csim.opcodes import Opcode, Status
 from helixrc.passes.ir import (
-    Block, Branch, Compute, Function, Jump, Load, LoopInfo, Raise, Return, Scalar, Store,
+    Block, Branch, Compute, Jump, Load, LoopInfo, Raise, Return, Scalar, Store,
 )
 from helixrc.passes.lower import Lowered
 
@@ -55,13 +55,12 @@ class Encoded:
 def encode(lowered: Lowered) -> Encoded:
     fn = lowered.function
     blocks = fn.blocks
-    order = {id(b): i for i, b in enumerate(blocks)}
     # First pass: sizes, so block addresses are known before branches are emitted.
     start: dict[int, int] = {}
     pc = 0
     for i, block in enumerate(blocks):
         start[id(block)] = pc
-        pc += _size(block, blocks[i + 1] if i + 1 < len(blocks) else None, order)
+        pc += _size(block, blocks[i + 1] if i + 1 < len(blocks) else None)
     code: list[Instr] = []
     locs: list[Loc] = []
     pc_loops: list[LoopInfo | None] = []
@@ -113,7 +112,7 @@ def encode(lowered: Lowered) -> Encoded:
     return Encoded(code, len(fn.regs), const_init, locs, pc_loops, returns, raises, loops)
 
 
-def _size(block: Block, nxt: Block | None, order: dict[int, int]) -> int:
+def _size(block: Block, nxt: Block | None) -> int:
     size = 0
     for op in block.ops:
         if isinstance(op, Jump):

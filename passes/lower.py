@@ -30,7 +30,7 @@ from helixrc.passes.ir import (
     ArraySlot, ArrayType, Block, Branch, Compute, Function, Jump, Load, LoopInfo, Raise, Reg,
     Return, Scalar, Store,
 )
-from helixrc.passes.loops import find_loops, if_branches, suite_body
+from helixrc.passes.loops import find_loops, suite_body
 from helixrc.passes.types import (
     AUG_TO_BIN, CONVERSIONS, INT64_MAX, INT64_MIN, ExprType, FnSig, FnTypes, Raw, TypeChecker,
 )
