@@ -1,0 +1,466 @@
+"""The HELIX transform (passes/transform/helix.py): golden before/after pairs, refusals, and
+differential runs: the transformed source, executed under CPython with the runtime's checking mode
+on, gives the original's results bit for bit (the protocol of docs/parallel-form.md holds)."""
+
+from __future__ import annotations
+
+import copy
+import textwrap
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+
+from equality import assert_same
+from helixrc import parallel
+from helixrc.passes.frontend import load_file, load_module
+from helixrc.passes.transform import transform_source
+
+SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+SAMPLE_KERNELS = sorted(p.stem for p in SAMPLES.glob("*.py") if p.stem != "time_cpython")
+
+
+def transform(before: str, name: str, signals: str = "uncoupled") -> tuple[str, dict[str, str]]:
+    result = transform_source(load_module(textwrap.dedent(before), "k.py"), name, signals)
+    return result.source, result.loops
+
+
+def load_source(source: str, filename: str) -> ModuleType:
+    mod = ModuleType("helixrc_transformed")
+    mod.__file__ = filename
+    exec(compile(source, filename, "exec"), mod.__dict__)
+    return mod
+
+
+def check_same(before: str, after: str, name: str, args: tuple[Any, ...]) -> None:
+    """Run original and transformed (checking mode) on deep copies; compare results and arguments."""
+    original = getattr(load_source(before, "before.py"), name)
+    transformed = getattr(load_source(after, "after.py"), name)
+    a, b = copy.deepcopy(args), copy.deepcopy(args)
+    expected = original(*a)
+    with parallel.checking():
+        got = transformed(*b)
+    assert_same(expected, got)
+    for i, (x, y) in enumerate(zip(a, b)):
+        assert_same(x, y, f"argument {i + 1} after the call")
+
+
+# ---------------------------------------------------------------------------------------------
+# Golden before/after
+# ---------------------------------------------------------------------------------------------
+
+DOALL = """\
+def scale(xs, out, c):
+    # scale every element
+    for i in range(1, len(xs)):
+        out[i] = xs[i] * c
+"""
+
+
+def test_doall_loop() -> None:
+    after, loops = transform(DOALL, "scale")
+    assert loops == {"scale/L1": "DOALL, uncoupled, 0 segments"}
+    assert after == textwrap.dedent("""\
+        from helixrc.parallel import prange, shared, signal, wait
+
+
+        def scale(xs, out, c):
+            # scale every element
+            # helixrc: loop scale/L1 (line 3): DOALL, uncoupled, 0 segments
+            for i in prange(1, len(xs), 1, segments=0, signals="uncoupled"):
+                out[i] = xs[i] * c
+        """)
+
+
+COLLECT = """\
+def collect(xs, out):
+    n = 0
+    for i in range(len(xs)):
+        if xs[i] > 0:
+            out[n] = i
+            n += 1
+    return n
+"""
+
+
+def test_carried_counter_on_one_path_uncoupled() -> None:
+    after, loops = transform(COLLECT, "collect")
+    assert loops == {"collect/L1": "HELIX, uncoupled, 1 segment"}
+    assert after == textwrap.dedent("""\
+        from helixrc.parallel import prange, shared, signal, wait
+
+
+        def collect(xs, out):
+            n = 0
+            # helixrc: loop collect/L1 (line 3): HELIX, uncoupled, 1 segment
+            #   segment 0 protects n, out[] (lines 5-6)
+            seg0 = shared(0, n=n)
+            for i in prange(0, len(xs), 1, segments=1, signals="uncoupled"):
+                if xs[i] > 0:
+                    wait(0)
+                    out[seg0.n] = i
+                    seg0.n += 1
+                    signal(0)
+                else:
+                    signal(0)
+            n = seg0.n
+            return n
+        """)
+
+
+def test_carried_counter_on_one_path_coupled() -> None:
+    after, loops = transform(COLLECT, "collect", "coupled")
+    assert loops == {"collect/L1": "HELIX, coupled, 1 segment"}
+    assert after == textwrap.dedent("""\
+        from helixrc.parallel import prange, shared, signal, wait
+
+
+        def collect(xs, out):
+            n = 0
+            # helixrc: loop collect/L1 (line 3): HELIX, coupled, 1 segment
+            #   segment 0 protects n, out[] (lines 5-6)
+            seg0 = shared(0, n=n)
+            for i in prange(0, len(xs), 1, segments=1, signals="coupled"):
+                if xs[i] > 0:
+                    wait(0)
+                    out[seg0.n] = i
+                    seg0.n += 1
+                    signal(0)
+                else:
+                    wait(0)
+                    signal(0)
+            n = seg0.n
+            return n
+        """)
+
+
+FSUM = """\
+def total(xs):
+    s = 0.0
+    for i in range(len(xs)):
+        s += xs[i] * 0.5
+    return s
+"""
+
+
+def test_float_sum_stays_in_an_ordered_segment() -> None:
+    after, loops = transform(FSUM, "total")
+    assert loops == {"total/L1": "DOALL, uncoupled, 1 segment"}
+    assert after == textwrap.dedent("""\
+        from helixrc.parallel import prange, shared, signal, wait
+
+
+        def total(xs):
+            s = 0.0
+            # helixrc: loop total/L1 (line 3): DOALL, uncoupled, 1 segment
+            #   segment 0 protects s (line 4)
+            seg0 = shared(0, s=s)
+            for i in prange(0, len(xs), 1, segments=1, signals="uncoupled"):
+                wait(0)
+                seg0.s += xs[i] * 0.5
+                signal(0)
+            s = seg0.s
+            return s
+        """)
+
+
+BREAK = """\
+def first_neg(xs):
+    at = -1
+    for i in range(len(xs)):
+        if xs[i] < 0:
+            at = i
+            break
+    return at
+"""
+
+
+def test_loop_with_break_is_refused_and_unchanged() -> None:
+    after, loops = transform(BREAK, "first_neg")
+    assert after == BREAK
+    assert loops == {"first_neg/L1": "refused: loop exit on every path (lines 4, 6); at carried on one path "
+                                     "(line 5): the segments would span the whole iteration"}
+
+
+CONTINUE = """\
+def pick(xs, skip, out):
+    n = 0
+    for i in range(len(xs)):
+        if skip[i]:
+            continue
+        out[n] = xs[i]
+        n += 1
+    return n
+"""
+
+
+def test_continue_signals_the_segments_after_it() -> None:
+    after, loops = transform(CONTINUE, "pick")
+    assert loops == {"pick/L1": "HELIX, uncoupled, 1 segment"}
+    assert after == textwrap.dedent("""\
+        from helixrc.parallel import prange, shared, signal, wait
+
+
+        def pick(xs, skip, out):
+            n = 0
+            # helixrc: loop pick/L1 (line 3): HELIX, uncoupled, 1 segment
+            #   segment 0 protects n, out[] (lines 6-7)
+            seg0 = shared(0, n=n)
+            for i in prange(0, len(xs), 1, segments=1, signals="uncoupled"):
+                if skip[i]:
+                    signal(0)
+                    continue
+                wait(0)
+                out[seg0.n] = xs[i]
+                seg0.n += 1
+                signal(0)
+            n = seg0.n
+            return n
+        """)
+
+
+NESTED = """\
+def rows(a, out):
+    for i in range(a.shape[0]):
+        t = 0
+        for j in range(a.shape[1]):
+            t += a[i, j]
+        out[i] = t
+"""
+
+
+def test_only_the_outermost_loop_is_transformed() -> None:
+    after, loops = transform(NESTED, "rows")
+    assert loops == {"rows/L1": "DOALL, uncoupled, 0 segments",
+                     "rows/L1.1": "refused: nested inside the parallel loop rows/L1"}
+    assert after.count("prange(") == 1
+    assert "for j in range(a.shape[1]):" in after
+
+
+def test_bad_signals_argument() -> None:
+    with pytest.raises(ValueError):
+        transform(DOALL, "scale", "sometimes")
+
+
+# ---------------------------------------------------------------------------------------------
+# Differential: the transformed source runs under checking mode with the original's results
+# ---------------------------------------------------------------------------------------------
+
+ELIF = """\
+def classify(xs, lo, hi, out_lo, out_hi):
+    nl = 0
+    nh = 0
+    for i in range(0, len(xs), 2):
+        if xs[i] < 0:
+            out_lo[nl] = i
+            nl += 1
+        elif xs[i] > 1:
+            out_hi[nh] = i
+            nh += 1
+    return nl, nh
+"""
+
+
+def _inputs(seed: int) -> dict[str, tuple[Any, ...]]:
+    rng = np.random.default_rng(seed)
+    xs = rng.normal(0.0, 1.5, 40)
+    n = len(xs)
+    return {
+        "scale": (xs, np.zeros(n), 3.0),
+        "collect": (xs, np.full(n, -1, dtype=np.int64)),
+        "total": (xs,),
+        "first_neg": (xs,),
+        "pick": (xs, rng.random(n) < 0.3, np.zeros(n)),
+        "rows": (rng.integers(0, 9, (5, 7)), np.zeros(5, dtype=np.int64)),
+        "classify": (xs, 0, 1, np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64)),
+    }
+
+
+KERNELS = [(DOALL, "scale"), (COLLECT, "collect"), (FSUM, "total"), (BREAK, "first_neg"),
+           (CONTINUE, "pick"), (NESTED, "rows"), (ELIF, "classify")]
+
+
+@pytest.mark.parametrize("signals", ["uncoupled", "coupled"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("source,name", KERNELS, ids=[k for _, k in KERNELS])
+def test_transformed_kernel_matches_original(source: str, name: str, seed: int, signals: str) -> None:
+    after, _ = transform(source, name, signals)
+    check_same(source, after, name, _inputs(seed)[name])
+
+
+def test_elif_chain_signals_on_every_branch() -> None:
+    after, loops = transform(ELIF, "classify")
+    assert loops == {"classify/L1": "HELIX, uncoupled, 2 segments"}
+    assert after.count("else:") == 1 and after.count("signal(0)") == 3 and after.count("signal(1)") == 3
+
+
+@pytest.mark.parametrize("signals", ["uncoupled", "coupled"])
+@pytest.mark.parametrize("kernel", SAMPLE_KERNELS)
+def test_samples_transformed_match_original(kernel: str, signals: str) -> None:
+    km = load_file(SAMPLES / f"{kernel}.py")
+    result = transform_source(km, kernel, signals)
+    if not any(not v.startswith("refused") for v in result.loops.values()):
+        assert result.source == km.source
+        return
+    helpers = load_source(km.source, f"{kernel}.py")
+    for seed in (1, 2):
+        check_same(km.source, result.source, kernel, helpers.make_inputs("small", seed))
+
+
+def test_module_docstring_example() -> None:
+    from helixrc.passes.transform import helix
+
+    doc = helix.__doc__ or ""
+    before = textwrap.dedent(doc.split("Before::\n")[1].split("After")[0]).lstrip("\n")
+    after = textwrap.dedent(doc.split('``signals="uncoupled"``)::\n')[1].split("\nScope")[0]).lstrip("\n")
+    assert transform(before, "count_hits")[0].rstrip("\n") == after.rstrip("\n")
+
+
+COUNTER = """\
+def tally(xs, out):
+    m = 0
+    for i in range(len(xs)):
+        out[m] = xs[i]
+        m += 1
+    return m
+"""
+
+
+def test_other_induction_variable_is_refused() -> None:
+    after, loops = transform(COUNTER, "tally")
+    assert after == COUNTER
+    assert loops == {"tally/L1": "refused: induction variable m needs recomputation (not in this cut)"}
+
+
+COMMENTED = """\
+def keep(xs, out):
+    m = 0
+    for i in range(len(xs)):
+        v = xs[i] * 2
+        if v > 0:
+            # record the value
+            out[m] = v
+            m += 1
+    return m
+"""
+
+
+def test_comments_stay_above_the_segment() -> None:
+    after, loops = transform(COMMENTED, "keep", "coupled")
+    assert loops == {"keep/L1": "HELIX, coupled, 1 segment"}
+    assert after == textwrap.dedent("""\
+        from helixrc.parallel import prange, shared, signal, wait
+
+
+        def keep(xs, out):
+            m = 0
+            # helixrc: loop keep/L1 (line 3): HELIX, coupled, 1 segment
+            #   segment 0 protects m, out[] (lines 7-8)
+            seg0 = shared(0, m=m)
+            for i in prange(0, len(xs), 1, segments=1, signals="coupled"):
+                v = xs[i] * 2
+                if v > 0:
+                    # record the value
+                    wait(0)
+                    out[seg0.m] = v
+                    seg0.m += 1
+                    signal(0)
+                else:
+                    wait(0)
+                    signal(0)
+            m = seg0.m
+            return m
+        """)
+    check_same(COMMENTED, after, "keep", (np.arange(-5.0, 6.0), np.zeros(11)))
+
+
+INNER = """\
+def nonzero(a, out):
+    c = 0
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            if a[i, j] != 0:
+                out[c] = i * 100 + j
+                c += 1
+    return c
+"""
+
+ELIF_TEST = """\
+def firsts(xs, out):
+    c = 0
+    for i in range(len(xs)):
+        if xs[i] < 0:
+            out[i] = 0
+        elif xs[i] > out[c]:
+            out[c] = xs[i]
+            c += 1
+    return c
+"""
+
+
+@pytest.mark.parametrize("signals", ["uncoupled", "coupled"])
+def test_inner_loop_is_transformed_when_the_outer_is_refused(signals: str) -> None:
+    after, loops = transform(INNER, "nonzero", signals)
+    assert loops == {
+        "nonzero/L1": "refused: c, out[] carried on one path (lines 6-7): the segment would span the whole iteration",
+        "nonzero/L1.1": f"HELIX, {signals}, 1 segment",
+    }
+    assert "    for i in range(a.shape[0]):\n" in after and "seg0 = shared(0, c=c)" in after
+    rng = np.random.default_rng(5)
+    for _ in range(3):
+        a = rng.integers(-1, 2, (6, 5))
+        check_same(INNER, after, "nonzero", (a, np.zeros(30, dtype=np.int64)))
+
+
+def test_refusals_leave_the_source_unchanged() -> None:
+    for source, name in [(ELIF_TEST, "firsts"), (COUNTER, "tally"), (BREAK, "first_neg")]:
+        after, loops = transform(source, name)
+        assert after == source
+        assert all(v.startswith("refused: ") for v in loops.values()), loops
+
+
+WRAPPED = """\
+def above(a, w, out):
+    c = 0
+    for i in range(a.shape[0]):
+        t = 0.0
+        for k in range(w.shape[0]):
+            t += w[k] * a[i, k % a.shape[1]]
+        out[i] = t
+        for j in range(a.shape[1]):
+            if a[i, j] > t:
+                c += 1
+    return c
+"""
+
+
+def test_reduction_inside_an_inner_loop_brackets_the_inner_loop() -> None:
+    after, loops = transform(WRAPPED, "above")
+    assert loops["above/L1"] == "DOALL, uncoupled, 1 segment"
+    assert after == textwrap.dedent("""\
+        from helixrc.parallel import prange, shared, signal, wait
+
+
+        def above(a, w, out):
+            c = 0
+            # helixrc: loop above/L1 (line 3): DOALL, uncoupled, 1 segment
+            #   segment 0 protects c (line 10)
+            seg0 = shared(0, c=c)
+            for i in prange(0, a.shape[0], 1, segments=1, signals="uncoupled"):
+                t = 0.0
+                for k in range(w.shape[0]):
+                    t += w[k] * a[i, k % a.shape[1]]
+                out[i] = t
+                wait(0)
+                for j in range(a.shape[1]):
+                    if a[i, j] > t:
+                        seg0.c += 1
+                signal(0)
+            c = seg0.c
+            return c
+        """)
+    rng = np.random.default_rng(1)
+    for _ in range(3):
+        check_same(WRAPPED, after, "above", (rng.normal(size=(5, 4)), rng.normal(size=30), np.zeros(5)))
