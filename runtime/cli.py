@@ -1,26 +1,34 @@
 """The ``helixrc`` command.
 
     helixrc simulate samples/mcf_pricing.py::mcf_pricing --size small
+    helixrc transform samples/dfa_match_batch.py --diff --explain
     helixrc machines
 
-Exit codes: 0 ok, 1 the kernel raised, 2 usage, language or configuration error.
+Exit codes: 0 ok, 1 the kernel raised (simulate) or the file would change (transform --check),
+2 usage, language or configuration error.
 """
 
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import sys
+from pathlib import Path
 from typing import Any, Sequence
 
 from helixrc.api import simulate
+from helixrc.csim.errors import LanguageError
+from helixrc.passes.analysis import analyze_kernel, format_explain
+from helixrc.passes.frontend import KernelModule, check_kernel, load_module
+from helixrc.passes.transform.helix import transform_source
 from helixrc.args import signature_of
 from helixrc.passes.ir import format_function
 from helixrc.passes.pipeline import compile_kernel
 from helixrc.csim.errors import HelixError, KernelError
 from helixrc.csim.machine import PRESETS, parse_override, resolve_machine
 from helixrc.report import format_simulation
-from helixrc.resolve import import_file, resolve_kernel, split_spec
+from helixrc.resolve import import_file, load_source_file, resolve_kernel, split_spec
 
 SIZES = ("small", "medium", "large")
 
@@ -49,6 +57,26 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--top", type=int, default=10, help="how many hot lines to list (default: 10)")
     sim.add_argument("--ir", action="store_true",
                      help="also print the lowered IR the simulator runs (helpers inlined)")
+    tr = sub.add_parser(
+        "transform", help="rewrite a kernel's loops into HELIX parallel form (readable Python)",
+        description="Rewrite the outermost parallelizable loop of each kernel into the parallel "
+        "form (prange, wait/signal sequential segments, shared cells) that CPython runs with the "
+        "original's results. Without ::FUNC every kernel of FILE is transformed; functions outside "
+        "the kernel language are left as they are. Exit codes: 0 ok, 1 --check found changes, "
+        "2 usage or language error.",
+    )
+    tr.add_argument("target", metavar="FILE[::FUNC]")
+    tr.add_argument("--signals", choices=("coupled", "uncoupled"), default="uncoupled",
+                    help="signal semantics: coupled (every path waits and signals every segment) or "
+                    "uncoupled (a path that skips a segment signals it without waiting; default)")
+    mode = tr.add_mutually_exclusive_group()
+    mode.add_argument("--diff", action="store_true", help="print a unified diff instead of the source")
+    mode.add_argument("--check", action="store_true", help="print nothing; exit 1 if FILE would change")
+    mode.add_argument("--write", action="store_true", help="rewrite FILE in place")
+    mode.add_argument("-o", dest="output", metavar="OUT", help="write the transformed source to OUT")
+    tr.add_argument("--explain", action="store_true",
+                    help="print the verdict table (loop, line, verdict, segments, deciding "
+                    "dependences) and what the transform did with each loop, on stderr")
     mac = sub.add_parser("machines", help="list the machine presets and their key parameters")
     mac.add_argument("--json", action="store_true", help="print the full configs as JSON")
     return parser
@@ -60,6 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "simulate":
             return cmd_simulate(args)
+        if args.command == "transform":
+            return cmd_transform(args)
         if args.command == "machines":
             return cmd_machines(args)
         parser.print_help()
@@ -100,6 +130,47 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             json.dump(result.stats, f, indent=1)
         print(f"\nstatistics written to {args.json}")
     return 0
+
+
+def cmd_transform(args: argparse.Namespace) -> int:
+    path, func = split_spec(args.target)
+    original = load_source_file(path)
+    names = [func] if func else [n for n in original.functions if _is_kernel(original, n)]
+    if func and func not in original.functions:
+        raise HelixError(f"{path}: no function '{func}' (functions: {', '.join(original.functions)})")
+    source, reports = original.source, []
+    for name in names:
+        module = load_module(source, path)
+        result = transform_source(module, name, args.signals)
+        source = result.source
+        if args.explain:
+            reports.append(format_explain(analyze_kernel(load_module(original.source, path), name)))
+            reports += [f"  {loop}: {outcome}" for loop, outcome in result.loops.items()]
+    if args.explain:
+        print("\n".join(reports), file=sys.stderr)
+    changed = source != original.source
+    if args.check:
+        return 1 if changed else 0
+    if args.diff:
+        sys.stdout.writelines(difflib.unified_diff(
+            original.source.splitlines(keepends=True), source.splitlines(keepends=True),
+            fromfile=path, tofile=f"{path} (helixrc transform)"))
+    elif args.write:
+        if changed:
+            Path(path).write_text(source)
+    elif args.output:
+        Path(args.output).write_text(source)
+    else:
+        sys.stdout.write(source)
+    return 0
+
+
+def _is_kernel(module: KernelModule, name: str) -> bool:
+    try:
+        check_kernel(module, name)
+    except LanguageError:
+        return False
+    return True
 
 
 def cmd_machines(args: argparse.Namespace) -> int:
