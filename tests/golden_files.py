@@ -70,3 +70,15 @@ def parse_signature(text: str) -> tuple[Scalar | ArrayType, ...]:
             dtype, ndim = part[:-1].split("[")
             result.append(ArrayType(dtype, int(ndim)))
     return tuple(result)
+
+
+def check_golden(path: Path, case: Case, got: str, update: bool) -> None:
+    """Compare one case's output with its ``[out]``, or rewrite it when ``update`` is set."""
+    if update:
+        cases = read_cases(path)
+        for c in cases:
+            if c.name == case.name:
+                c.out = got
+        write_cases(path, cases)
+        return
+    assert got == case.out, f"{path.name}:{case.line}: [case {case.name}] differs:\n{got}"

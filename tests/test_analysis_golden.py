@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from golden_files import Case, parse_signature, read_cases, write_cases
+from golden_files import Case, check_golden, parse_signature, read_cases
 from helixrc.passes.analysis import analyze_kernel, format_details, format_explain
 from helixrc.passes.frontend import load_module
 
@@ -31,12 +31,4 @@ def analyze_case(case: Case) -> str:
 
 @pytest.mark.parametrize("path,case", CASES, ids=[f"{f.stem}:{c.name}" for f, c in CASES])
 def test_analysis(path: Path, case: Case, update_golden: bool) -> None:
-    got = analyze_case(case)
-    if update_golden:
-        cases = read_cases(path)
-        for c in cases:
-            if c.name == case.name:
-                c.out = got
-        write_cases(path, cases)
-        return
-    assert got == case.out, f"{path.name}:{case.line}: [case {case.name}] differs:\n{got}"
+    check_golden(path, case, analyze_case(case), update_golden)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from golden_files import Case, parse_signature, read_cases, write_cases
+from golden_files import Case, check_golden, parse_signature, read_cases
 from helixrc.passes.frontend import load_module
 from helixrc.passes.ir import format_function, verify
 from helixrc.passes.lower import lower_kernel
@@ -31,12 +31,4 @@ def lower_case(case: Case) -> str:
 
 @pytest.mark.parametrize("path,case", CASES, ids=[f"{f.stem}:{c.name}" for f, c in CASES])
 def test_lowering(path: Path, case: Case, update_golden: bool) -> None:
-    got = lower_case(case)
-    if update_golden:
-        cases = read_cases(path)
-        for c in cases:
-            if c.name == case.name:
-                c.out = got
-        write_cases(path, cases)
-        return
-    assert got == case.out, f"{path.name}:{case.line}: [case {case.name}] differs"
+    check_golden(path, case, lower_case(case), update_golden)
