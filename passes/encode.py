@@ -87,7 +87,7 @@ def encode(lowered: Lowered) -> Encoded:
                 opcode = Opcode.STORE_F if op.value.type == Scalar.F64 else Opcode.STORE_I
                 put((int(opcode), op.array.slot, op.value.id, *idx), op.loc, block.loop)
             elif isinstance(op, Jump):
-                if op.target is not nxt or (block.counted and len(block.ops) == 1):
+                if _emits_jump(block, op, nxt):
                     put((int(Opcode.JMP), 0, start[id(op.target)], -1, -1, -1), op.loc, block.loop)
             elif isinstance(op, Branch):
                 t, f = start[id(op.if_true)], start[id(op.if_false)]
@@ -112,11 +112,17 @@ def encode(lowered: Lowered) -> Encoded:
     return Encoded(code, len(fn.regs), const_init, locs, pc_loops, returns, raises, loops)
 
 
+def _emits_jump(block: Block, op: Jump, nxt: Block | None) -> bool:
+    """A jump to the next block disappears, unless it is all of a block that counts iterations
+    (which must keep an address of its own)."""
+    return op.target is not nxt or (block.counted and len(block.ops) == 1)
+
+
 def _size(block: Block, nxt: Block | None) -> int:
     size = 0
     for op in block.ops:
         if isinstance(op, Jump):
-            size += int(op.target is not nxt or (block.counted and len(block.ops) == 1))
+            size += int(_emits_jump(block, op, nxt))
         elif isinstance(op, Branch):
             size += 1 if nxt in (op.if_true, op.if_false) else 2
         else:

@@ -29,7 +29,6 @@ def guard_unbound(fn: Function, variables: dict[int, Reg], assigned_at_entry: se
     the helper's locals (unassigned again at each call)."""
     kill_at = {id(b): ks for b, _, ks in calls}
     passed_at = {id(b): us for b, us, _ in calls}
-    kills = [(b, ks) for b, _, ks in calls]
     preds: dict[int, list[Block]] = {id(b): [] for b in fn.blocks}
     for b in fn.blocks:
         for s in b.successors():
@@ -74,11 +73,11 @@ def guard_unbound(fn: Function, variables: dict[int, Reg], assigned_at_entry: se
                 current.add(dst.id)
     if not unsafe:
         return
-    _insert_guards(fn, {r.id for _, _, r in unsafe}, variables, kills, unsafe)
+    _insert_guards(fn, {r.id for _, _, r in unsafe}, variables, kill_at, unsafe)
 
 
 def _insert_guards(fn: Function, guarded: set[int], variables: dict[int, Reg],
-                   kills: list[tuple[Block, set[int]]],
+                   kill_at: dict[int, set[int]],
                    unsafe: list[tuple[Block, int, Reg]]) -> None:
     unsafe_reads = {(id(b.ops[i]), r.id) for b, i, r in unsafe if i >= 0}
     unsafe_calls = {id(b): [r.id for bb, i, r in unsafe if bb is b and i < 0] for b, _, _ in unsafe}
@@ -93,7 +92,7 @@ def _insert_guards(fn: Function, guarded: set[int], variables: dict[int, Reg],
         ops, current = b.ops, b
         b.ops = []
         new_blocks.append(b)
-        for k in sorted(dict(kills_of(kills, b))):
+        for k in sorted(kill_at.get(id(b), ())):
             if k in flags:
                 b.ops.append(Compute(Opcode.MOV, flags[k], (false,), ops[0].loc))
         for index, op in enumerate(ops):
@@ -114,10 +113,6 @@ def _insert_guards(fn: Function, guarded: set[int], variables: dict[int, Reg],
             if dst is not None and dst.id in flags:
                 current.ops.append(Compute(Opcode.MOV, flags[dst.id], (true,), op.loc))
     fn.blocks = new_blocks
-
-
-def kills_of(kills: list[tuple[Block, set[int]]], block: Block) -> dict[int, None]:
-    return {k: None for b, ks in kills if b is block for k in ks}
 
 
 def _const(fn: Function, value: bool) -> Reg:

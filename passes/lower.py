@@ -130,6 +130,8 @@ class _Lowerer:
         #: Python evaluates arguments) and the helper's locals (unassigned again in a new frame)
         self.calls: list[tuple[Block, set[int], set[int]]] = []
         self.reparent_cache: dict[tuple[int, str], LoopInfo] = {}
+        #: constant-folding results by node: expr() asks at every level of an expression
+        self.fold_cache: dict[int, int | float | bool | None] = {}
         self.block: Block
         self.scope: Scope
         self.nblocks = 0
@@ -590,13 +592,17 @@ class _Lowerer:
 
     def folded(self, node: cst.BaseExpression) -> int | float | bool | None:
         """The value of an expression made only of literals and module constants, else None."""
+        key = id(node)
+        if key in self.fold_cache:
+            return self.fold_cache[key]
         try:
             value = self._fold(node)
         except (ArithmeticError, ValueError, TypeError):
-            return None
+            value = None
         if isinstance(value, int) and not isinstance(value, bool):
             if not INT64_MIN <= value <= INT64_MAX:
-                return None
+                value = None
+        self.fold_cache[key] = value
         return value
 
     def _fold(self, node: cst.BaseExpression) -> int | float | bool | None:

@@ -144,7 +144,7 @@ def cmd_transform(args: argparse.Namespace) -> int:
         result = transform_source(module, name, args.signals)
         source = result.source
         if args.explain:
-            reports.append(format_explain(analyze_kernel(load_module(original.source, path), name)))
+            reports.append(format_explain(analyze_kernel(original, name)))
             reports += [f"  {loop}: {outcome}" for loop, outcome in result.loops.items()]
     if args.explain:
         print("\n".join(reports), file=sys.stderr)
