@@ -57,7 +57,8 @@ from typing import Any
 from helixrc.csim.errors import HelixError, Loc
 
 __all__ = [
-    "ProtocolError", "checking", "is_checking", "prange", "prange_while", "shared", "signal", "wait",
+    "ProtocolError", "checking", "is_checking", "lastprivate", "prange", "prange_while", "reduction", "shared", "signal",
+    "wait",
 ]
 
 _SIGNALS = ("coupled", "uncoupled")
@@ -178,6 +179,67 @@ def shared(k: int, **cells: Any) -> Any:
     for name, value in cells.items():
         setattr(obj, name, value)
     return obj
+
+
+_REDUCTION_OPS = ("+", "*", "&", "|", "^", "min", "max", "argmax", "argmin")
+
+
+def reduction(op: str, ties: str | None = None, /, **values: Any) -> Any:
+    """Privatized reductions: ``acc = reduction("+", total=total)``; the loop updates ``acc.total``.
+
+    Each worker accumulates into a private copy; after the loop the copies are combined in worker
+    order: ``+ * & | ^`` fold every copy into the value given here (copies start at the identity),
+    ``min``/``max`` keep the extreme value, ``argmax``/``argmin`` keep the whole group (the first
+    keyword is the compared value, the others its payload) of the copy with the extreme value, a tie
+    going to the earliest iteration (``ties="first"``, the default) or the latest (``"last"``).
+    Under CPython the iterations run in order into one copy: the original's result exactly.
+    """
+    if op not in _REDUCTION_OPS:
+        raise ValueError(f"reduction(): unknown operator {op!r} (one of {', '.join(_REDUCTION_OPS)})")
+    if ties not in (None, "first", "last") or (ties is not None and not op.startswith("arg")):
+        raise ValueError(f"reduction(): ties must be 'first' or 'last' for argmax/argmin, not {ties!r}")
+    if not values:
+        raise ValueError("reduction(): no variables")
+    return lastprivate(**values)
+
+
+def lastprivate(**values: Any) -> Any:
+    """Scalars read after a parallel loop: each iteration writes ``last.name = name`` where it ends.
+
+    After the loop each holds the value written by the latest iteration in sequential order (under
+    CPython, where iterations run in order, simply the last write); with no iteration, the value
+    given here. Unlike shared cells they are outside the segment protocol: no two iterations
+    depend on them.
+    """
+    names = tuple(values)
+    for name in names:
+        _check_cell_name(name)
+    cls = _LAST_CLASSES.get(names)
+    if cls is None:
+        label = f"live-outs of the loop ({', '.join(names) or 'none'})"
+        cls = type(label, (_LastValues,), {"__slots__": names, "_hx_names": names, "__module__": __name__})
+        _LAST_CLASSES[names] = cls
+    obj = cls.__new__(cls)
+    for name, value in values.items():
+        setattr(obj, name, value)
+    return obj
+
+
+class _LastValues:
+    __slots__ = ()
+    _hx_names: tuple[str, ...] = ()
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(
+            f"the loop's live-outs have no {name!r} (live-outs: {', '.join(self._hx_names) or 'none'})",
+            name=name, obj=self,
+        )
+
+    def __repr__(self) -> str:
+        return "lastprivate(" + ", ".join(f"{n}={getattr(self, n)!r}" for n in self._hx_names) + ")"
+
+
+_LAST_CLASSES: dict[tuple[str, ...], type[_LastValues]] = {}
 
 
 def _bad_arguments(segments: object, signals: object) -> None:

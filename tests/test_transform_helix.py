@@ -314,7 +314,7 @@ def test_module_docstring_example() -> None:
 
     doc = helix.__doc__ or ""
     before = textwrap.dedent(doc.split("Before::\n")[1].split("After")[0]).lstrip("\n")
-    after = textwrap.dedent(doc.split('``signals="uncoupled"``)::\n')[1].split("\nScope")[0]).lstrip("\n")
+    after = textwrap.dedent(doc.split('``signals="uncoupled"``)::\n')[1].split("\nWhat each loop becomes")[0]).lstrip("\n")
     assert transform(before, "count_hits")[0].rstrip("\n") == after.rstrip("\n")
 
 
@@ -328,10 +328,29 @@ def tally(xs, out):
 """
 
 
-def test_other_induction_variable_is_refused() -> None:
+def test_other_induction_variable_is_recomputed_and_live_out() -> None:
     after, loops = transform(COUNTER, "tally")
-    assert after == COUNTER
-    assert loops == {"tally/L1": "refused: induction variable m needs recomputation (not in this cut)"}
+    assert loops == {"tally/L1": "DOALL, uncoupled, 0 segments"}
+    assert after == textwrap.dedent("""\
+        from helixrc.parallel import lastprivate, prange, shared, signal, wait
+
+
+        def tally(xs, out):
+            m = 0
+            # helixrc: loop tally/L1 (line 3): DOALL, uncoupled, 0 segments
+            #   m: read after the loop, from its last iteration
+            m0 = m
+            last = lastprivate(m=m)
+            for i in prange(0, len(xs), 1, segments=0, signals="uncoupled"):
+                m = m0 + i
+                out[m] = xs[i]
+                m += 1
+                last.m = m
+            m = last.m
+            return m
+        """)
+    for n in (0, 1, 7):
+        check_same(COUNTER, after, "tally", (np.arange(n, dtype=np.float64), np.zeros(n)))
 
 
 COMMENTED = """\
@@ -415,7 +434,7 @@ def test_inner_loop_is_transformed_when_the_outer_is_refused(signals: str) -> No
 
 
 def test_refusals_leave_the_source_unchanged() -> None:
-    for source, name in [(ELIF_TEST, "firsts"), (COUNTER, "tally"), (BREAK, "first_neg")]:
+    for source, name in [(ELIF_TEST, "firsts"), (BREAK, "first_neg")]:
         after, loops = transform(source, name)
         assert after == source
         assert all(v.startswith("refused: ") for v in loops.values()), loops
@@ -423,7 +442,7 @@ def test_refusals_leave_the_source_unchanged() -> None:
 
 WRAPPED = """\
 def above(a, w, out):
-    c = 0
+    c = 0.0
     for i in range(a.shape[0]):
         t = 0.0
         for k in range(w.shape[0]):
@@ -431,7 +450,7 @@ def above(a, w, out):
         out[i] = t
         for j in range(a.shape[1]):
             if a[i, j] > t:
-                c += 1
+                c += 1.0
     return c
 """
 
@@ -444,7 +463,7 @@ def test_reduction_inside_an_inner_loop_brackets_the_inner_loop() -> None:
 
 
         def above(a, w, out):
-            c = 0
+            c = 0.0
             # helixrc: loop above/L1 (line 3): DOALL, uncoupled, 1 segment
             #   segment 0 protects c (line 10)
             seg0 = shared(0, c=c)
@@ -456,7 +475,7 @@ def test_reduction_inside_an_inner_loop_brackets_the_inner_loop() -> None:
                 wait(0)
                 for j in range(a.shape[1]):
                     if a[i, j] > t:
-                        seg0.c += 1
+                        seg0.c += 1.0
                 signal(0)
             c = seg0.c
             return c

@@ -96,6 +96,7 @@ def _analyze_loop(cfg: CFG, loop: LoopNode, kinds: dict[str, str]) -> LoopAnalys
         loc=loop.info.loc,
         parent=loop.info.parent.id if loop.info.parent else None,
         counted=scalars.governed and not (loop.breaks or loop.returns),
+        governed=scalars.governed,
         has_early_exit=bool(exit_nodes),
         exit_lines=exit_lines,
         scalars=scalars.infos,

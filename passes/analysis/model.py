@@ -75,6 +75,8 @@ class ScalarInfo:
     partners: tuple[str, ...] = ()
     #: argmax/argmin: which index wins a tie in sequential order, "first" or "last"
     ties: str | None = None
+    #: argmax/argmin: the compared variable of the pair (the others are its payload)
+    compared: str | None = None
 
     @property
     def needs_reassociation(self) -> bool:
@@ -196,6 +198,9 @@ class LoopAnalysis:
     #: the trip count is known before the loop starts (a for loop, or a while loop whose test
     #: compares an induction variable with a loop-invariant bound, without break or return)
     counted: bool
+    #: a for loop, or a while loop whose test compares an induction variable with a
+    #: loop-invariant bound (each iteration can decide the test alone)
+    governed: bool
     #: the loop can leave early: break or return inside it, or a while test that is not counted
     has_early_exit: bool
     #: lines of the exits that need the prologue (while test, break, return)

@@ -469,7 +469,7 @@ class _Classifier:
                 info = reduction_infos[v]
                 infos[v] = ScalarInfo(
                     v, ScalarClass.REDUCTION, live, info.reason + live_note, info.lines, info.op,
-                    info.is_float, None, info.partners, info.ties,
+                    info.is_float, None, info.partners, info.ties, info.compared,
                 )  # fmt: skip
                 reductions.add(v)
                 continue
@@ -624,10 +624,10 @@ class _Classifier:
             f"{arg} pair, ties keep the {ties} index"
         )
         infos = [ScalarInfo(v, ScalarClass.REDUCTION, False, reason, lines, arg, is_float,
-                            None, tuple(partners), ties)]  # fmt: skip
+                            None, tuple(partners), ties, v)]  # fmt: skip
         for p in partners:
             infos.append(ScalarInfo(p, ScalarClass.REDUCTION, False, reason, lines, arg,
-                                    self.kinds.get(p, UNKNOWN) != INT, None, (v,), ties))  # fmt: skip
+                                    self.kinds.get(p, UNKNOWN) != INT, None, (v,), ties, v))  # fmt: skip
         return infos, None
 
     def compare_update(self, d: int, v: str) -> tuple[int, str, bool] | None:

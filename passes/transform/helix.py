@@ -1,5 +1,5 @@
-"""The HELIX transform (first cut): rewrite the outermost parallelizable ``for`` loop of a kernel
-into the parallel form of ``docs/parallel-form.md``, one LibCST pass over the module.
+"""The HELIX transform: rewrite the chosen loops of a kernel into the parallel form of
+``docs/parallel-form.md``, one LibCST pass over the module.
 
 Before::
 
@@ -32,28 +32,52 @@ After (``signals="uncoupled"``)::
         n = seg0.n
         return n
 
-Scope of this cut: ``for v in range(...)`` loops whose verdict is DOALL or HELIX, without
-``break``/``return``, other induction variables or live-out private scalars. Every reduction is
-kept in a segment of its own (ordered, hence exact for floats); privatization comes later. A
-segment's statements are bracketed at the innermost block that holds all of them, descending only
+What each loop becomes:
+
+- ``for v in range(...)`` becomes ``for v in prange(start, stop, step, ...)``; other induction
+  variables are recomputed from the iteration number at the top of the body (``j = j0 + it * s``).
+- A ``while`` loop becomes ``for it in prange_while(...)`` with every induction variable
+  recomputed from ``it``. When its test compares an induction variable with a loop-invariant bound,
+  each iteration decides the test alone (``if not (test): ... break`` at the top); otherwise the
+  test is evaluated in the prologue, segment 0.
+- ``break`` and ``return`` inside the loop (and a ``while`` test that is not governed by an
+  induction variable) put the exit decision in segment 0, the prologue, which opens at the top of
+  every iteration: an iteration that finds the loop over (``segK.over``, a shared cell) signals
+  every segment and leaves before any side effect. Every exit path (``continue``, ``break``,
+  ``return``, the end of the body) signals the segment it is in and skips the ones after it.
+- Loop-carried scalars become shared cells (``segK = shared(K, x=x)``) touched only inside their
+  segment; live-out scalars go through ``last = lastprivate(x=x)``, written where an iteration ends.
+- Reductions are kept in an ordered segment (exact for floats). Segments whose brackets would
+  overlap in the source are merged; a plan's explicit grouping merges more.
+
+A segment is bracketed at the innermost block that holds all of its statements, descending only
 through ``if`` statements; the branch that skips a segment signals it (uncoupled) or waits and
-signals it (coupled); a ``continue`` signals the segments placed after it. Anything else is
-refused: the loop stays as it was and ``TransformResult.loops`` says why.
+signals it (coupled). Anything out of scope is refused: the loop stays as it was and
+``TransformResult.loops`` says why.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 
 import libcst as cst
 
-from helixrc.passes.analysis import LoopAnalysis, ScalarClass, VerdictKind, analyze_kernel
+from helixrc.csim.errors import PlanError
+from helixrc.passes.analysis import (
+    KernelAnalysis,
+    LoopAnalysis,
+    ScalarClass,
+    ScalarInfo,
+    VerdictKind,
+    analyze_kernel,
+)
 from helixrc.passes.frontend import KernelModule
+from helixrc.passes.plan import SIGNALS, LoopPlan, Plan, validate_plan
 
 __all__ = ["TransformResult", "transform_source"]
 
-IMPORT = "from helixrc.parallel import prange, shared, signal, wait"
+BASE_IMPORTS = ("prange", "shared", "signal", "wait")
 
 
 @dataclass(frozen=True)
@@ -61,12 +85,21 @@ class TransformResult:
     """The transformed module source and, per loop id, what happened to the loop."""
 
     source: str
-    #: loop id -> "HELIX, uncoupled, 1 segment" for a transformed loop, else "refused: <why>"
+    #: loop id -> "HELIX, uncoupled, 1 segment" for a transformed loop, "sequential (plan)",
+    #: else "refused: <why>"
     loops: dict[str, str]
 
 
 class Refused(Exception):
     """This loop is outside the scope of the transform; the message says why."""
+
+
+class _Overlap(Exception):
+    """Segments ``a`` and ``b`` cannot be bracketed apart: merge them and place again."""
+
+    def __init__(self, a: int, b: int) -> None:
+        super().__init__(a, b)
+        self.a, self.b = a, b
 
 
 @dataclass
@@ -77,42 +110,120 @@ class _Seg:
     scalars: list[str]
     arrays: list[str]
     lines: set[int]
+    prologue: bool = False
 
 
-def transform_source(module: KernelModule, name: str, signals: str = "uncoupled") -> TransformResult:
-    """Transform kernel ``name`` of ``module``; loops out of scope stay sequential."""
-    if signals not in ("coupled", "uncoupled"):
+@dataclass(frozen=True)
+class _Options:
+    """What the plan (or the default) asks for one loop."""
+
+    signals: str
+    technique: str | None = None  # None: whatever the analysis found (doall or helix)
+    segments: object = "auto"
+    reassociate: bool = False
+    plan: LoopPlan | None = field(default=None, compare=False)
+
+
+def transform_source(
+    module: KernelModule, name: str, signals: str = "uncoupled", plan: Plan | None = None
+) -> TransformResult:
+    """Transform kernel ``name`` of ``module``; loops out of scope stay sequential.
+
+    Without a plan the outermost loop that the analysis can parallelize is transformed, with
+    ``signals``. With a plan, exactly the loops of ``name`` that it names as ``doall``/``helix``
+    are; the rest stay sequential. A plan that does not fit the kernel raises :class:`PlanError`.
+    """
+    if signals not in SIGNALS:
         raise ValueError(f"signals must be 'coupled' or 'uncoupled', not {signals!r}")
     analysis = analyze_kernel(module, name)
+    chosen = _plan_options(analysis, module, plan) if plan is not None else None
     fn = module.functions[name]
-    fors = {(module.positions[n].start.line, module.positions[n].start.column): n for n in _loops(fn)}
+    loop_nodes = {(module.positions[n].start.line, module.positions[n].start.column): n for n in _loops(fn)}
     outcomes: dict[str, str] = {}
-    replacements: dict[cst.For, list[cst.BaseStatement]] = {}
+    replacements: dict[cst.CSTNode, list[cst.BaseStatement]] = {}
     done: set[str] = set()  # transformed loops and the loops nested in them
+    imports: set[str] = set()
     taken = {n.value for n in _walk(fn) if isinstance(n, cst.Name)}
     for lid, loop in analysis.loops.items():
         if loop.parent in done:
             done.add(lid)
             outcomes[lid] = f"refused: nested inside the parallel loop {loop.parent}"
             continue
-        node = fors.get((loop.loc.line, loop.loc.col))
+        if chosen is not None and lid not in chosen:
+            outcomes[lid] = "sequential (plan)"
+            continue
+        opts = chosen[lid] if chosen is not None else _Options(signals)
+        node = loop_nodes[(loop.loc.line, loop.loc.col)]
+        assert isinstance(node, (cst.For, cst.While))
         try:
-            if not isinstance(node, cst.For):
-                raise Refused(f"a {loop.kind} loop (only for loops in this cut)")
-            rewriter = _LoopRewriter(module, loop, node, signals, set(taken))
+            rewriter = _LoopRewriter(module, fn, loop, node, opts, set(taken))
             stmts, summary = rewriter.rewrite()
         except Refused as why:
+            if chosen is not None:
+                raise PlanError(f"loop {lid!r} cannot be transformed: {why}", _plan_loc(opts)) from None
             outcomes[lid] = f"refused: {why}"
             continue
         replacements[node] = stmts
-        taken |= rewriter.taken  # the cell variables it created
+        taken |= rewriter.taken  # the names it created
+        imports |= rewriter.imports
         outcomes[lid] = summary
         done.add(lid)
     tree = module.module
     if replacements:
         tree = tree.visit(_Splice(replacements))
-        tree = _add_import(tree)
+        tree = _add_import(tree, imports)
     return TransformResult(tree.code, outcomes)
+
+
+def _plan_loc(opts: _Options):  # type: ignore[no-untyped-def]
+    lp = opts.plan
+    return None if lp is None else lp.key_locs.get("technique", lp.loc)
+
+
+def _plan_options(analysis: KernelAnalysis, module: KernelModule, plan: Plan) -> dict[str, _Options]:
+    """The loops of this kernel that ``plan`` parallelizes, checked against the analysis."""
+    prefix = analysis.kernel + "/"
+    for lid, lp in plan.loops.items():
+        func = lid.split("/", 1)[0]
+        if func not in module.functions:
+            raise PlanError(
+                f"loop {lid!r} names function {func!r}, which {module.filename} does not define "
+                f"(functions: {', '.join(module.functions)})",
+                lp.loc,
+            )
+    mine = Plan({lid: lp for lid, lp in plan.loops.items() if lid.startswith(prefix)}, plan.signals, plan.source)
+    validate_plan(mine, {lid: _legality(loop) for lid, loop in analysis.loops.items()})
+    out: dict[str, _Options] = {}
+    for lid, lp in mine.loops.items():
+        if not lp.parallel:
+            continue
+        loop = analysis.loops[lid]
+        if lp.assume_independent:
+            raise PlanError(
+                f"loop {lid!r}: assume_independent is not supported by the transform yet (it needs the "
+                "run-time overlap check that falls back to sequential)",
+                lp.key_locs.get("assume_independent", lp.loc),
+                "remove it; the loop keeps its dependences on "
+                + ", ".join(lp.assume_independent),
+            )
+        if lp.technique == "doall" and loop.float_reductions and not lp.reassociate:
+            raise PlanError(
+                f"loop {lid!r} cannot be doall without reassociation: float reduction "
+                f"{', '.join(loop.float_reductions)} would stay in an ordered segment",
+                lp.key_locs.get("technique", lp.loc),
+                "add reassociate = true (the sum's rounding may change) or use technique = \"helix\"",
+            )
+        out[lid] = _Options(lp.signals, lp.technique, lp.segments, lp.reassociate, lp)
+    return out
+
+
+def _legality(loop: LoopAnalysis) -> dict[str, str | None]:
+    if loop.verdict.kind is VerdictKind.REFUSED:
+        why = loop.verdict.text.removeprefix("REFUSED: ")
+        return {"doall": why, "helix": why}
+    if loop.verdict.kind is VerdictKind.HELIX:
+        return {"helix": None, "doall": loop.verdict.text.removeprefix("HELIX: ")}
+    return {"doall": None, "helix": None}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -163,21 +274,27 @@ def _lines_text(lines: Iterable[int]) -> str:
 class _Splice(cst.CSTTransformer):
     """Replace each transformed ``for`` statement by its parallel form (setup, loop, copy-back)."""
 
-    def __init__(self, replacements: dict[cst.For, list[cst.BaseStatement]]) -> None:
+    def __init__(self, replacements: dict[cst.CSTNode, list[cst.BaseStatement]]) -> None:
         super().__init__()
         self.replacements = replacements
 
-    def leave_For(
-        self, original_node: cst.For, updated_node: cst.For
-    ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
-        stmts = self.replacements.get(original_node)
-        return updated_node if stmts is None else cst.FlattenSentinel(stmts)
+    def _swap(self, original: cst.CSTNode, updated: cst.BaseStatement) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+        stmts = self.replacements.get(original)
+        return updated if stmts is None else cst.FlattenSentinel(stmts)
+
+    def leave_For(self, original_node: cst.For, updated_node: cst.For) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+        return self._swap(original_node, updated_node)
+
+    def leave_While(self, original_node: cst.While, updated_node: cst.While) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
+        return self._swap(original_node, updated_node)
 
 
-def _add_import(tree: cst.Module) -> cst.Module:
+def _add_import(tree: cst.Module, extra: set[str]) -> cst.Module:
     """Add the runtime import after the module docstring and ``from __future__`` imports."""
+    names = sorted({*BASE_IMPORTS, *extra})
+    statement = f"from helixrc.parallel import {', '.join(names)}"
     body = list(tree.body)
-    if any(isinstance(s, cst.SimpleStatementLine) and tree.code_for_node(s).strip() == IMPORT for s in body):
+    if any(isinstance(s, cst.SimpleStatementLine) and tree.code_for_node(s).strip() == statement for s in body):
         return tree
     at = 0
     while at < len(body):
@@ -195,7 +312,7 @@ def _add_import(tree: cst.Module) -> cst.Module:
     if at < len(body) and not body[at].leading_lines:  # keep the import apart from the code after it
         blank = 2 if isinstance(body[at], (cst.FunctionDef, cst.ClassDef)) else 1
         body[at] = body[at].with_changes(leading_lines=[cst.EmptyLine()] * blank)
-    body.insert(at, cst.parse_statement(IMPORT))
+    body.insert(at, cst.parse_statement(statement))
     return tree.with_changes(body=body)
 
 
@@ -218,12 +335,38 @@ class _Cells(cst.CSTTransformer):
         return cst.Attribute(value=cst.Name(cellvar), attr=cst.Name(original_node.value))
 
 
-class _Continues(cst.CSTTransformer):
-    """Put the skip statements of later segments before every ``continue`` of this loop level."""
+class _Rename(cst.CSTTransformer):
+    """Rewrite every use of the given variables (by name) into ``accvar.name``."""
 
-    def __init__(self, skips: list[cst.SimpleStatementLine]) -> None:
+    def __init__(self, names: dict[str, str]) -> None:
         super().__init__()
-        self.skips = skips
+        self.names = names
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)  # the attribute's own name is not a variable
+        return False
+
+    def leave_Attribute(self, original_node: cst.Attribute, updated_node: cst.Attribute) -> cst.BaseExpression:
+        return updated_node.with_changes(value=original_node.value.visit(self))
+
+    def visit_Arg(self, node: cst.Arg) -> bool:
+        return True
+
+    def leave_Arg(self, original_node: cst.Arg, updated_node: cst.Arg) -> cst.Arg:
+        return updated_node.with_changes(keyword=original_node.keyword)
+
+    def leave_Name(self, original_node: cst.Name, updated_node: cst.Name) -> cst.BaseExpression:
+        acc = self.names.get(original_node.value)
+        return updated_node if acc is None else cst.Attribute(value=cst.Name(acc), attr=cst.Name(original_node.value))
+
+
+class _Jumps(cst.CSTTransformer):
+    """Expand the jumps that leave an iteration: ``continue``/``break`` of this loop level and any
+    ``return`` (nested loops included) get the statements ``expand`` gives them."""
+
+    def __init__(self, expand: Callable[[cst.BaseSmallStatement], list[cst.BaseStatement] | None]) -> None:
+        super().__init__()
+        self.expand = expand
         self.depth = 0
 
     def visit_For(self, node: cst.For) -> None:
@@ -240,18 +383,21 @@ class _Continues(cst.CSTTransformer):
         self.depth -= 1
         return updated_node
 
-    def _expand(self, line: cst.SimpleStatementLine) -> list[cst.BaseStatement]:
+    def _line(self, line: cst.SimpleStatementLine) -> list[cst.BaseStatement]:
         smalls = list(line.body)
-        at = next((i for i, s in enumerate(smalls) if isinstance(s, cst.Continue)), None)
-        if at is None or self.depth:
-            return [line]
-        before = [cst.SimpleStatementLine(body=smalls[:at])] if at else []
-        return [*before, *self.skips, cst.SimpleStatementLine(body=[cst.Continue()])]
+        for at, small in enumerate(smalls):
+            if isinstance(small, cst.Return) or (isinstance(small, (cst.Continue, cst.Break)) and not self.depth):
+                out = self.expand(small)
+                if out is None:
+                    continue
+                before = [cst.SimpleStatementLine(body=smalls[:at])] if at else []
+                return [*before, *out]
+        return [line]
 
     def leave_SimpleStatementLine(
         self, original_node: cst.SimpleStatementLine, updated_node: cst.SimpleStatementLine
     ) -> cst.BaseStatement | cst.FlattenSentinel[cst.BaseStatement]:
-        out = self._expand(updated_node)
+        out = self._line(updated_node)
         if out == [updated_node]:
             return updated_node
         out[0] = out[0].with_changes(leading_lines=updated_node.leading_lines)
@@ -261,18 +407,23 @@ class _Continues(cst.CSTTransformer):
         self, original_node: cst.SimpleStatementSuite, updated_node: cst.SimpleStatementSuite
     ) -> cst.BaseSuite:
         line = cst.SimpleStatementLine(body=updated_node.body)
-        out = self._expand(line)
+        out = self._line(line)
         return updated_node if out == [line] else cst.IndentedBlock(body=out)
 
 
 class _LoopRewriter:
-    """Plan and build the parallel form of one ``for`` loop; raises :class:`Refused`."""
+    """Plan and build the parallel form of one loop; raises :class:`Refused`."""
 
     def __init__(
-        self, km: KernelModule, loop: LoopAnalysis, node: cst.For, signals: str, taken: set[str]
+        self, km: KernelModule, fn: cst.FunctionDef, loop: LoopAnalysis, node: cst.For | cst.While,
+        opts: _Options, taken: set[str],
     ) -> None:
-        self.km, self.loop, self.node, self.signals, self.taken = km, loop, node, signals, taken
-        self.coupled = signals == "coupled"
+        self.km, self.fn, self.loop, self.node, self.opts = km, fn, loop, node, opts
+        self.base_taken = taken
+        self.taken = set(taken)
+        self.signals = opts.signals
+        self.coupled = opts.signals == "coupled"
+        self.imports: set[str] = set()
 
     # -- planning ------------------------------------------------------------------------------
 
@@ -280,56 +431,49 @@ class _LoopRewriter:
         loop, node = self.loop, self.node
         if loop.verdict.kind is VerdictKind.REFUSED:
             raise Refused(loop.verdict.text.removeprefix("REFUSED: "))
-        if loop.has_early_exit:
-            raise Refused(f"break or return inside the loop ({_lines_text(loop.exit_lines)})")
         if node.orelse is not None:
-            raise Refused("a for ... else loop")
-        if not isinstance(node.target, cst.Name):
-            raise Refused("the loop target is not a plain name")
-        bounds = self._range_args()
-        var = node.target.value
-        for info in loop.scalars.values():
-            if info.cls is ScalarClass.INDUCTION and info.name != var:
-                raise Refused(f"induction variable {info.name} needs recomputation (not in this cut)")
-            if info.cls in (ScalarClass.PRIVATE, ScalarClass.INDUCTION) and info.live_out:
-                raise Refused(f"{info.name} is read after the loop (live-out from the last iteration)")
+            raise Refused(f"a {loop.kind} ... else loop")
+        self.body = _block(node.body)
+        self.breaks = any(True for st in self.body for _ in _level_jumps(st, cst.Break))
+        self.inductions = [i for i in loop.scalars.values() if i.cls is ScalarClass.INDUCTION]
+        self.live_outs = [
+            i for i in loop.scalars.values() if i.live_out and i.cls in (ScalarClass.PRIVATE, ScalarClass.INDUCTION)
+        ]
+        for info in self.live_outs:
+            if info.cls is ScalarClass.PRIVATE and self.breaks:
+                raise Refused(f"{info.name} is read after a loop that can break (its last value is not recomputable)")
+            if not _bound_before(self.fn, node, info.name):
+                raise Refused(f"{info.name} is read after the loop and may be unbound before it")
         segs = self._segments()
-        body = _block(node.body)
-        self.hits = {s.index: self._hits(body, s) for s in segs}
-        self.holders = {k: self._holders(body, h) for k, h in self.hits.items()}
-        self.cellvar = {s.index: self._fresh(f"seg{s.index}") for s in segs if s.scalars}
-        self.cell_of = {x: s.index for s in segs for x in s.scalars}
-        self.ranges: dict[int, list[cst.BaseStatement]] = {s.index: [] for s in segs}
-        self.spans: dict[int, tuple[int, int]] = {}
-        self.names = self._cell_names(body)
-        new_body = self._place(body, [s.index for s in segs], top=True)
-        self._check_names()
-        new_body = self._continues(body, new_body, [s.index for s in segs])
-        return self._assemble(bounds, new_body, segs)
-
-    def _range_args(self) -> tuple[cst.BaseExpression, cst.BaseExpression, cst.BaseExpression]:
-        it = self.node.iter
-        if not (isinstance(it, cst.Call) and isinstance(it.func, cst.Name) and it.func.value == "range"):
-            raise Refused("the loop does not iterate over range(...)")
-        args = [a.value for a in it.args]
-        if any(a.keyword is not None or a.star for a in it.args) or not 1 <= len(args) <= 3:
-            raise Refused("range(...) with unusual arguments")
-        if len(args) == 1:
-            return cst.Integer("0"), args[0], cst.Integer("1")
-        return args[0], args[1], args[2] if len(args) == 3 else cst.Integer("1")
+        prologues = [s for s in segs if s.prologue]
+        if bool(prologues) != loop.has_early_exit or (prologues and prologues[0] is not segs[0]):
+            raise Refused("the loop exit is not in the prologue segment")
+        for _ in range(len(segs)):
+            try:
+                return self._build(segs)
+            except _Overlap as o:
+                segs = _merge(segs, o.a, o.b)
+        return self._build(segs)
 
     def _segments(self) -> list[_Seg]:
         loop = self.loop
-        segs: list[_Seg] = []
-        for s in loop.verdict.segments:
-            if s.prologue:
-                raise Refused(f"segment {s.index} is a prologue (loop exit) (not in this cut)")
-            segs.append(_Seg(len(segs), list(s.scalars), list(s.arrays), set(s.lines)))
+        segs = [
+            _Seg(s.index, list(s.scalars), list(s.arrays), set(s.lines), s.prologue) for s in loop.verdict.segments
+        ]
         covered = {x for s in segs for x in s.scalars}
+        self.reductions: dict[tuple[str, str | None], list[ScalarInfo]] = {}
         for info in loop.scalars.values():
             if info.cls is ScalarClass.CARRIED and info.name not in covered:
                 raise Refused(f"carried scalar {info.name} is in no segment")
             if info.cls is not ScalarClass.REDUCTION:
+                continue
+            if not _bound_before(self.fn, self.node, info.name):
+                raise Refused(f"reduction {info.name} may be unbound before the loop")
+            if not info.needs_reassociation or self.opts.reassociate:
+                assert info.op is not None
+                key = (info.op, info.compared) if info.compared else (info.op, None)
+                group = self.reductions.setdefault(key, [])
+                group.insert(0, info) if info.name == info.compared else group.append(info)
                 continue
             lines = set(info.lines)
             home = next((s for s in segs if s.lines & lines), None)
@@ -338,9 +482,89 @@ class _LoopRewriter:
                 segs.append(home)
             home.scalars.append(info.name)
             home.lines |= lines
+        for s in segs:
+            for x in s.scalars:
+                if not _bound_before(self.fn, self.node, x):
+                    raise Refused(f"{x} is carried into the loop but may be unbound before it")
+        if self.opts.segments != "auto":
+            segs = self._group(segs, self.opts.segments)  # type: ignore[arg-type]
         return segs
 
-    def _hits(self, body: list[cst.BaseStatement], seg: _Seg) -> set[cst.BaseStatement]:
+    def _group(self, segs: list[_Seg], groups: tuple[tuple[str, ...], ...]) -> list[_Seg]:
+        """Merge the segments that a plan's explicit grouping puts together."""
+        lp = self.opts.plan
+        loc = None if lp is None else lp.key_locs.get("segments", lp.loc)
+        of: dict[int, int] = {}
+        for s in segs:
+            names = [*s.scalars, *s.arrays]
+            hit = sorted({g for g, group in enumerate(groups) for x in names if x in group})
+            if not hit:
+                raise PlanError(
+                    f"loop {self.loop.id!r}: segment grouping leaves out {', '.join(names)} (lines "
+                    f"{_lines_text(s.lines).removeprefix('lines ').removeprefix('line ')})",
+                    loc,
+                )
+            of[s.index] = hit[0]
+            for g in hit[1:]:  # a segment that needs two groups joins them
+                for k, h in list(of.items()):
+                    if h == g:
+                        of[k] = hit[0]
+        for g in set(of.values()):
+            members = sorted(k for k, h in of.items() if h == g)
+            for k in members[1:]:
+                segs = _merge(segs, members[0], k)
+                members = [m - (m > k) for m in members]  # _merge renumbers
+        return segs
+
+    # -- building ------------------------------------------------------------------------------
+
+    def _build(self, segs: list[_Seg]) -> tuple[list[cst.BaseStatement], str]:
+        self.taken = set(self.base_taken)
+        self.imports = set()
+        self.segs = segs
+        self.order = [s.index for s in segs]
+        self.prologue = segs[0].prologue if segs else False
+        body = self.body
+        header = self.km.positions[self.node].start.line
+        self.hits = {s.index: self._hits(body, s, header) for s in segs}
+        self.holders = {k: self._holders(body, h) for k, h in self.hits.items()}
+        self.cellvar = {s.index: self._fresh(f"seg{s.index}") for s in segs if s.scalars or s.prologue}
+        self.cell_of = {x: s.index for s in segs for x in s.scalars}
+        self.over = ""
+        if self.prologue:
+            self.over = next(n for n in ("over", "loop_over", "_over", "__over") if n not in segs[0].scalars)
+        self.last = self._fresh("last") if self.live_outs else ""
+        self.acc = {key: self._fresh(f"acc{n}") for n, key in enumerate(self.reductions)}
+        self.acc_of = {i.name: self.acc[key] for key, infos in self.reductions.items() for i in infos}
+        self.ranges: dict[int, list[cst.CSTNode]] = {s.index: [] for s in segs}
+        self.spans: dict[int, tuple[int, int]] = {}
+        self.descended: set[int] = set()
+        self.top_out: dict[int, cst.BaseStatement] = {}
+        self.test = self._test()
+        self.names = self._cell_names([*body, *([self.test] if self.test is not None else [])])
+        iteration = self._iteration()
+        placed = self._place(body, self.order, top=True)
+        if self.test is not None:
+            self.ranges[0].append(self.test)
+        self._check_names()
+        placed = self._expand_jumps(body, placed)
+        placed = [*iteration.top, *placed, *self._last_writes(every=True)]
+        if self.acc_of:
+            placed = [st.visit(_Rename(self.acc_of)) for st in placed]  # type: ignore[misc]
+        return self._assemble(iteration, placed)
+
+    def _test(self) -> cst.BaseExpression | None:
+        """The while test the prologue evaluates (a governed test is decided per iteration)."""
+        node = self.node
+        if not isinstance(node, cst.While) or self.loop.governed:
+            return None
+        if isinstance(node.test, cst.Name) and node.test.value == "True":
+            return None
+        if not self.prologue:
+            raise Refused("the while test is not in the prologue segment")
+        return node.test
+
+    def _hits(self, body: list[cst.BaseStatement], seg: _Seg, header: int) -> set[cst.BaseStatement]:
         """The outermost statements on the segment's lines (a compound one counts whole)."""
         pos = self.km.positions
         hits: set[cst.BaseStatement] = set()
@@ -357,7 +581,7 @@ class _LoopRewriter:
                     visit(block)
 
         visit(body)
-        missing = seg.lines - covered
+        missing = seg.lines - covered - ({header} if seg.prologue else set())
         if missing:
             raise Refused(f"segment {seg.index} has code on {_lines_text(missing)} that is not a whole statement")
         return hits
@@ -385,11 +609,11 @@ class _LoopRewriter:
         self.taken.add(name)
         return name
 
-    def _cell_names(self, body: list[cst.BaseStatement]) -> dict[cst.Name, str]:
-        """Every use of a cell scalar in the body, to rewrite as ``segK.name``."""
+    def _cell_names(self, nodes: Sequence[cst.CSTNode]) -> dict[cst.Name, str]:
+        """Every use of a cell scalar, to rewrite as ``segK.name``."""
         found: dict[cst.Name, str] = {}
         skip: set[cst.CSTNode] = set()
-        for st in body:
+        for st in nodes:
             for n in _walk(st):
                 if isinstance(n, cst.Attribute):
                     skip.add(n.attr)
@@ -410,43 +634,154 @@ class _LoopRewriter:
                 line = self.km.positions[n].start.line
                 raise Refused(f"{n.value} is used outside segment {k} (line {line})")
 
+    # -- the iteration space -------------------------------------------------------------------
+
+    def _iteration(self) -> _Iteration:
+        """The loop header, the statements before the loop and those at the top of every iteration."""
+        node, loop = self.node, self.loop
+        before: list[cst.BaseStatement] = []
+        top: list[cst.BaseStatement] = []
+        if isinstance(node, cst.For):
+            if not isinstance(node.target, cst.Name):
+                raise Refused("the loop target is not a plain name")
+            start, stop, step = self._range_args(node)
+            var = node.target.value
+            header = f"prange({_code(start)}, {_code(stop)}, {_code(step)}, "
+            others = [i for i in self.inductions if i.name != var]
+            if others:
+                for e in (start, step):
+                    if not (isinstance(e, cst.Integer) or (isinstance(e, cst.Name) and e.value not in loop.scalars)):
+                        raise Refused(f"induction variable {others[0].name} needs the range start and step as plain names")
+                it = self._iteration_number(var, start, step, top)
+                for info in others:
+                    top.append(self._recompute(info, it, before))
+            return _Iteration(var, header, before, top)
+        it = self._fresh("it")
+        self.imports.add("prange_while")
+        for info in self.inductions:
+            top.append(self._recompute(info, it, before))
+        if loop.governed:
+            test = node.test
+            exit_ = [*self._last_writes(every=False), *(s for k in self.order for s in self._skip(k)), _stmt("break")]
+            top.append(_if(f"not ({_code(test)})", exit_))
+        return _Iteration(it, "prange_while(", before, top)
+
+    def _range_args(self, node: cst.For) -> tuple[cst.BaseExpression, cst.BaseExpression, cst.BaseExpression]:
+        it = node.iter
+        if not (isinstance(it, cst.Call) and isinstance(it.func, cst.Name) and it.func.value == "range"):
+            raise Refused("the loop does not iterate over range(...)")
+        args = [a.value for a in it.args]
+        if any(a.keyword is not None or a.star for a in it.args) or not 1 <= len(args) <= 3:
+            raise Refused("range(...) with unusual arguments")
+        if len(args) == 1:
+            return cst.Integer("0"), args[0], cst.Integer("1")
+        return args[0], args[1], args[2] if len(args) == 3 else cst.Integer("1")
+
+    def _iteration_number(
+        self, var: str, start: cst.BaseExpression, step: cst.BaseExpression, top: list[cst.BaseStatement]
+    ) -> str:
+        """An expression for the iteration number of a ``for`` loop (a new variable if needed)."""
+        s0, st = _code(start), _code(step)
+        if s0 == "0" and st == "1":
+            return var
+        it = self._fresh("it")
+        offset = var if s0 == "0" else f"({var} - {s0})"
+        top.append(_stmt(f"{it} = {offset}" if st == "1" else f"{it} = {offset} // {st}"))
+        return it
+
+    def _recompute(self, info: ScalarInfo, it: str, before: list[cst.BaseStatement]) -> cst.BaseStatement:
+        """``v = v0 + it * step`` at the top of the body; ``v0 = v`` before the loop."""
+        v = info.name
+        if not _bound_before(self.fn, self.node, v):
+            raise Refused(f"induction variable {v} may be unbound before the loop")
+        v0 = self._fresh(f"{v}0")
+        before.append(_stmt(f"{v0} = {v}"))
+        step = info.step or "1"
+        try:
+            n = int(step)
+        except ValueError:
+            n = None
+        if n is not None:
+            term = it if abs(n) == 1 else f"{it} * {abs(n)}"
+            return _stmt(f"{v} = {v0} {'+' if n >= 0 else '-'} {term}")
+        if step.startswith("-(") and step.endswith(")") and step[2:-1].isidentifier():
+            return _stmt(f"{v} = {v0} - {it} * {step[2:-1]}")
+        return _stmt(f"{v} = {v0} + {it} * {step if step.isidentifier() else f'({step})'}")
+
+    def _last_writes(self, every: bool) -> list[cst.BaseStatement]:
+        """``last.x = x`` for the live-outs (``every``) or for the induction variables only."""
+        return [
+            _stmt(f"{self.last}.{i.name} = {i.name}")
+            for i in self.live_outs if every or i.cls is ScalarClass.INDUCTION
+        ]
+
     # -- placement -----------------------------------------------------------------------------
 
-    def _skip(self, k: int) -> list[cst.SimpleStatementLine]:
+    def _skip(self, k: int) -> list[cst.BaseStatement]:
         return [_call("wait", k), _call("signal", k)] if self.coupled else [_call("signal", k)]
+
+    def _signal_rest(self, k: int) -> list[cst.BaseStatement]:
+        """Leave open segment ``k``'s bracket early: signal it and skip the segments after it."""
+        return [_call("signal", k), *(s for j in self.order if j != k for s in self._skip(j))]
+
+    def _prologue_head(self) -> list[cst.BaseStatement]:
+        """The first statements of segment 0: leave if the loop is over; the while test."""
+        cells = self.cellvar[0]
+        out = [_if(f"{cells}.{self.over}", [*self._signal_rest(0), _stmt("break")])]
+        if self.test is not None:
+            test = self.test.visit(_Cells(self.names))
+            out.append(_if(f"not ({_code(test)})", [
+                _stmt(f"{cells}.{self.over} = True"), *self._last_writes(every=False),
+                *self._signal_rest(0), _stmt("break"),
+            ]))
+        return out
 
     def _place(self, stmts: list[cst.BaseStatement], segs: list[int], top: bool = False) -> list[cst.BaseStatement]:
         """Bracket segments ``segs`` in ``stmts``: every path through the block signals each once."""
         spans: dict[int, tuple[int, int]] = {}
         descend: dict[int, list[int]] = {}
+        empty_prologue = False
         for k in segs:
             idx = [i for i, st in enumerate(stmts) if st in self.holders[k]]
+            if top and k == 0 and self.prologue:
+                if not idx:
+                    empty_prologue = True
+                    continue
+                spans[k] = (0, idx[-1])  # the prologue opens every iteration
+                continue
             if not idx:
                 raise Refused(f"segment {k} not found")  # callers pass only segments held here
             st = stmts[idx[0]]
             if len(idx) == 1 and isinstance(st, cst.If) and st not in self.hits[k]:
                 descend.setdefault(idx[0], []).append(k)
             spans[k] = (idx[0], idx[-1])
-        ranges = {k: sp for k, sp in spans.items() if k not in {j for ks in descend.values() for j in ks}}
+        down = {j for ks in descend.values() for j in ks}
+        ranges = {k: sp for k, sp in spans.items() if k not in down}
         for k, (a, b) in ranges.items():
             for j, (c, d) in spans.items():
                 if j != k and not (d < a or c > b):
-                    raise Refused(f"segments {min(j, k)} and {max(j, k)} overlap")
+                    raise _Overlap(min(j, k), max(j, k))
         if top:
             self.spans = spans
+            self.descended = down
         out: list[cst.BaseStatement] = []
+        if empty_prologue:
+            out += [_call("wait", 0), *self._prologue_head(), _call("signal", 0)]
         for i, st in enumerate(stmts):
             starts = [k for k, (a, _) in ranges.items() if a == i]
             ends = [k for k, (_, b) in ranges.items() if b == i]
             for k in starts:
                 out.append(_call("wait", k))
+                if top and k == 0 and self.prologue:
+                    out += self._prologue_head()
             if any(a <= i <= b for a, b in ranges.values()):
                 k = next(k for k, (a, b) in ranges.items() if a <= i <= b)
                 self.ranges[k].append(st)
-                self._no_jumps(st, k)
                 st = st.visit(_Cells(self.names))  # type: ignore[assignment]
             elif i in descend:
                 st = self._place_if(st, descend[i])  # type: ignore[arg-type]
+            if top:
+                self.top_out[i] = st
             out.append(st)
             for k in ends:
                 out.append(_call("signal", k))
@@ -483,68 +818,203 @@ class _LoopRewriter:
         skips = [s for k in segs if k not in there for s in self._skip(k)]
         return node.with_changes(orelse=orelse.with_changes(body=_indented(orelse.body, [*skips, *placed])))
 
-    def _no_jumps(self, st: cst.CSTNode, k: int) -> None:
-        if any(True for _ in _level_continues(st)):
-            raise Refused(f"continue inside segment {k}")
+    # -- jumps ---------------------------------------------------------------------------------
 
-    def _continues(
-        self, body: list[cst.BaseStatement], new_body: list[cst.BaseStatement], segs: list[int]
-    ) -> list[cst.BaseStatement]:
-        """Before each ``continue``, signal the segments placed after its top-level statement."""
-        out = list(new_body)
+    def _expand_jumps(self, body: list[cst.BaseStatement], placed: list[cst.BaseStatement]) -> list[cst.BaseStatement]:
+        """Before each ``continue``/``break``/``return``: signal the open segment, skip the later ones."""
+        out = list(placed)
         for t, st in enumerate(body):
-            if not list(_level_continues(st)):
+            if not any(True for _ in _level_jumps(st, (cst.Continue, cst.Break, cst.Return))):
                 continue
-            for k in segs:
+            opened: list[int] = []
+            later: list[int] = []
+            for k in self.order:
+                if k not in self.spans:  # an empty prologue: already signalled at the top
+                    continue
                 a, b = self.spans[k]
+                if k in self.descended and a == t:
+                    raise Refused(f"a jump inside the if statement that holds segment {k} (line {self._line(st)})")
                 if a <= t <= b:
-                    raise Refused(f"a continue shares a statement with segment {k}")
-            later = [k for k in segs if self.spans[k][0] > t]
-            if not later:
-                continue
-            j = next(i for i, x in enumerate(out) if x is st)
-            out[j] = st.visit(_Continues([s for k in later for s in self._skip(k)]))  # type: ignore[assignment]
+                    opened.append(k)
+                elif a > t:
+                    later.append(k)
+            skips = [s for k in later for s in self._skip(k)]
+            signals = [_call("signal", k) for k in opened]
+
+            def expand(small: cst.BaseSmallStatement) -> list[cst.BaseStatement]:
+                if isinstance(small, cst.Continue):
+                    return [*self._last_writes(every=True), *signals, *skips, _stmt("continue")]
+                if 0 not in opened or not self.prologue:
+                    raise Refused(f"a loop exit outside the prologue segment (line {self._line(st)})")
+                over = _stmt(f"{self.cellvar[0]}.{self.over} = True")
+                if isinstance(small, cst.Break):
+                    return [over, *self._last_writes(every=False), *signals, *skips, _stmt("break")]
+                assert isinstance(small, cst.Return)
+                pre: list[cst.BaseStatement] = []
+                value = small.value
+                if value is not None and self._reads_cells(value):
+                    tmp = self._fresh("result")
+                    pre.append(cst.SimpleStatementLine(body=[cst.Assign(
+                        targets=[cst.AssignTarget(cst.Name(tmp))], value=value)]))
+                    value = cst.Name(tmp)
+                ret = cst.SimpleStatementLine(body=[small.with_changes(value=value)])
+                return [*pre, over, *signals, *skips, ret]
+
+            at = next(i for i, x in enumerate(out) if x is self.top_out[t])
+            out[at] = self.top_out[t].visit(_Jumps(expand))  # type: ignore[assignment]
         flat: list[cst.BaseStatement] = []
         for x in out:
             flat.extend(x.nodes if isinstance(x, cst.FlattenSentinel) else [x])  # type: ignore[arg-type]
         return flat
 
+    def _reads_cells(self, e: cst.CSTNode) -> bool:
+        cells = set(self.cellvar.values())
+        return any(isinstance(n, cst.Attribute) and isinstance(n.value, cst.Name) and n.value.value in cells
+                   for n in _walk(e))
+
+    def _line(self, node: cst.CSTNode) -> int:
+        return self.km.positions[node].start.line
+
     # -- output --------------------------------------------------------------------------------
 
-    def _assemble(
-        self,
-        bounds: tuple[cst.BaseExpression, cst.BaseExpression, cst.BaseExpression],
-        body: list[cst.BaseStatement],
-        segs: list[_Seg],
-    ) -> tuple[list[cst.BaseStatement], str]:
-        loop, node = self.loop, self.node
+    def _assemble(self, iteration: _Iteration, body: list[cst.BaseStatement]) -> tuple[list[cst.BaseStatement], str]:
+        loop, node, segs = self.loop, self.node, self.segs
         n = len(segs)
         plural = "segment" if n == 1 else "segments"
         summary = f"{loop.verdict.kind.value}, {self.signals}, {n} {plural}"
         comments = [f"# helixrc: loop {loop.id} (line {loop.loc.line}): {summary}"]
         for s in segs:
             what = ", ".join([*s.scalars, *(f"{a}[]" for a in s.arrays)])
-            comments.append(f"#   segment {s.index} protects {what} ({_lines_text(s.lines)})")
-        iter_ = cst.parse_expression(
-            f'prange(start, stop, step, segments={n}, signals="{self.signals}")'
-        )
-        assert isinstance(iter_, cst.Call)
-        args = [a.with_changes(value=v) for a, v in zip(iter_.args[:3], bounds)]
-        iter_ = iter_.with_changes(args=[*args, *iter_.args[3:]])
-        new_for = node.with_changes(iter=iter_, body=_indented(node.body, body), leading_lines=())
-        before: list[cst.BaseStatement] = []
+            if s.prologue:
+                exits = _lines_text(loop.exit_lines)
+                guards = f"; protects {what}" if what else ""
+                comments.append(f"#   segment 0 is the prologue: it decides the loop exit ({exits}){guards}")
+            else:
+                comments.append(f"#   segment {s.index} protects {what} ({_lines_text(s.lines)})")
+        for infos in self.reductions.values():
+            comments.append(f"#   {infos[0].describe()}: privatized, combined after the loop")
+        if self.live_outs:
+            names = ", ".join(i.name for i in self.live_outs)
+            comments.append(f"#   {names}: read after the loop, from its last iteration")
+        call = _parse_expr(f'{iteration.header}segments={n}, signals="{self.signals}")')
+        target = cst.Name(iteration.var)
+        new_body = _indented(node.body, body)
+        if isinstance(node, cst.For):
+            new_loop: cst.BaseStatement = node.with_changes(target=target, iter=call, body=new_body, leading_lines=())
+        else:
+            new_loop = cst.For(target=target, iter=call, body=new_body)
+        before: list[cst.BaseStatement] = list(iteration.before)
         after: list[cst.BaseStatement] = []
         for s in segs:
-            if not s.scalars:
+            if s.index not in self.cellvar:
                 continue
             cv = self.cellvar[s.index]
-            cells = ", ".join(f"{x}={x}" for x in s.scalars)
-            before.append(cst.parse_statement(f"{cv} = shared({s.index}, {cells})"))
-            after += [cst.parse_statement(f"{x} = {cv}.{x}") for x in s.scalars]
-        group = [*before, new_for, *after]
+            cells = [f"{x}={x}" for x in s.scalars]
+            if s.prologue:
+                cells.insert(0, f"{self.over}=False")
+            before.append(_stmt(f"{cv} = shared({s.index}, {', '.join(cells)})"))
+            after += [_stmt(f"{x} = {cv}.{x}") for x in s.scalars]
+        for key, infos in self.reductions.items():
+            acc = self.acc[key]
+            op, compared = key
+            ties = "" if compared is None or infos[0].ties == "first" else ', "last"'
+            values = ", ".join(f"{i.name}={i.name}" for i in infos)
+            before.append(_stmt(f'{acc} = reduction("{op}"{ties}, {values})'))
+            after += [_stmt(f"{i.name} = {acc}.{i.name}") for i in infos]
+            self.imports.add("reduction")
+        if self.live_outs:
+            self.imports.add("lastprivate")
+            names = ", ".join(f"{i.name}={i.name}" for i in self.live_outs)
+            before.append(_stmt(f"{self.last} = lastprivate({names})"))
+            after += [_stmt(f"{i.name} = {self.last}.{i.name}") for i in self.live_outs]
+        group = [*before, new_loop, *after]
         lines = [*node.leading_lines, *(cst.EmptyLine(comment=cst.Comment(c)) for c in comments)]
         group[0] = group[0].with_changes(leading_lines=lines)  # type: ignore[call-arg]
         return group, summary
+
+
+@dataclass
+class _Iteration:
+    """How the loop walks its iteration space."""
+
+    var: str  # the loop variable of the output's for statement
+    header: str  # "prange(0, n, 1, " or "prange_while("
+    before: list[cst.BaseStatement]  # bound before the loop (start values of induction variables)
+    top: list[cst.BaseStatement]  # recomputed at the top of every iteration
+
+
+def _merge(segs: list[_Seg], a: int, b: int) -> list[_Seg]:
+    """Segments ``a`` and ``b`` become one; the prologue stays first, the others by first line."""
+    x, y = segs[a], segs[b]
+    joined = _Seg(0, [*x.scalars, *(v for v in y.scalars if v not in x.scalars)],
+                  [*x.arrays, *(v for v in y.arrays if v not in x.arrays)], x.lines | y.lines, x.prologue or y.prologue)
+    rest = [s for i, s in enumerate(segs) if i not in (a, b)] + [joined]
+    rest.sort(key=lambda s: (not s.prologue, min(s.lines, default=0)))
+    for i, s in enumerate(rest):
+        s.index = i
+    return rest
+
+
+def _bound_before(fn: cst.FunctionDef, target: cst.CSTNode, name: str) -> bool:
+    """``name`` is certainly bound when ``target`` starts: a parameter, or assigned by a statement
+    that runs before it on every path (earlier in one of the blocks that lead to it)."""
+    params = fn.params
+    if any(p.name.value == name for p in (*params.posonly_params, *params.params, *params.kwonly_params)):
+        return True
+    path: set[cst.CSTNode] = set()
+
+    def find(node: cst.CSTNode) -> bool:
+        if node is target or any(find(c) for c in node.children):
+            path.add(node)
+            return True
+        return False
+
+    find(fn)
+
+    def search(stmts: Sequence[cst.BaseStatement]) -> bool:
+        for st in stmts:
+            if st in path:
+                if st is target:
+                    return False
+                return any(search(b) for b in _sub_blocks(st) if any(x in path for x in b))
+            if _binds(st, name):
+                return True
+        return False
+
+    return search(_block(fn.body))
+
+
+def _binds(st: cst.BaseStatement, name: str) -> bool:
+    if not isinstance(st, cst.SimpleStatementLine):
+        return False
+    for small in st.body:
+        targets: list[cst.CSTNode] = []
+        if isinstance(small, cst.Assign):
+            targets = [t.target for t in small.targets]
+        elif isinstance(small, (cst.AugAssign, cst.AnnAssign)) and (
+            not isinstance(small, cst.AnnAssign) or small.value is not None
+        ):
+            targets = [small.target]
+        for t in targets:
+            if any(isinstance(n, cst.Name) and n.value == name for n in _walk(t)):
+                return True
+    return False
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module(body=[]).code_for_node(node)
+
+
+def _parse_expr(text: str) -> cst.BaseExpression:
+    return cst.parse_expression(text)
+
+
+def _stmt(text: str) -> cst.BaseStatement:
+    return cst.parse_statement(text)
+
+
+def _if(test: str, body: list[cst.BaseStatement]) -> cst.If:
+    return cst.If(test=_parse_expr(test), body=cst.IndentedBlock(body=body))
 
 
 def _sub_blocks(st: cst.BaseStatement) -> list[list[cst.BaseStatement]]:
@@ -563,14 +1033,17 @@ def _sub_blocks(st: cst.BaseStatement) -> list[list[cst.BaseStatement]]:
     return out
 
 
-def _level_continues(node: cst.CSTNode) -> Iterable[cst.Continue]:
-    """The ``continue`` statements of the enclosing loop (not of loops nested in ``node``)."""
-    if isinstance(node, cst.Continue):
+def _level_jumps(node: cst.CSTNode, kinds: type | tuple[type, ...]) -> Iterable[cst.CSTNode]:
+    """The jumps of the enclosing loop: ``continue``/``break`` not in a nested loop, any ``return``."""
+    if isinstance(node, kinds):
         yield node
         return
     for child in node.children:
-        if not isinstance(child, (cst.For, cst.While)):
-            yield from _level_continues(child)
+        if isinstance(child, (cst.For, cst.While)):
+            if cst.Return in (kinds if isinstance(kinds, tuple) else (kinds,)):
+                yield from (n for n in _walk(child) if isinstance(n, cst.Return))
+            continue
+        yield from _level_jumps(child, kinds)
 
 
 def _is_call(st: cst.CSTNode, fn: str) -> bool:
