@@ -206,9 +206,10 @@ def reduction(op: str, ties: str | None = None, /, **values: Any) -> Any:
 def lastprivate(**values: Any) -> Any:
     """Scalars read after a parallel loop: each iteration writes ``last.name = name`` where it ends.
 
-    After the loop each holds the value written by the latest iteration in sequential order (under
-    CPython, where iterations run in order, simply the last write); with no iteration, the value
-    given here. Unlike shared cells they are outside the segment protocol: no two iterations
+    After the loop each holds the value written last in sequential order (under CPython, where
+    iterations run in order, simply the last write); with no write, the value given here. The
+    transform writes them where an iteration ends normally, at a ``continue`` and at a ``break``,
+    never on the paths of iterations that find the loop already over. Unlike shared cells they are outside the segment protocol: no two iterations
     depend on them.
     """
     names = tuple(values)

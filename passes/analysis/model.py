@@ -77,6 +77,8 @@ class ScalarInfo:
     ties: str | None = None
     #: argmax/argmin: the compared variable of the pair (the others are its payload)
     compared: str | None = None
+    #: the lines after the loop that may read the loop's value (a return inside the loop is not one)
+    read_after: tuple[int, ...] = ()
 
     @property
     def needs_reassociation(self) -> bool:

@@ -22,7 +22,7 @@ a value read anywhere else makes the variable carried instead.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import libcst as cst
 
@@ -84,6 +84,8 @@ class LoopFacts:
     exposed: dict[str, set[int]] = field(default_factory=dict)
     #: var -> lines after the loop (or of returns inside it) that may read a value set in it
     live_after: dict[str, set[int]] = field(default_factory=dict)
+    #: live_after without the returns inside the loop: reads after the loop itself
+    read_after: dict[str, set[int]] = field(default_factory=dict)
     _reach: dict[int, frozenset[int]] = field(default_factory=dict)
 
     @property
@@ -164,6 +166,7 @@ class LoopFacts:
                     # the header's own exit (a failing while/for test) leaves with this value too
                     exit_targets |= {s for s in nodes[self.header].succ if s not in self.body}
             self.live_after[v] = self._outside_uses(v, exit_targets)
+            self.read_after[v] = set(self.live_after[v])
             for r in self.loop.returns:
                 if v in nodes[r].uses:
                     self.live_after[v].add(nodes[r].line)
@@ -500,6 +503,10 @@ class _Classifier:
                 else:
                     reason = f"set before use in every iteration ({fmt_lines(def_lines)})"
                 infos[v] = ScalarInfo(v, ScalarClass.PRIVATE, live, reason + live_note, def_lines)
+        for v, info in infos.items():
+            after = self.f.read_after.get(v)
+            if after:
+                infos[v] = replace(info, read_after=tuple(sorted(after)))
         carried_vars = {v for v, i in infos.items() if i.cls is ScalarClass.CARRIED}
         return ScalarResult(infos, inductions, reductions, self.governed(inductions), carried_vars)
 

@@ -437,7 +437,7 @@ class _LoopRewriter:
         self.breaks = any(True for st in self.body for _ in _level_jumps(st, cst.Break))
         self.inductions = [i for i in loop.scalars.values() if i.cls is ScalarClass.INDUCTION]
         self.live_outs = [
-            i for i in loop.scalars.values() if i.live_out and i.cls in (ScalarClass.PRIVATE, ScalarClass.INDUCTION)
+            i for i in loop.scalars.values() if i.read_after and i.cls in (ScalarClass.PRIVATE, ScalarClass.INDUCTION)
         ]
         for info in self.live_outs:
             if info.cls is ScalarClass.PRIVATE and self.breaks:
@@ -662,7 +662,9 @@ class _LoopRewriter:
             top.append(self._recompute(info, it, before))
         if loop.governed:
             test = node.test
-            exit_ = [*self._last_writes(every=False), *(s for k in self.order for s in self._skip(k)), _stmt("break")]
+            # no live-out writes here: every later iteration fails the test too; the last
+            # iteration that ran wrote the exit value of the induction variables at its end
+            exit_ = [*(s for k in self.order for s in self._skip(k)), _stmt("break")]
             top.append(_if(f"not ({_code(test)})", exit_))
         return _Iteration(it, "prange_while(", before, top)
 
@@ -731,8 +733,7 @@ class _LoopRewriter:
         if self.test is not None:
             test = self.test.visit(_Cells(self.names))
             out.append(_if(f"not ({_code(test)})", [
-                _stmt(f"{cells}.{self.over} = True"), *self._last_writes(every=False),
-                *self._signal_rest(0), _stmt("break"),
+                _stmt(f"{cells}.{self.over} = True"), *self._signal_rest(0), _stmt("break"),
             ]))
         return out
 
