@@ -2,10 +2,11 @@
 
     helixrc simulate samples/mcf_pricing.py::mcf_pricing --size small
     helixrc transform samples/dfa_match_batch.py --diff --explain
+    helixrc transform samples/dfa_match_batch.py --plan plan.toml
     helixrc machines
 
 Exit codes: 0 ok, 1 the kernel raised (simulate) or the file would change (transform --check),
-2 usage, language or configuration error.
+2 usage, language, plan or configuration error.
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from helixrc.api import simulate
-from helixrc.csim.errors import LanguageError
-from helixrc.passes.analysis import analyze_kernel, format_explain
-from helixrc.passes.frontend import KernelModule, check_kernel, load_module
-from helixrc.passes.transform.helix import transform_source
+from helixrc.passes.analysis import analyze_kernel
+from helixrc.passes.plan import load_plan
+from helixrc.transform_api import format_report, is_kernel, transform_kernels
 from helixrc.args import signature_of
 from helixrc.passes.ir import format_function
 from helixrc.passes.pipeline import compile_kernel
@@ -61,14 +61,20 @@ def build_parser() -> argparse.ArgumentParser:
         "transform", help="rewrite a kernel's loops into HELIX parallel form (readable Python)",
         description="Rewrite the outermost parallelizable loop of each kernel into the parallel "
         "form (prange, wait/signal sequential segments, shared cells) that CPython runs with the "
-        "original's results. Without ::FUNC every kernel of FILE is transformed; functions outside "
+        "original's results; with --plan, the loops the plan names get its technique and the others "
+        "stay sequential. Without ::FUNC every kernel of FILE is transformed; functions outside "
         "the kernel language are left as they are. Exit codes: 0 ok, 1 --check found changes, "
-        "2 usage or language error.",
+        "2 usage, language or plan error.",
     )
     tr.add_argument("target", metavar="FILE[::FUNC]")
-    tr.add_argument("--signals", choices=("coupled", "uncoupled"), default="uncoupled",
-                    help="signal semantics: coupled (every path waits and signals every segment) or "
-                    "uncoupled (a path that skips a segment signals it without waiting; default)")
+    tr.add_argument("--plan", metavar="PLAN",
+                    help="a plan file (TOML, or JSON if it ends in .json) naming loops by id with a "
+                    "technique (doall, helix, sequential) and signals; loops it does not name stay "
+                    "sequential")
+    tr.add_argument("--signals", choices=("coupled", "uncoupled"), default=None,
+                    help="signal semantics without --plan: coupled (every path waits and signals every "
+                    "segment) or uncoupled (a path that skips a segment signals it without waiting; "
+                    "default). A plan sets its own signals")
     mode = tr.add_mutually_exclusive_group()
     mode.add_argument("--diff", action="store_true", help="print a unified diff instead of the source")
     mode.add_argument("--check", action="store_true", help="print nothing; exit 1 if FILE would change")
@@ -133,20 +139,19 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_transform(args: argparse.Namespace) -> int:
+    if args.plan is not None and args.signals is not None:
+        raise HelixError("--signals and --plan together: the plan sets the signals",
+                         hint='write signals = "coupled" at the top of the plan, or per loop')
+    signals = args.signals or "uncoupled"
     path, func = split_spec(args.target)
     original = load_source_file(path)
-    names = [func] if func else [n for n in original.functions if _is_kernel(original, n)]
+    plan = load_plan(args.plan) if args.plan is not None else None
+    names = [func] if func else [n for n in original.functions if is_kernel(original, n)]
     if func and func not in original.functions:
         raise HelixError(f"{path}: no function '{func}' (functions: {', '.join(original.functions)})")
-    source, reports = original.source, []
-    for name in names:
-        module = load_module(source, path)
-        result = transform_source(module, name, args.signals)
-        source = result.source
-        if args.explain:
-            reports.append(format_explain(analyze_kernel(original, name)))
-            reports += [f"  {loop}: {outcome}" for loop, outcome in result.loops.items()]
+    source, results = transform_kernels(original, names, plan, signals)
     if args.explain:
+        reports = [format_report(analyze_kernel(original, n), r.loops, plan, signals) for n, r in results.items()]
         print("\n".join(reports), file=sys.stderr)
     changed = source != original.source
     if args.check:
@@ -163,14 +168,6 @@ def cmd_transform(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(source)
     return 0
-
-
-def _is_kernel(module: KernelModule, name: str) -> bool:
-    try:
-        check_kernel(module, name)
-    except LanguageError:
-        return False
-    return True
 
 
 def cmd_machines(args: argparse.Namespace) -> int:

@@ -78,3 +78,126 @@ def test_errors_exit_2(src: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "print" in capsys.readouterr().err
     assert main(["transform", f"{src}::missing"]) == 2
     assert main(["transform", "/no/such.py"]) == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# --plan
+# ---------------------------------------------------------------------------------------------
+
+
+def write_plan(tmp_path: Path, text: str, name: str = "plan.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_plan_sets_technique_and_signals(src: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    plan = write_plan(tmp_path, '''\
+        signals = "coupled"
+
+        [loops."count_hits/L1"]
+        technique = "helix"
+    ''')
+    assert main(["transform", str(src), "--plan", str(plan), "--explain"]) == 0
+    captured = capsys.readouterr()
+    assert 'signals="coupled"' in captured.out and "else:\n            wait(0)\n            signal(0)" in captured.out
+    assert f"transform (plan {plan}):" in captured.err
+    assert "count_hits/L1 (line 6): HELIX, coupled, 1 segment" in captured.err
+
+
+def test_json_plan(src: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    plan = write_plan(tmp_path, '{"loops": {"count_hits/L1": {"technique": "helix"}}}', "plan.json")
+    assert main(["transform", f"{src}::count_hits", "--plan", str(plan)]) == 0
+    assert 'signals="uncoupled"' in capsys.readouterr().out
+
+
+def test_plan_keeping_loops_sequential_changes_nothing(src: Path, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    plan = write_plan(tmp_path, '''\
+        [loops."count_hits/L1"]
+        technique = "sequential"
+    ''')
+    assert main(["transform", str(src), "--plan", str(plan), "--check"]) == 0
+    empty = write_plan(tmp_path, 'signals = "coupled"\n', "empty.toml")
+    assert main(["transform", str(src), "--plan", str(empty), "--check"]) == 0
+
+
+def test_plan_errors_exit_2_with_the_plan_position(src: Path, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    unknown = write_plan(tmp_path, '''\
+        signals = "uncoupled"
+
+        [loops."count_hits/L7"]
+        technique = "helix"
+    ''')
+    assert main(["transform", str(src), "--plan", str(unknown)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"helixrc: error: {unknown}:3:") and "count_hits/L7" in err
+    for mode in (["--check"], ["--diff"], ["-o", str(tmp_path / "out.py")]):
+        assert main(["transform", str(src), "--plan", str(unknown), *mode]) == 2  # whatever the output mode
+    capsys.readouterr()
+    malformed = write_plan(tmp_path, '[loops."count_hits/L1"]\ntechnique = "hilex"\n', "bad.toml")
+    assert main(["transform", str(src), "--plan", str(malformed)]) == 2
+    assert f"{malformed}:2:0: unknown technique 'hilex'" in capsys.readouterr().err
+    other = write_plan(tmp_path, '[loops."count_hit/L1"]\ntechnique = "helix"\n', "other.toml")
+    assert main(["transform", str(src), "--plan", str(other)]) == 2
+    assert "count_hit/L1" in capsys.readouterr().err
+    assert main(["transform", str(src), "--plan", str(tmp_path / "missing.toml")]) == 2
+    assert "cannot read plan file" in capsys.readouterr().err
+
+
+def test_plan_and_signals_together_is_a_usage_error(src: Path, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    plan = write_plan(tmp_path, '[loops."count_hits/L1"]\ntechnique = "helix"\n')
+    assert main(["transform", str(src), "--plan", str(plan), "--signals", "coupled"]) == 2
+    assert "the plan sets the signals" in capsys.readouterr().err
+
+
+def test_help_mentions_the_plan(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["transform", "--help"])
+    out = capsys.readouterr().out
+    assert "--plan PLAN" in out and "stay sequential" in out
+
+
+HELPER_AND_CALLER = textwrap.dedent('''
+    def count_pos(xs, out):
+        n = 0
+        for i in range(len(xs)):
+            if xs[i] > 0:
+                out[n] = i
+                n += 1
+        return n
+
+
+    def double_then_count(xs, out):
+        for i in range(len(xs)):
+            xs[i] = xs[i] * 2
+        return count_pos(xs, out)
+''')
+
+
+@pytest.mark.parametrize("use_plan", [False, True])
+def test_a_kernel_calling_a_transformed_helper(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                               use_plan: bool) -> None:
+    # each kernel is transformed against the original module: the caller's analysis still
+    # sees the helper in the kernel language, and each loop comment gives the original line
+    path = tmp_path / "k.py"
+    path.write_text(HELPER_AND_CALLER)
+    plan = write_plan(tmp_path, '''\
+        [loops."count_pos/L1"]
+        technique = "helix"
+
+        [loops."double_then_count/L1"]
+        technique = "doall"
+    ''')
+    assert main(["transform", str(path), *(["--plan", str(plan)] if use_plan else [])]) == 0
+    out = capsys.readouterr().out
+    assert "# helixrc: loop count_pos/L1 (line 4): HELIX" in out
+    assert "# helixrc: loop double_then_count/L1 (line 12): DOALL" in out
+    assert out.count("from helixrc.parallel import") == 1
+    ns: dict[str, object] = {}
+    exec(compile(out, str(path), "exec"), ns)
+    xs, out_arr = np.array([3, -1, 2, 0]), np.zeros(4, dtype=np.int64)
+    assert ns["double_then_count"](xs, out_arr) == 2
+    assert xs.tolist() == [6, -2, 4, 0] and out_arr[:2].tolist() == [0, 2]
