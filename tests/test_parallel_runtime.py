@@ -21,7 +21,7 @@ import pytest
 import helixrc
 from helixrc.csim.errors import HelixError
 from helixrc.parallel import (
-    ProtocolError, checking, is_checking, prange, prange_while, shared, signal, wait,
+    ProtocolError, checking, is_checking, lastprivate, prange, prange_while, reduction, shared, signal, wait,
 )
 
 _SOURCE = Path(__file__).read_text().splitlines()
@@ -734,3 +734,30 @@ def test_environment_switch(tmp_path: Path) -> None:
         out = subprocess.run([sys.executable, str(script)], env={**env, "HELIXRC_CHECK": value},
                              capture_output=True, text=True, check=True).stdout
         assert out.startswith(expected), out
+
+
+# ---------------------------------------------------------------------------------------------
+# reduction() and lastprivate(): plain bags under CPython, with clear errors
+# ---------------------------------------------------------------------------------------------
+
+
+def test_reduction_and_lastprivate_are_attribute_bags() -> None:
+    acc = reduction("argmax", "last", best=-1.0, at=-1)
+    acc.best, acc.at = 2.5, 7
+    assert (acc.best, acc.at) == (2.5, 7)
+    last = lastprivate(i=0)
+    last.i = 9
+    assert last.i == 9 and repr(last) == "lastprivate(i=9)"
+    with pytest.raises(AttributeError, match=r"live-outs have no 'j' \(live-outs: i\)"):
+        last.j  # noqa: B018
+
+
+@pytest.mark.parametrize("args,kwargs,message", [
+    (("%",), {"x": 0}, "unknown operator '%'"),
+    (("+", "first"), {"x": 0}, "ties must be 'first' or 'last' for argmax/argmin"),
+    (("argmax", "middle"), {"x": 0}, "ties must be"),
+    (("+",), {}, "no variables"),
+])
+def test_reduction_rejects_bad_arguments(args: tuple[str, ...], kwargs: dict[str, int], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        reduction(*args, **kwargs)

@@ -795,7 +795,10 @@ class _LoopRewriter:
                 while j > 0 and _is_call(fixed[j - 1], "wait"):
                     j -= 1
                 fixed[j] = fixed[j].with_changes(leading_lines=comments)
-                st = st.with_changes(leading_lines=())
+                moved = st.with_changes(leading_lines=())
+                if top:  # the jump expansion finds top-level statements by identity
+                    self.top_out = {i: moved if x is st else x for i, x in self.top_out.items()}
+                st = moved
             fixed.append(st)
         return fixed
 
