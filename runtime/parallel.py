@@ -57,7 +57,7 @@ from typing import Any
 from helixrc.csim.errors import HelixError, Loc
 
 __all__ = [
-    "ProtocolError", "checking", "is_checking", "lastprivate", "prange", "prange_while", "reduction", "shared", "signal",
+    "ProtocolError", "checking", "is_checking", "independent", "lastprivate", "prange", "prange_while", "reduction", "shared", "signal",
     "wait",
 ]
 
@@ -179,6 +179,42 @@ def shared(k: int, **cells: Any) -> Any:
     for name, value in cells.items():
         setattr(obj, name, value)
     return obj
+
+
+def independent(array: Any, start: int, stop: int, step: int, *accesses: tuple[Any, int, str]) -> bool:
+    """The run-time check of a plan's ``assume_independent``: no element of ``array`` written by one
+    iteration of ``range(start, stop, step)`` is read or written by another.
+
+    Each access is ``(index, offset, "r" or "w")``: iteration ``i`` touches ``array[index[i] +
+    offset]``, or ``array[i + offset]`` when ``index`` is None. False (run the loop sequentially)
+    also when a subscript would be out of range: the sequential loop then raises as the original.
+    """
+    import numpy as np  # only plans with assume_independent need it
+
+    its = np.arange(start, stop, step, dtype=np.int64) if step else None
+    if its is None:
+        raise ValueError("range() arg 3 must not be zero")
+    if its.size < 2:
+        return True
+    n = len(array)
+    elements, iterations, written = [], [], []
+    for index, offset, mode in accesses:
+        try:
+            e = (np.asarray(index)[its] if index is not None else its).astype(np.int64) + offset
+        except IndexError:
+            return False
+        if ((e < -n) | (e >= n)).any():
+            return False
+        e = np.where(e < 0, e + n, e)
+        elements.append(e)
+        iterations.append(its)
+        if mode == "w":
+            written.append(e)
+    if not written:
+        return True
+    pairs = np.unique(np.stack([np.concatenate(elements), np.concatenate(iterations)]), axis=1)
+    touching = np.bincount(pairs[0], minlength=n)  # iterations touching each element
+    return not (touching[np.unique(np.concatenate(written))] > 1).any()
 
 
 _REDUCTION_OPS = ("+", "*", "&", "|", "^", "min", "max", "argmax", "argmin")

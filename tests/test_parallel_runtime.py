@@ -761,3 +761,24 @@ def test_reduction_and_lastprivate_are_attribute_bags() -> None:
 def test_reduction_rejects_bad_arguments(args: tuple[str, ...], kwargs: dict[str, int], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         reduction(*args, **kwargs)
+
+
+def test_independent_checks_overlap_between_iterations() -> None:
+    import numpy as np
+
+    from helixrc.parallel import independent
+
+    hist = np.zeros(8)
+    perm = np.array([3, 1, 0, 2])
+    assert independent(hist, 0, 4, 1, (perm, 0, "w"))
+    assert not independent(hist, 0, 4, 1, (np.array([0, 1, 2, 1]), 0, "w"))
+    # the same element read and written by one iteration is fine; by two it is not
+    assert independent(hist, 0, 4, 1, (perm, 0, "w"), (perm, 0, "r"))
+    assert not independent(hist, 0, 4, 1, (perm, 0, "w"), (perm, 1, "r"))
+    assert independent(hist, 0, 8, 2, (None, 0, "w"), (None, 1, "r"))
+    assert not independent(hist, 0, 8, 1, (None, 0, "w"), (None, 1, "r"))
+    # negative subscripts wrap as in Python; out-of-range ones fail the check (sequential run raises)
+    assert not independent(hist, 0, 2, 1, (np.array([-1, 7]), 0, "w"))
+    assert not independent(hist, 0, 2, 1, (np.array([0, 8]), 0, "w"))
+    assert independent(hist, 0, 1, 1, (np.array([5]), 0, "w"))  # one iteration: nothing to overlap
+    assert independent(hist, 0, 4, 1, (perm, 0, "r"))  # reads only

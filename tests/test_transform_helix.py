@@ -529,3 +529,44 @@ def test_sample_mcf_refresh_potential_stays_sequential() -> None:
     after, loops = transformed_sample("mcf_refresh_potential")
     assert all(v.startswith("refused: ") for v in loops.values())
     assert "prange" not in after
+
+
+# ---------------------------------------------------------------------------------------------
+# Plans: assume_independent is honoured only with its run-time check
+# ---------------------------------------------------------------------------------------------
+
+SCALED_SCATTER = """\
+def scatter(idx, w, hist):
+    for i in range(len(idx)):
+        hist[idx[i] * 2] += w[i]
+        w[i] = w[i] * w[i] + 1
+"""
+
+
+def _plan(text: str):  # type: ignore[no-untyped-def]
+    from helixrc.passes.plan import parse_plan
+
+    return parse_plan(text, "plan.toml")
+
+
+def test_assume_independent_needs_a_checkable_subscript() -> None:
+    from helixrc.csim.errors import PlanError
+
+    plan = _plan('[loops."scatter/L1"]\ntechnique = "doall"\nassume_independent = ["hist"]\n')
+    with pytest.raises(PlanError, match=r"hist\[idx\[i\] \* 2\] \(line 3\): the run-time check needs") as err:
+        transform_source(load_module(SCALED_SCATTER, "k.py"), "scatter", plan=plan)
+    assert err.value.loc is not None and err.value.loc.line == 3  # the assume_independent key
+
+
+def test_assume_independent_of_an_array_the_loop_does_not_touch() -> None:
+    from helixrc.csim.errors import PlanError
+
+    plan = _plan('[loops."scatter/L1"]\ntechnique = "helix"\nassume_independent = ["nope"]\n')
+    with pytest.raises(PlanError, match="nope is not subscripted in loop scatter/L1"):
+        transform_source(load_module(SCALED_SCATTER, "k.py"), "scatter", plan=plan)
+
+
+def test_without_assume_independent_the_scatter_stays_helix() -> None:
+    result = transform_source(load_module(SCALED_SCATTER, "k.py"), "scatter")
+    assert result.loops == {"scatter/L1": "HELIX, uncoupled, 1 segment"}
+    assert "independent(" not in result.source

@@ -19,11 +19,11 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 import libcst as cst
 
-from helixrc.passes.analysis.arrays import array_dependences
+from helixrc.passes.analysis.arrays import array_dependences, assume_no_carried
 from helixrc.passes.analysis.calls import summarize_helpers
 from helixrc.passes.analysis.cfg import CFG, LoopNode, build_cfg
 from helixrc.passes.analysis.explain import format_details, format_explain
@@ -57,12 +57,17 @@ __all__ = [
 
 
 def analyze_kernel(
-    module: KernelModule, name: str, arg_types: Sequence[Scalar | ArrayType] | None = None
+    module: KernelModule,
+    name: str,
+    arg_types: Sequence[Scalar | ArrayType] | None = None,
+    assume_independent: Mapping[str, Collection[str]] | None = None,
 ) -> KernelAnalysis:
     """Analyse every loop of kernel ``name`` (validated first; a LanguageError propagates).
 
     With ``arg_types`` the variable types come from the type checker (exact int/float);
     without, from literals and usage, and an unknown accumulator counts as float.
+    ``assume_independent`` maps loop ids to arrays whose loop-carried dependences the user asserts
+    away (a plan's ``assume_independent``; the transform checks it at run time).
     """
     order = check_kernel(module, name)
     summaries = summarize_helpers(module, order[:-1])
@@ -71,15 +76,18 @@ def analyze_kernel(
         known = TypeChecker(module).infer(FnSig(name, tuple(arg_types))).vars
     cfg = build_cfg(module, name, summaries, known)
     kinds = infer_kinds(cfg, known)
-    loops = {lid: _analyze_loop(cfg, loop, kinds) for lid, loop in cfg.loops.items()}
+    assumed = assume_independent or {}
+    loops = {lid: _analyze_loop(cfg, loop, kinds, frozenset(assumed.get(lid, ()))) for lid, loop in cfg.loops.items()}
     return KernelAnalysis(name, module.filename, loops, _assumptions(loops), summaries)
 
 
-def _analyze_loop(cfg: CFG, loop: LoopNode, kinds: dict[str, str]) -> LoopAnalysis:
+def _analyze_loop(cfg: CFG, loop: LoopNode, kinds: dict[str, str], independent: frozenset[str]) -> LoopAnalysis:
     nodes = cfg.nodes
     facts = LoopFacts(cfg, loop).compute()
     scalars = classify_scalars(facts, kinds)
     arrays = array_dependences(facts, scalars)
+    if independent:
+        arrays = assume_no_carried(arrays, independent)
     graph = build_graph(facts, scalars, arrays)
     exit_nodes = [*loop.breaks, *loop.returns]
     if isinstance(loop.stmt, cst.While) and not scalars.governed:

@@ -378,6 +378,13 @@ def array_dependences(facts: LoopFacts, scalars: ScalarResult) -> ArrayResult:
     return ArrayResult([e.dep for e in edges], edges, carried_arrays, no_alias, assumptions)
 
 
+def assume_no_carried(result: ArrayResult, arrays: frozenset[str]) -> ArrayResult:
+    """``result`` without the loop-carried dependences of ``arrays`` (asserted away by a plan)."""
+    edges = [e for e in result.edges if not (e.dep.carried and e.dep.array in arrays)]
+    carried = {e.dep.array for e in edges if e.dep.carried}
+    return ArrayResult([e.dep for e in edges], edges, carried, result.no_alias, result.assumptions)
+
+
 def _negative(
     f1: tuple[Affine | None, ...] | None, f2: tuple[Affine | None, ...] | None, dims: list[int]
 ) -> bool:

@@ -94,6 +94,10 @@ class Refused(Exception):
     """This loop is outside the scope of the transform; the message says why."""
 
 
+class _NotCheckable(Refused):
+    """A plan's ``assume_independent`` names an array whose accesses the run-time check cannot see."""
+
+
 class _Overlap(Exception):
     """Segments ``a`` and ``b`` cannot be bracketed apart: merge them and place again."""
 
@@ -121,6 +125,7 @@ class _Options:
     technique: str | None = None  # None: whatever the analysis found (doall or helix)
     segments: object = "auto"
     reassociate: bool = False
+    assume_independent: tuple[str, ...] = ()
     plan: LoopPlan | None = field(default=None, compare=False)
 
 
@@ -135,7 +140,10 @@ def transform_source(
     """
     if signals not in SIGNALS:
         raise ValueError(f"signals must be 'coupled' or 'uncoupled', not {signals!r}")
-    analysis = analyze_kernel(module, name)
+    assumed = {} if plan is None else {
+        lid: lp.assume_independent for lid, lp in plan.loops.items() if lp.assume_independent and lp.parallel
+    }
+    analysis = analyze_kernel(module, name, assume_independent=assumed)
     chosen = _plan_options(analysis, module, plan) if plan is not None else None
     fn = module.functions[name]
     loop_nodes = {(module.positions[n].start.line, module.positions[n].start.column): n for n in _loops(fn)}
@@ -160,7 +168,7 @@ def transform_source(
             stmts, summary = rewriter.rewrite()
         except Refused as why:
             if chosen is not None:
-                raise PlanError(f"loop {lid!r} cannot be transformed: {why}", _plan_loc(opts)) from None
+                raise PlanError(f"loop {lid!r} cannot be transformed: {why}", _plan_loc(opts, why)) from None
             outcomes[lid] = f"refused: {why}"
             continue
         replacements[node] = stmts
@@ -175,9 +183,12 @@ def transform_source(
     return TransformResult(tree.code, outcomes)
 
 
-def _plan_loc(opts: _Options):  # type: ignore[no-untyped-def]
+def _plan_loc(opts: _Options, why: Refused):  # type: ignore[no-untyped-def]
     lp = opts.plan
-    return None if lp is None else lp.key_locs.get("technique", lp.loc)
+    if lp is None:
+        return None
+    key = "assume_independent" if isinstance(why, _NotCheckable) else "technique"
+    return lp.key_locs.get(key, lp.loc)
 
 
 def _plan_options(analysis: KernelAnalysis, module: KernelModule, plan: Plan) -> dict[str, _Options]:
@@ -198,14 +209,6 @@ def _plan_options(analysis: KernelAnalysis, module: KernelModule, plan: Plan) ->
         if not lp.parallel:
             continue
         loop = analysis.loops[lid]
-        if lp.assume_independent:
-            raise PlanError(
-                f"loop {lid!r}: assume_independent is not supported by the transform yet (it needs the "
-                "run-time overlap check that falls back to sequential)",
-                lp.key_locs.get("assume_independent", lp.loc),
-                "remove it; the loop keeps its dependences on "
-                + ", ".join(lp.assume_independent),
-            )
         if lp.technique == "doall" and loop.float_reductions and not lp.reassociate:
             raise PlanError(
                 f"loop {lid!r} cannot be doall without reassociation: float reduction "
@@ -213,7 +216,7 @@ def _plan_options(analysis: KernelAnalysis, module: KernelModule, plan: Plan) ->
                 lp.key_locs.get("technique", lp.loc),
                 "add reassociate = true (the sum's rounding may change) or use technique = \"helix\"",
             )
-        out[lid] = _Options(lp.signals, lp.technique, lp.segments, lp.reassociate, lp)
+        out[lid] = _Options(lp.signals, lp.technique, lp.segments, lp.reassociate, lp.assume_independent, lp)
     return out
 
 
@@ -444,16 +447,77 @@ class _LoopRewriter:
                 raise Refused(f"{info.name} is read after a loop that can break (its last value is not recomputable)")
             if not _bound_before(self.fn, node, info.name):
                 raise Refused(f"{info.name} is read after the loop and may be unbound before it")
+        check = self._independence_check() if self.opts.assume_independent else None
         segs = self._segments()
         prologues = [s for s in segs if s.prologue]
         if bool(prologues) != loop.has_early_exit or (prologues and prologues[0] is not segs[0]):
             raise Refused("the loop exit is not in the prologue segment")
-        for _ in range(len(segs)):
+        for _ in range(len(segs) + 1):
             try:
-                return self._build(segs)
+                group, summary = self._build(segs)
+                break
             except _Overlap as o:
                 segs = _merge(segs, o.a, o.b)
-        return self._build(segs)
+        if check is not None:
+            group = self._guarded(group, check)
+        return group, summary
+
+    # -- assume_independent --------------------------------------------------------------------
+
+    def _independence_check(self) -> str:
+        """The ``independent(...)`` call that checks the plan's assumption before the loop runs."""
+        node, loop = self.node, self.loop
+        arrays = self.opts.assume_independent
+        if not isinstance(node, cst.For) or not isinstance(node.target, cst.Name):
+            raise _NotCheckable("assume_independent is checked for `for ... in range(...)` loops only")
+        var = node.target.value
+        info = loop.scalars.get(var)
+        if info is None or info.cls is not ScalarClass.INDUCTION:
+            raise _NotCheckable(f"the loop variable {var} is assigned in the loop")
+        start, stop, step = self._range_args(node)
+        for e in (start, stop, step):
+            calls = [c for c in _walk(e) if isinstance(c, cst.Call)]
+            if any(not (isinstance(c.func, cst.Name) and c.func.value == "len") for c in calls):
+                raise _NotCheckable("the range(...) arguments call a function")
+        written = _written_arrays(node.body)
+        targets = _subscript_targets(node.body)
+        checks: list[str] = []
+        for array in arrays:
+            found = [n for n in _walk(node.body) if isinstance(n, cst.Subscript) and _is_name(n.value, array)]
+            if not found:
+                raise _NotCheckable(f"{array} is not subscripted in loop {loop.id}")
+            bare = [n for n in _walk(node.body) if _is_name(n, array)]
+            if len(bare) != len(found):
+                raise _NotCheckable(f"{array} is used other than by subscripts in the loop (passed to a call?)")
+            accesses: list[str] = []
+            for sub in found:
+                term = _checkable_index(sub, var, loop.scalars, written)
+                if term is None:
+                    raise _NotCheckable(
+                        f"{_code(sub)} (line {self._line(sub)}): the run-time check needs subscripts "
+                        f"{var} + c or idx[{var}] + c, with idx an array the loop does not write"
+                    )
+                mode = "w" if sub in targets else "r"
+                text = f'({term[0]}, {term[1]}, "{mode}")'
+                if text not in accesses:
+                    accesses.append(text)
+            bounds = f"{_code(start)}, {_code(stop)}, {_code(step)}"
+            checks.append(f"independent({array}, {bounds}, {', '.join(accesses)})")
+        return " and ".join(checks)
+
+    def _guarded(self, group: list[cst.BaseStatement], check: str) -> list[cst.BaseStatement]:
+        """``if <check>: <parallel form> else: <the original loop>``."""
+        self.imports.add("independent")
+        comments = list(group[0].leading_lines)  # type: ignore[attr-defined]
+        names = ", ".join(f"{a}[]" for a in self.opts.assume_independent)
+        comments.append(cst.EmptyLine(comment=cst.Comment(
+            f"#   plan: assumes no loop-carried dependence on {names}; checked here, sequential if not")))
+        group[0] = group[0].with_changes(leading_lines=())  # type: ignore[call-arg]
+        original = self.node.with_changes(leading_lines=())
+        return [cst.If(
+            test=_parse_expr(check), body=cst.IndentedBlock(body=group),
+            orelse=cst.Else(body=cst.IndentedBlock(body=[original])), leading_lines=comments,
+        )]
 
     def _segments(self) -> list[_Seg]:
         loop = self.loop
@@ -1058,3 +1122,51 @@ def _is_call(st: cst.CSTNode, fn: str) -> bool:
         isinstance(e, cst.Expr) and isinstance(e.value, cst.Call)
         and isinstance(e.value.func, cst.Name) and e.value.func.value == fn
     )
+
+
+def _is_name(node: cst.CSTNode, name: str) -> bool:
+    return isinstance(node, cst.Name) and node.value == name
+
+
+def _subscript_targets(body: cst.CSTNode) -> set[cst.CSTNode]:
+    """The subscripts that are assigned (``a[i] = ...``, ``a[i] += ...``)."""
+    out: set[cst.CSTNode] = set()
+    for n in _walk(body):
+        if isinstance(n, cst.Assign):
+            out.update(t.target for t in n.targets)
+        elif isinstance(n, (cst.AugAssign, cst.AnnAssign)):
+            out.add(n.target)
+    return {t for t in out if isinstance(t, cst.Subscript)}
+
+
+def _written_arrays(body: cst.CSTNode) -> set[str]:
+    names = {t.value.value for t in _subscript_targets(body) if isinstance(t.value, cst.Name)}  # type: ignore[attr-defined]
+    # an array passed to a call may be written by it (a helper kernel)
+    for n in _walk(body):
+        if isinstance(n, cst.Call):
+            names.update(a.value.value for a in n.args if isinstance(a.value, cst.Name))
+    return names
+
+
+def _checkable_index(
+    sub: cst.Subscript, var: str, scalars: dict[str, ScalarInfo], written: set[str]
+) -> tuple[str, int] | None:
+    """``(index array or "None", offset)`` for ``a[var + c]`` / ``a[idx[var] + c]``, else None."""
+    if len(sub.slice) != 1 or not isinstance(sub.slice[0].slice, cst.Index):
+        return None
+    e = sub.slice[0].slice.value
+    offset = 0
+    if isinstance(e, cst.BinaryOperation) and isinstance(e.right, cst.Integer) and isinstance(
+        e.operator, (cst.Add, cst.Subtract)
+    ):
+        offset = e.right.evaluated_value if isinstance(e.operator, cst.Add) else -e.right.evaluated_value
+        e = e.left
+    if _is_name(e, var):
+        return "None", offset
+    if (
+        isinstance(e, cst.Subscript) and isinstance(e.value, cst.Name) and len(e.slice) == 1
+        and isinstance(e.slice[0].slice, cst.Index) and _is_name(e.slice[0].slice.value, var)
+        and e.value.value not in written and e.value.value not in scalars
+    ):
+        return e.value.value, offset
+    return None
