@@ -531,9 +531,12 @@ class _Lowerer:
 
     # -- helper kernels ---------------------------------------------------------------------
 
+    def call_kind(self, node: cst.Call) -> str:
+        """What the type checker found the call calls: "helper", "math.<fn>" or a builtin's name."""
+        return self.scope.types.call_kinds[node]
+
     def is_helper(self, node: cst.Call) -> bool:
-        return (isinstance(node.func, cst.Name) and node.func.value in self.module.functions
-                and node.func.value not in self.scope.vars)
+        return self.call_kind(node) == "helper"
 
     def helper_call(self, node: cst.BaseExpression) -> list[Reg]:
         """Inline a call of a helper kernel; returns the registers holding its results."""
@@ -875,19 +878,15 @@ class _Lowerer:
         if self.is_helper(node):
             (result,) = self.helper_call(node)
             return self.move(want, result, loc)
-        func = node.func
-        math_fn = None
-        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
-            math_fn = func.attr.value
-        elif isinstance(func, cst.Name) and func.value in self.module.math_aliases and func.value not in self.scope.vars:
-            math_fn = self.module.math_aliases[func.value]
-        if isinstance(func, cst.Name) and func.value == "len" and func.value not in self.scope.vars:
+        kind = self.call_kind(node)
+        math_fn = kind.removeprefix("math.") if kind.startswith("math.") else None
+        if kind == "len":
             base = node.args[0].value
             assert isinstance(base, cst.Name)
             return self.move(want, self.scope.arrays[base.value].shape[0], loc)
-        if isinstance(func, cst.Name) and func.value in CONVERSIONS and func.value not in self.scope.vars:
+        if kind in CONVERSIONS:
             arg_t = reg_type(self.node_type(node.args[0].value))
-            if arg_t == CONVERSIONS[func.value]:
+            if arg_t == CONVERSIONS[kind]:
                 return self.expr(node.args[0].value, want)  # int(a[i]) of an int element: no op
         args = [self.expr(a.value, None) for a in node.args]
         if math_fn is not None:
@@ -895,8 +894,7 @@ class _Lowerer:
             if math_fn in ("floor", "ceil") and arg.type != F64:
                 return self.move(want, arg, loc)  # math.floor of an int is the int
             return self.move(want, self.compute(MATH_OPS[math_fn], None, I64 if math_fn in ("floor", "ceil") else F64, (self.to_float(arg, loc),), loc), loc)
-        assert isinstance(func, cst.Name)
-        fname = func.value
+        fname = kind
         if fname in CONVERSIONS:
             (arg,) = args
             target = CONVERSIONS[fname]

@@ -70,6 +70,8 @@ class FnTypes:
     returns_tuple: bool
     #: the type of every expression node of the function, for this signature
     node_types: dict[cst.CSTNode, ExprType]
+    #: what every call calls: "helper", "math.<fn>" or the builtin's name ("len", "int", ...)
+    call_kinds: dict[cst.Call, str]
 
 
 ARITH_OPS = (cst.Add, cst.Subtract, cst.Multiply, cst.FloorDivide, cst.Modulo)
@@ -145,6 +147,7 @@ class _FunctionInference:
         self.fn = self.module.functions[sig.name]
         self.vars: dict[str, Scalar | ArrayType] = {}
         self.node_types: dict[cst.CSTNode, ExprType] = {}
+        self.call_kinds: dict[cst.Call, str] = {}
         self.first: dict[str, Loc] = {}
         #: variables that may hold a NumPy scalar in CPython (assigned from an array element),
         #: with the line of such an assignment
@@ -175,7 +178,7 @@ class _FunctionInference:
         self.returns.clear()
         self.walk(suite_body(self.fn.body))
         returns, returns_tuple = self.unify_returns()
-        return FnTypes(self.sig, dict(self.vars), returns, returns_tuple, self.node_types)
+        return FnTypes(self.sig, dict(self.vars), returns, returns_tuple, self.node_types, self.call_kinds)
 
     def loc(self, node: cst.CSTNode) -> Loc:
         return self.module.loc(node)
@@ -687,6 +690,7 @@ class _FunctionInference:
     def call_helper(self, node: cst.Call) -> tuple[tuple[Scalar, ...], bool] | None:
         name = self.helper_name(node)
         assert name is not None
+        self.call_kinds[node] = "helper"
         args: list[Scalar | ArrayType] = []
         for arg in node.args:
             t = self.expr(arg.value)
@@ -728,6 +732,10 @@ class _FunctionInference:
                 )
             return returns[0] if returns else I64
         math_fn = self.module_math(node.func)
+        if math_fn is not None:
+            self.call_kinds[node] = f"math.{math_fn}"
+        elif isinstance(node.func, cst.Name):
+            self.call_kinds[node] = node.func.value
         args = [self.expr(a.value) for a in node.args]
         if any(a is None for a in args):
             return None
