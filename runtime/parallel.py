@@ -224,16 +224,18 @@ def reduction(op: str, ties: str | None = None, /, **values: Any) -> Any:
     """Privatized reductions: ``acc = reduction("+", total=total)``; the loop updates ``acc.total``.
 
     Each worker accumulates into a private copy; after the loop the copies are combined in worker
-    order: ``+ * & | ^`` fold every copy into the value given here (copies start at the identity),
-    ``min``/``max`` keep the extreme value, ``argmax``/``argmin`` keep the whole group (the first
-    keyword is the compared value, the others its payload) of the copy with the extreme value, a tie
-    going to the earliest iteration (``ties="first"``, the default) or the latest (``"last"``).
-    Under CPython the iterations run in order into one copy: the original's result exactly.
+    order: ``+ * & | ^`` fold every copy into the value given here (copies start at the identity);
+    ``min``/``max`` keep the extreme value of each name separately; ``argmax``/``argmin`` keep the
+    whole group (the first keyword is the compared value, the others its payload) of the copy with
+    the extreme value. For min/max/argmax/argmin a tie between equal values (``-0.0 == 0.0``
+    included) goes to the value from the earliest iteration (``ties="first"``, the default) or the
+    latest (``"last"``). Under CPython the iterations run in order into one copy: the original's
+    result exactly.
     """
     if op not in _REDUCTION_OPS:
         raise ValueError(f"reduction(): unknown operator {op!r} (one of {', '.join(_REDUCTION_OPS)})")
-    if ties not in (None, "first", "last") or (ties is not None and not op.startswith("arg")):
-        raise ValueError(f"reduction(): ties must be 'first' or 'last' for argmax/argmin, not {ties!r}")
+    if ties not in (None, "first", "last") or (ties is not None and op not in ("min", "max", "argmax", "argmin")):
+        raise ValueError(f"reduction(): ties must be 'first' or 'last' for min/max/argmax/argmin, not {ties!r}")
     if not values:
         raise ValueError("reduction(): no variables")
     return lastprivate(**values)

@@ -754,7 +754,7 @@ def test_reduction_and_lastprivate_are_attribute_bags() -> None:
 
 @pytest.mark.parametrize("args,kwargs,message", [
     (("%",), {"x": 0}, "unknown operator '%'"),
-    (("+", "first"), {"x": 0}, "ties must be 'first' or 'last' for argmax/argmin"),
+    (("+", "first"), {"x": 0}, "ties must be .first. or .last. for min/max/argmax/argmin"),
     (("argmax", "middle"), {"x": 0}, "ties must be"),
     (("+",), {}, "no variables"),
 ])

@@ -79,6 +79,9 @@ class ScalarInfo:
     compared: str | None = None
     #: the lines after the loop that may read the loop's value (a return inside the loop is not one)
     read_after: tuple[int, ...] = ()
+    #: a float min/max whose result depends on the order of the values (``f = max(e, f)`` takes a
+    #: nan ``e``): no combine of private copies reproduces it, it stays in an ordered segment
+    order_sensitive: bool = False
 
     @property
     def needs_reassociation(self) -> bool:
@@ -93,6 +96,8 @@ class ScalarInfo:
                 names = ", ".join((self.name, *self.partners))
                 return f"{names} {self.op} reduction, ties keep the {self.ties}"
             extra = ", needs reassociation" if self.needs_reassociation else ""
+            if self.order_sensitive:
+                extra = ", order-sensitive (nan or signed zeros), kept in order"
             return f"{self.name} {kind} reduction ({self.op}){extra}"
         if self.cls is ScalarClass.INDUCTION:
             return f"{self.name} induction (step {self.step})"

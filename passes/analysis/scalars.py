@@ -470,10 +470,7 @@ class _Classifier:
                 continue
             if v in reduction_infos:
                 info = reduction_infos[v]
-                infos[v] = ScalarInfo(
-                    v, ScalarClass.REDUCTION, live, info.reason + live_note, info.lines, info.op,
-                    info.is_float, None, info.partners, info.ties, info.compared,
-                )  # fmt: skip
+                infos[v] = replace(info, live_out=live, reason=info.reason + live_note)
                 reductions.add(v)
                 continue
             carried = [c for c in self.f.chains if c.var == v and c.carried]
@@ -610,9 +607,14 @@ class _Classifier:
         if compare_node is None:
             stmts = "; ".join(sorted({self.nodes[d].text for d in defs}))
             kind = "float" if is_float else "int"
+            # max(v, e) keeps v on ties and never takes a nan e, like `if e > v: v = e`; with v
+            # elsewhere among the arguments the result depends on the order of the values
+            sensitive = is_float and op in ("min", "max") and not all(
+                _first_arg_is(self.nodes[d].stmt, v) for d in defs
+            )
             return [ScalarInfo(v, ScalarClass.REDUCTION, False,
                                f"{stmts} ({fmt_lines(lines)}): {kind} {op} reduction", lines,
-                               op, is_float)], None  # fmt: skip
+                               op, is_float, ties="first", order_sensitive=sensitive)], None  # fmt: skip
         assert compare_info is not None
         direction, strict = compare_info
         partners = self.payloads(compare_node, v)
@@ -620,12 +622,19 @@ class _Classifier:
         compare_stmt = self.nodes[compare_node].stmt
         assert isinstance(compare_stmt, cst.If)
         test_text = code(compare_stmt.test)
+        ties = "first" if strict else "last"
+        other = _other_statement(compare_stmt, {v, *partners})
+        if other is not None:
+            line = self.cfg.km.positions[other].start.line
+            return [], (
+                f"updated like a {direction} reduction (line {self.line(compare_node)}) but its "
+                f"comparison also decides line {line}"
+            )
         if not partners:
             return [ScalarInfo(v, ScalarClass.REDUCTION, False,
                                f"if {test_text}: {v} = ... ({fmt_lines(lines)}): {direction} reduction",
-                               lines, direction, is_float)], None  # fmt: skip
+                               lines, direction, is_float, ties=ties)], None  # fmt: skip
         arg = "argmax" if direction == "max" else "argmin"
-        ties = "first" if strict else "last"
         reason = (
             f"if {test_text}: {', '.join([v, *partners])} = ... ({fmt_lines(lines)}): "
             f"{arg} pair, ties keep the {ties} index"
@@ -763,6 +772,37 @@ def _assigned_value(stmt: cst.CSTNode | None, v: str) -> cst.BaseExpression | No
 
 def _plain_assign(stmt: cst.CSTNode | None, v: str) -> bool:
     return _assigned_value(stmt, v) is not None
+
+
+def _first_arg_is(stmt: cst.CSTNode | None, v: str) -> bool:
+    """``stmt`` is ``v = min(v, ...)``/``max(v, ...)`` with ``v`` first (or not a min/max call)."""
+    if not isinstance(stmt, cst.Assign) or not isinstance(stmt.value, cst.Call):
+        return True
+    call = stmt.value
+    if not (isinstance(call.func, cst.Name) and call.func.value in ("min", "max")):
+        return True
+    return bool(call.args) and _is_name(call.args[0].value, v)
+
+
+def _other_statement(node: cst.If, names: set[str]) -> cst.CSTNode | None:
+    """The first statement of the ``if`` (else branch included) that assigns anything but ``names``."""
+    if node.orelse is not None:
+        return node.orelse
+    for st in node.body.body if isinstance(node.body, cst.IndentedBlock) else [node.body]:
+        smalls = st.body if isinstance(st, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) else None
+        if smalls is None:
+            return st
+        for small in smalls:
+            if not isinstance(small, cst.Assign):
+                return st
+            for t in small.targets:
+                targets = t.target.elements if isinstance(t.target, cst.Tuple) else [t.target]
+                for e in targets:
+                    if isinstance(e, cst.Element):
+                        e = e.value
+                    if not (isinstance(e, cst.Name) and e.value in names):
+                        return st
+    return None
 
 
 def _update_op(stmt: cst.CSTNode | None, v: str) -> str | None:

@@ -209,6 +209,14 @@ def _plan_options(analysis: KernelAnalysis, module: KernelModule, plan: Plan) ->
         if not lp.parallel:
             continue
         loop = analysis.loops[lid]
+        ordered = [i.name for i in loop.scalars.values() if i.order_sensitive]
+        if lp.technique == "doall" and ordered:
+            raise PlanError(
+                f"loop {lid!r} cannot be doall: {', '.join(ordered)} is a float min/max whose result "
+                "depends on the order of the values (nan or signed zeros), so it stays in an ordered segment",
+                lp.key_locs.get("technique", lp.loc),
+                "use technique = \"helix\", or write it as max(acc, e) / if e > acc: acc = e",
+            )
         if lp.technique == "doall" and loop.float_reductions and not lp.reassociate:
             raise PlanError(
                 f"loop {lid!r} cannot be doall without reassociation: float reduction "
@@ -525,7 +533,8 @@ class _LoopRewriter:
             _Seg(s.index, list(s.scalars), list(s.arrays), set(s.lines), s.prologue) for s in loop.verdict.segments
         ]
         covered = {x for s in segs for x in s.scalars}
-        self.reductions: dict[tuple[str, str | None], list[ScalarInfo]] = {}
+        #: (operator, compared variable of an arg pair, tie rule, int/float) -> its variables
+        self.reductions: dict[tuple[str, str | None, str, str], list[ScalarInfo]] = {}
         for info in loop.scalars.values():
             if info.cls is ScalarClass.CARRIED and info.name not in covered:
                 raise Refused(f"carried scalar {info.name} is in no segment")
@@ -533,9 +542,12 @@ class _LoopRewriter:
                 continue
             if not _bound_before(self.fn, self.node, info.name):
                 raise Refused(f"reduction {info.name} may be unbound before the loop")
-            if not info.needs_reassociation or self.opts.reassociate:
+            if (not info.needs_reassociation or self.opts.reassociate) and not info.order_sensitive:
                 assert info.op is not None
-                key = (info.op, info.compared) if info.compared else (info.op, None)
+                # which of equal values wins matters for floats (-0.0 == 0.0) and for arg pairs
+                ties = info.ties or "first" if info.is_float or info.compared else "first"
+                kind = "" if info.compared else "float" if info.is_float else "int"  # a pair stays whole
+                key = (info.op, info.compared, ties, kind)
                 group = self.reductions.setdefault(key, [])
                 group.insert(0, info) if info.name == info.compared else group.append(info)
                 continue
@@ -546,13 +558,46 @@ class _LoopRewriter:
                 segs.append(home)
             home.scalars.append(info.name)
             home.lines |= lines
+        uses = self._scalar_lines()
         for s in segs:
             for x in s.scalars:
                 if not _bound_before(self.fn, self.node, x):
                     raise Refused(f"{x} is carried into the loop but may be unbound before it")
+                # a cell is read and written only inside its segment: readers of the carried value
+                # (which the dependence graph hangs off the recurrence) join the bracket too
+                s.lines |= uses.get(x, set())
         if self.opts.segments != "auto":
             segs = self._group(segs, self.opts.segments)  # type: ignore[arg-type]
         return segs
+
+    def _scalar_lines(self) -> dict[str, set[int]]:
+        """Every line of the loop body that names each variable."""
+        out: dict[str, set[int]] = {}
+
+        def names(node: cst.CSTNode, line: int) -> None:
+            skip: set[cst.CSTNode] = set()
+            for n in _walk(node):
+                if isinstance(n, cst.Attribute):
+                    skip.add(n.attr)
+                elif isinstance(n, cst.Arg) and n.keyword is not None:
+                    skip.add(n.keyword)
+                elif isinstance(n, cst.Name) and n not in skip:
+                    out.setdefault(n.value, set()).add(line)
+
+        def visit(stmts: Sequence[cst.BaseStatement]) -> None:
+            for st in stmts:  # a name counts at the line where its statement (or header) starts
+                line = self._line(st)
+                if isinstance(st, cst.SimpleStatementLine):
+                    names(st, line)
+                    continue
+                for header in (getattr(st, "test", None), getattr(st, "iter", None), getattr(st, "target", None)):
+                    if header is not None:
+                        names(header, line)
+                for block in _sub_blocks(st):
+                    visit(block)
+
+        visit(self.body)
+        return out
 
     def _group(self, segs: list[_Seg], groups: tuple[tuple[str, ...], ...]) -> list[_Seg]:
         """Merge the segments that a plan's explicit grouping puts together."""
@@ -959,8 +1004,11 @@ class _LoopRewriter:
                 comments.append(f"#   segment 0 is the prologue: it decides the loop exit ({exits}){guards}")
             else:
                 comments.append(f"#   segment {s.index} protects {what} ({_lines_text(s.lines)})")
-        for infos in self.reductions.values():
-            comments.append(f"#   {infos[0].describe()}: privatized, combined after the loop")
+        for (op, compared, _, kind), infos in self.reductions.items():
+            what = infos[0].describe() if compared else f"{', '.join(i.name for i in infos)} {kind} reduction ({op})"
+            if any(i.needs_reassociation for i in infos):
+                what += ", reassociated as the plan allows"
+            comments.append(f"#   {what}: privatized, combined after the loop")
         if self.live_outs:
             names = ", ".join(i.name for i in self.live_outs)
             comments.append(f"#   {names}: read after the loop, from its last iteration")
@@ -984,8 +1032,8 @@ class _LoopRewriter:
             after += [_stmt(f"{x} = {cv}.{x}") for x in s.scalars]
         for key, infos in self.reductions.items():
             acc = self.acc[key]
-            op, compared = key
-            ties = "" if compared is None or infos[0].ties == "first" else ', "last"'
+            op, _, ties, _ = key
+            ties = ', "last"' if ties == "last" else ""
             values = ", ".join(f"{i.name}={i.name}" for i in infos)
             before.append(_stmt(f'{acc} = reduction("{op}"{ties}, {values})'))
             after += [_stmt(f"{i.name} = {acc}.{i.name}") for i in infos]
