@@ -47,8 +47,10 @@ What each loop becomes:
   ``return``, the end of the body) signals the segment it is in and skips the ones after it.
 - Loop-carried scalars become shared cells (``segK = shared(K, x=x)``) touched only inside their
   segment; live-out scalars go through ``last = lastprivate(x=x)``, written where an iteration ends.
-- Reductions are kept in an ordered segment (exact for floats). Segments whose brackets would
-  overlap in the source are merged; a plan's explicit grouping merges more.
+- Reductions are privatized (``acc = reduction(op, x=x)``, combined after the loop) unless that
+  would change the result (float sums without the plan's ``reassociate``, order-sensitive float
+  min/max): those stay in an ordered segment. Segments whose brackets would overlap in the source
+  are merged; a plan's explicit grouping merges more; pure private code is moved out of segments.
 
 A segment is bracketed at the innermost block that holds all of its statements, descending only
 through ``if`` statements; the branch that skips a segment signals it (uncoupled) or waits and

@@ -1,0 +1,134 @@
+"""Keep segments short: move independent pure statements out of a segment's bracket.
+
+A segment is bracketed from the first to the last top-level statement that holds its code, so
+code written between them runs inside it, in order with every other iteration. A statement in
+between that computes a private value from private values only (names, literals, ``+ - *``,
+comparisons, ``and``/``or``/``not``, conditional expressions) is hoisted above the bracket, or
+sunk below it, when nothing it crosses writes what it reads or touches what it writes::
+
+    wait(0)                          w = v * v - 7
+    if v > 5:                        wait(0)
+        out[seg0.n] = v              if v > 5:
+        seg0.n += 1          ->          out[seg0.n] = v
+    w = v * v - 7                        seg0.n += 1
+    if v < 2:                        if v < 2:
+        ...                              ...
+    signal(0)                        signal(0)
+
+Such a statement cannot raise in CPython and has no side effect, so moving it changes neither the
+results nor which exception a failing iteration raises (the simulator's 64-bit overflow, a
+documented difference, aside). Nothing moves across a ``continue``, ``break`` or ``return``, and
+nothing moves above the prologue (an iteration past the loop's exit must do nothing before it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+
+import libcst as cst
+from helixrc.passes.transform.cst_tools import level_jumps, walk
+
+__all__ = ["schedule"]
+
+_PURE_OPS = (cst.Add, cst.Subtract, cst.Multiply)
+
+
+def schedule(
+    body: Sequence[cst.BaseStatement],
+    holders: Mapping[int, Collection[cst.CSTNode]],
+    prologue: bool,
+    shared: Collection[str],
+) -> list[cst.BaseStatement]:
+    """``body`` with movable statements taken out of each segment's top-level bracket.
+
+    ``holders`` maps each segment to the statements that hold its code; segment 0 is the
+    prologue when ``prologue`` is set; ``shared`` names the variables that live in shared cells
+    or reduction copies (a statement reading or writing them never moves).
+    """
+    out = list(body)
+    held = {st for hs in holders.values() for st in hs}
+    for _ in range(len(out)):
+        moved = False
+        for k, hs in holders.items():
+            idx = [i for i, st in enumerate(out) if st in hs]
+            if not idx:
+                continue
+            first = 0 if prologue and k == 0 else idx[0]
+            last = idx[-1]
+            for j in range(first + 1, last):
+                st = out[j]
+                if st in held or not _movable(st, shared):
+                    continue
+                if not (prologue and k == 0) and all(_independent(st, t) for t in out[first:j]):
+                    out[first:j + 1] = [st, *out[first:j]]
+                elif all(_independent(st, t) for t in out[j + 1:last + 1]):
+                    out[j:last + 1] = [*out[j + 1:last + 1], st]
+                else:
+                    continue
+                moved = True
+                break
+            if moved:
+                break
+        if not moved:
+            break
+    return out
+
+
+def _movable(st: cst.BaseStatement, shared: Collection[str]) -> bool:
+    """``name = <pure expression>`` (or ``name op= ...``) on private names only."""
+    if not isinstance(st, cst.SimpleStatementLine) or len(st.body) != 1:
+        return False
+    small = st.body[0]
+    if isinstance(small, cst.Assign):
+        if len(small.targets) != 1:
+            return False
+        target, value = small.targets[0].target, small.value
+    elif isinstance(small, cst.AugAssign) and isinstance(small.operator, (cst.AddAssign, cst.SubtractAssign, cst.MultiplyAssign)):
+        target, value = small.target, small.value
+    else:
+        return False
+    if not isinstance(target, cst.Name) or not _pure(value):
+        return False
+    return not ({target.value} | _names(value)) & set(shared)
+
+
+def _pure(e: cst.BaseExpression) -> bool:
+    if isinstance(e, (cst.Name, cst.Integer, cst.Float)):
+        return True
+    if isinstance(e, cst.BinaryOperation):
+        return isinstance(e.operator, _PURE_OPS) and _pure(e.left) and _pure(e.right)
+    if isinstance(e, cst.UnaryOperation):
+        return isinstance(e.operator, (cst.Minus, cst.Plus, cst.Not)) and _pure(e.expression)
+    if isinstance(e, cst.Comparison):
+        return _pure(e.left) and all(_pure(c.comparator) for c in e.comparisons)
+    if isinstance(e, cst.BooleanOperation):
+        return _pure(e.left) and _pure(e.right)
+    if isinstance(e, cst.IfExp):
+        return _pure(e.test) and _pure(e.body) and _pure(e.orelse)
+    return False
+
+
+def _names(node: cst.CSTNode) -> set[str]:
+    skip = {n.attr for n in walk(node) if isinstance(n, cst.Attribute)}
+    return {n.value for n in walk(node) if isinstance(n, cst.Name) and n not in skip}
+
+
+def _assigned(node: cst.CSTNode) -> set[str]:
+    targets: list[cst.CSTNode] = []
+    for n in walk(node):
+        if isinstance(n, cst.Assign):
+            targets += [t.target for t in n.targets]
+        elif isinstance(n, (cst.AugAssign, cst.AnnAssign, cst.For)):
+            targets.append(n.target)
+    # a subscript target assigns an element, not the names in its subscript
+    return {x.value for t in targets if not isinstance(t, cst.Subscript) for x in walk(t) if isinstance(x, cst.Name)}
+
+
+def _independent(st: cst.BaseStatement, other: cst.BaseStatement) -> bool:
+    """``st`` and ``other`` may run in either order, and ``other`` does not leave the iteration."""
+    if any(True for _ in level_jumps(other, (cst.Continue, cst.Break, cst.Return))):
+        return False
+    small = st.body[0]  # type: ignore[attr-defined]
+    target = (small.targets[0].target if isinstance(small, cst.Assign) else small.target).value
+    reads = _names(small.value) | ({target} if isinstance(small, cst.AugAssign) else set())
+    return target not in _names(other) and not reads & _assigned(other)
