@@ -9,6 +9,8 @@ import pytest
 
 from helixrc.csim.errors import LanguageError
 from helixrc.passes.frontend import check_kernel, load_module
+from helixrc.passes.ir import ArrayType, Scalar
+from helixrc.passes.lower import lower_kernel
 
 RUNTIME = "from helixrc.parallel import independent, lastprivate, prange, prange_while, reduction, shared, signal, wait\n"
 LOOP = 'prange(0, len(a), 1, segments=1, signals="uncoupled")'
@@ -208,3 +210,43 @@ def test_the_report_renders_file_line_col_and_hint() -> None:
         "t.py:3:4: wait(0) outside a parallel loop\n"
         "  hint: wait and signal belong inside the body of a for ... in prange(...) loop"
     )
+
+
+def lowering_refusal(body: str, *args: Scalar | ArrayType) -> LanguageError:
+    km = load_module(RUNTIME + textwrap.dedent(body), "t.py")
+    with pytest.raises(LanguageError) as err:
+        lower_kernel(km, "k", args)
+    return err.value
+
+
+def test_a_cell_keeps_the_type_of_its_initial_value() -> None:
+    err = lowering_refusal("""\
+        def k(a):
+            seg0 = shared(0, n=0)
+            for i in prange(0, len(a), 1, segments=1, signals="uncoupled"):
+                wait(0)
+                seg0.n += a[i]
+                signal(0)
+            return seg0.n
+        """, ArrayType("float64", 1))
+    assert "'seg0.n' is i64 (from line 3) but f64 here; a cell keeps the type of its initial value" in err.message
+    assert err.loc is not None and err.loc.line == 6 and err.hint
+
+
+def test_a_narrow_element_must_be_converted_before_it_initializes_a_cell() -> None:
+    err = lowering_refusal("""\
+        def k(a):
+            acc = reduction("max", m=a[0])
+            return acc.m
+        """, ArrayType("int32", 1))
+    assert "an element of int32 array 'a' must be converted" in err.message
+    assert err.loc is not None and (err.loc.line, err.loc.col) == (3, 29)
+
+
+def test_prange_bounds_must_be_integers() -> None:
+    err = lowering_refusal("""\
+        def k(a, x):
+            for i in prange(0, x, 1, segments=0, signals="uncoupled"):
+                a[i] = 0
+        """, ArrayType("int64", 1), Scalar.F64)
+    assert "prange() arguments must be integers, this one is f64" in err.message
