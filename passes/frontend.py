@@ -1170,6 +1170,10 @@ class _KernelChecker:
             return
         if self.parallel.runtime_call(node.value) is not None:
             return  # refused by the parallel-form reader
+        if node in self.parallel.deferred:  # result = <a return value>, returned later
+            self.target(node.targets[0].target)
+            self.return_value(node.value)
+            return
         targets = [t.target for t in node.targets]
         tuples = [t for t in targets if isinstance(t, (cst.Tuple, cst.List))]
         if tuples and len(targets) > 1:
@@ -1345,9 +1349,10 @@ class _KernelChecker:
             )
 
     def return_statement(self, stmt: cst.Return) -> None:
-        value = stmt.value
-        if value is None:
-            return
+        if stmt.value is not None:
+            self.return_value(stmt.value)
+
+    def return_value(self, value: cst.BaseExpression) -> None:
         if isinstance(value, cst.Tuple):
             if len(value.elements) == 1:
                 self.refuse(

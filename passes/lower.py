@@ -163,6 +163,8 @@ class _Lowerer:
         self.parallel: tuple[ParLoop, int] | None = None
         #: the helper calls being inlined, innermost last
         self.call_sites: list[Loc] = []
+        #: the values of return temporaries, until their return
+        self.deferred: dict[cst.Assign, list[Reg]] = {}
 
     # -- infrastructure ---------------------------------------------------------------------
 
@@ -358,6 +360,10 @@ class _Lowerer:
         sync = form.syncs.get(node)  # type: ignore[call-overload]
         if obj is not None:
             self.object_statement(obj, loc)
+        elif node in form.deferred:
+            # result = <value>: computed here, inside the segment; returned by `return result`
+            assert isinstance(node, cst.Assign)
+            self.deferred[node] = self.return_values(node.value)
         elif sync is not None:
             opcode = Opcode.WAIT if sync.kind == "wait" else Opcode.SIGNAL
             self.emit(SegmentSync(opcode, sync.segment, loc))
@@ -470,25 +476,26 @@ class _Lowerer:
 
     def return_stmt(self, node: cst.Return, loc: Loc) -> None:
         values: list[Reg] = []
-        if node.value is not None:
-            elems = node.value.elements if isinstance(node.value, cst.Tuple) else None
-            exprs = [e.value for e in elems] if elems is not None else [node.value]
-            if self.scope.result_regs is not None:
-                targets: list[Reg | None] = list(self.scope.result_regs)
-            else:
-                targets = [None] * len(exprs)
-            if elems is None and isinstance(node.value, cst.Call) and self.is_helper(node.value):
-                values = self.helper_call(node.value)
-            else:
-                values = [self.expr(e, None) for e in exprs]
-            if self.scope.result_regs is not None:
-                for dst, v in zip(targets, values):
-                    assert dst is not None
-                    self.move(dst, v, loc)
+        deferred = self.scope.types.parallel.returns.get(node)
+        if deferred is not None:
+            values = self.deferred.pop(deferred)
+        elif node.value is not None:
+            values = self.return_values(node.value)
+        if self.scope.result_regs is not None:
+            for dst, v in zip(self.scope.result_regs, values):
+                self.move(dst, v, loc)
         if self.scope.return_block is not None:
             self.jump(self.scope.return_block, loc)
         else:
             self.emit(Return(tuple(values), loc))
+
+    def return_values(self, value: cst.BaseExpression) -> list[Reg]:
+        """The registers holding a return value: one, or one per element of a tuple."""
+        if isinstance(value, cst.Tuple):
+            return [self.expr(e.value, None) for e in value.elements]
+        if isinstance(value, cst.Call) and self.is_helper(value):
+            return self.helper_call(value)
+        return [self.expr(value, None)]
 
     def if_stmt(self, stmt: cst.If) -> None:
         done = self.new_block("endif")

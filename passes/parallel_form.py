@@ -20,6 +20,12 @@ the transform writes them::
         n = seg0.n
         return n
 
+A ``return`` inside the loop whose value reads cells becomes ``result = <value>`` (a tuple too),
+then the exit's cell write and signals, then ``return result``: the value is computed inside the
+segment. That temporary is the one place the form holds a tuple in a variable; it is recognized
+only in exactly this shape (assigned once, returned once, nothing but cell writes, waits and
+signals between) and means the return of the value as computed at the assignment.
+
 :func:`read_parallel_form` finds these constructs in one function and reports every other use of
 the runtime's names and of the objects as a :class:`FormError` (a location, a message, a hint). The
 frontend checks the plain kernel-language parts (initial values, loop bounds) and raises the first
@@ -137,6 +143,10 @@ class ParallelForm:
     syncs: dict[cst.Expr, SegmentSync] = field(default_factory=dict)
     #: every ``X.name`` of an object, read or written: the object
     cells: dict[cst.Attribute, ParObject] = field(default_factory=dict)
+    #: ``return result`` of a return temporary, and the statement ``result = <value>`` it returns
+    returns: dict[cst.Return, cst.Assign] = field(default_factory=dict)
+    #: the return temporaries' statements: their value is computed there and returned later
+    deferred: set[cst.Assign] = field(default_factory=set)
     errors: list[FormError] = field(default_factory=list)
 
     def runtime_call(self, node: cst.CSTNode) -> str | None:
@@ -189,6 +199,7 @@ class _Reader:
         params = {p.name.value for p in (*fn.params.posonly_params, *fn.params.params)}
         for node in _object_statements(fn, self.form):
             self.object_statement(node, params)
+        self.name_counts = _name_counts(fn)
         self.block(suite_body(fn.body), None)
 
     # -- objects ------------------------------------------------------------------------------
@@ -279,6 +290,8 @@ class _Reader:
     # -- statements ---------------------------------------------------------------------------
 
     def block(self, stmts: list[cst.CSTNode], loop: ParLoop | None) -> None:
+        if loop is not None:
+            self.return_temporaries(stmts)
         for stmt in stmts:
             if isinstance(stmt, cst.SimpleStatementLine):
                 for small in stmt.body:
@@ -296,6 +309,31 @@ class _Reader:
                 self.expr(stmt.test)
                 self.block(suite_body(stmt.body), loop)
             # anything else is outside the kernel language: the frontend refuses it
+
+    def return_temporaries(self, stmts: list[cst.CSTNode]) -> None:
+        """``result = <value>``, cell writes, waits, signals, ``return result`` in one block."""
+        for i, stmt in enumerate(stmts):
+            assign = _only_small(stmt)
+            if not (isinstance(assign, cst.Assign) and len(assign.targets) == 1
+                    and isinstance(assign.targets[0].target, cst.Name)):
+                continue
+            name = assign.targets[0].target.value
+            if self.name_counts.get(name) != 2 or self.form.runtime_call(assign.value) is not None:
+                continue  # read or written elsewhere: an ordinary variable
+            for later in stmts[i + 1:]:
+                small = _only_small(later)
+                if isinstance(small, cst.Return):
+                    if isinstance(small.value, cst.Name) and small.value.value == name:
+                        self.form.returns[small] = assign
+                        self.form.deferred.add(assign)
+                    break
+                between = (isinstance(small, cst.Expr) and self.form.runtime_call(small.value) in SYNC_CALLS) or (
+                    isinstance(small, cst.Assign) and len(small.targets) == 1
+                    and isinstance(small.targets[0].target, cst.Attribute)
+                    and isinstance(small.targets[0].target.value, cst.Name)
+                    and small.targets[0].target.value.value in self.form.objects)
+                if not between:
+                    break
 
     def small(self, node: cst.CSTNode, loop: ParLoop | None) -> None:
         if isinstance(node, cst.Assign):
@@ -475,6 +513,25 @@ def _object_statements(fn: cst.FunctionDef, form: ParallelForm) -> list[cst.Assi
 
     fn.visit(Finder())
     return found
+
+
+def _only_small(stmt: cst.CSTNode) -> cst.BaseSmallStatement | None:
+    """The statement of a line that holds exactly one."""
+    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1:
+        return stmt.body[0]
+    return None
+
+
+def _name_counts(fn: cst.FunctionDef) -> dict[str, int]:
+    """How often each identifier occurs in the function (any role: a conservative count)."""
+    counts: dict[str, int] = {}
+
+    class Counter(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            counts[node.value] = counts.get(node.value, 0) + 1
+
+    fn.body.visit(Counter())
+    return counts
 
 
 def _code(node: cst.CSTNode) -> str:

@@ -249,8 +249,8 @@ class _FunctionInference:
                     if self.np_origin(value):
                         self.np_vars.setdefault(key, self.loc(value))
             return
-        if node in self.form.syncs:
-            return
+        if node in self.form.syncs or node in self.form.deferred:
+            return  # a return temporary's value is typed at its return
         if isinstance(node, cst.Assign):
             value_t = self.value_types(node.value)
             for target in node.targets:
@@ -273,20 +273,22 @@ class _FunctionInference:
             else:
                 self.store_check(node.target, result, node)
         elif isinstance(node, cst.Return):
-            if node.value is None:
+            deferred = self.form.returns.get(node)
+            value = deferred.value if deferred is not None else node.value
+            if value is None:
                 self.returns.append((None, False, node))
-            elif isinstance(node.value, cst.Tuple):
-                ts = [self.value(e.value) for e in node.value.elements]
+            elif isinstance(value, cst.Tuple):
+                ts = [self.value(e.value) for e in value.elements]
                 if all(t is not None for t in ts):
                     self.returns.append((tuple(ts), True, node))  # type: ignore[arg-type]
-            elif isinstance(node.value, cst.Call) and self.helper_name(node.value) is not None:
+            elif isinstance(value, cst.Call) and self.helper_name(value) is not None:
                 # `return helper(...)` passes the helper's results on, a tuple included
-                result = self.call_helper(node.value)
+                result = self.call_helper(value)
                 if result is not None:
                     returns, is_tuple = result
                     self.returns.append((returns or None, is_tuple, node))
             else:
-                t = self.value(node.value)
+                t = self.value(value)
                 if t is not None:
                     self.returns.append(((t,), False, node))
         elif isinstance(node, cst.Assert):

@@ -167,6 +167,18 @@ CASES = [
         def k(a):
             shared(0, n=0)
         """, "shared(...) can only be assigned to a name, in a statement of its own", 3, 4, id="object-discarded"),
+    pytest.param(f"""\
+        def k(a):
+            seg0 = shared(0, over=False)
+            for i in {LOOP}:
+                wait(0)
+                result = i, a[i]
+                seg0.over = True
+                a[0] = 1
+                signal(0)
+                return result
+            return 0, 0
+        """, "a tuple is only allowed in a tuple assignment", 6, 17, id="return-temporary-not-as-the-transform-writes-it"),
     pytest.param("""\
         def k(a):
             if independent(a, 0, len(a), 1, (None, 0, "w")):

@@ -4,6 +4,7 @@ tests/golden/transform-patterns.test and every sample, with both signal semantic
 
 from __future__ import annotations
 
+import random
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,11 @@ from helixrc.csim.errors import LanguageError
 from helixrc.csim.opcodes import Opcode
 from helixrc.passes.frontend import load_module
 from helixrc.passes.pipeline import compile_kernel
+from helixrc.passes.transform import transform_source
 from helixrc.resolve import import_file, resolve_kernel
+from kernel_gen_carried import make_inputs, random_kernel
 from test_samples_sim import KERNELS as SAMPLE_KERNELS
+from test_transform_generated import load_source
 from test_transform_golden import CASES, load, options, transform_case
 
 PATTERNS = [(f, c) for f, c in CASES if not c.name.startswith("assume_independent")]
@@ -61,6 +65,53 @@ def test_transformed_sample_simulates_like_the_original(path: Path, name: str, s
         args = module.make_inputs("small", seed)
         run_both(getattr(module, name), args, lambda a: helixrc.simulate(t.function, a).value)
     assert parallel_ops(t.function, args)["PAR_BEGIN"] == transformed_loops(t.loops)
+
+
+GENERATED_SEED = 4_400_000
+GENERATED = 30
+
+
+def test_generated_carried_kernels_transformed_simulate_like_the_original() -> None:
+    """A fixed sample of kernel_gen_carried's kernels: the transform's output on the simulator."""
+    parallel = 0
+    for k in range(GENERATED):
+        rnd = random.Random(GENERATED_SEED + k)
+        kern = random_kernel(rnd)
+        original = getattr(load_source(kern.source, "before.py"), kern.name)
+        seeds = [rnd.randrange(2**32) for _ in range(2)]
+        for signals in ("uncoupled", "coupled"):
+            result = transform_source(load_module(kern.source, "k.py"), kern.name, signals)
+            parallel += transformed_loops(result.loops) > 0
+            for seed in seeds:
+                try:
+                    run_both(original, make_inputs(kern, seed),
+                             lambda a: helixrc.simulate(result.source, a, func=kern.name).value)
+                except AssertionError as exc:
+                    raise AssertionError(f"{exc}\nsignals={signals}, make_inputs seed {seed}, "
+                                         f"kernel {k}:\n{result.source}") from None
+    assert parallel >= GENERATED  # most of the sample is really in parallel form
+
+
+def test_a_return_of_a_tuple_from_inside_the_loop() -> None:
+    # the transform computes the value inside the prologue segment: result = seg0.bi, seg0.best
+    t = helixrc.transform(textwrap.dedent("""\
+        def best_before_zero(x, o):
+            best = -1000
+            bi = -1
+            for i in range(len(x)):
+                v = int(x[i])
+                o[i] = (v * 7 + 3) % 101
+                if v > best:
+                    best = v
+                    bi = i
+                if v == 0:
+                    return bi, best
+            return bi, best
+        """))
+    assert "result = seg0.bi, seg0.best" in t.source and "return result" in t.source
+    for xs, expected in (([3, 5, 0, 9], (1, 5)), ([3, 5, 2, 9], (3, 9))):
+        args = (np.array(xs), np.zeros(4, dtype=np.int64))
+        assert run_both(t.function, args, lambda a: helixrc.simulate(t.function, a).value)[0] == expected
 
 
 def test_transformed_function_reports_its_own_lines() -> None:
