@@ -32,7 +32,7 @@ from .errors import (
     SimulatorError,
 )
 from .machine import CSIM_FIELDS, MachineConfig
-from .opcodes import CAT_NAMES, OP_INFO, Cat, DType, Status
+from .opcodes import CAT_NAMES, MAX_SEGMENTS, OP_INFO, Cat, DType, Status
 
 _ERR_SIZE = 512
 
@@ -49,6 +49,8 @@ def _check_core() -> None:
             c_value = getattr(lib, prefix + member.name, None)
             if c_value != member.value:
                 raise ImportError(f"{prefix}{member.name} is {c_value} in C but {member.value} in api.h; {rebuild}")
+    if lib.CSIM_MAX_SEGMENTS != MAX_SEGMENTS:
+        raise ImportError(f"CSIM_MAX_SEGMENTS is {lib.CSIM_MAX_SEGMENTS} in C but {MAX_SEGMENTS} in api.h; {rebuild}")
     c_fields = {name for name, _ in ffi.typeof("csim_config").fields}
     if c_fields != set(CSIM_FIELDS):
         raise ImportError(

@@ -34,7 +34,7 @@ class OpInfo:
     dst: str
     #: types of reg[a], reg[b], reg[c] in order ("II", "IF", ...), or "-" for none
     srcs: str
-    #: latency class: INT, MUL, DIV, FADD, FMUL, FDIV, SQRT, MATH, MEM or CTRL
+    #: latency class: INT, MUL, DIV, FADD, FMUL, FDIV, SQRT, MATH, MEM, CTRL or SYNC
     cls: str
     doc: str
 
@@ -143,6 +143,11 @@ def _check_enums() -> None:
 
 _check_enums()
 
+#: Sequential segments one parallel loop may declare (csim_limit in api.h).
+MAX_SEGMENTS: int = parse_c_enum((SRC_DIR / "api.h").read_text(encoding="utf-8"), "csim_limit", "CSIM_")[
+    "MAX_SEGMENTS"
+]
+
 #: The CPI-stack category names as results spell them ("busy", "mem_l1", ...), in csim_cat order.
 CAT_NAMES: tuple[str, ...] = tuple(c.name.lower() for c in Cat)
 
@@ -171,6 +176,10 @@ def format_instr(instr: Sequence[int]) -> str:
         return f"RAISE {Status(aux).name}"
     if info.name == "RET":
         return "RET"
+    if info.name == "PAR_BEGIN":
+        return f"PAR_BEGIN segments={aux} {('uncoupled', 'coupled')[dst] if dst in (0, 1) else dst}"
+    if info.cls == "SYNC":
+        return info.name if info.name == "PAR_END" else f"{info.name} {aux}"
     if info.cls == "MEM":
         index = f"arr{aux}[{', '.join(srcs)}]"
         if info.name == "LOAD":

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from helixrc.csim.errors import Loc
 from helixrc.csim.opcodes import Opcode, Status
 from helixrc.passes.ir import (
-    Block, Branch, Compute, Jump, Load, LoopInfo, Raise, Return, Scalar, Store,
+    Block, Branch, Compute, Jump, Load, LoopInfo, ParBegin, ParEnd, Raise, Return, Scalar,
+    SegmentSync, Store,
 )
 from helixrc.passes.lower import Lowered
 
@@ -105,6 +106,13 @@ def encode(lowered: Lowered) -> Encoded:
                 raises[len(code)] = (op.kind, op.message)
                 put((int(Opcode.RAISE), int(RAISE_STATUS[op.kind]), -1, -1, -1, -1),
                     op.loc, block.loop)
+            elif isinstance(op, ParBegin):
+                coupled = int(op.signals == "coupled")
+                put((int(Opcode.PAR_BEGIN), op.segments, coupled, -1, -1, -1), op.loc, block.loop)
+            elif isinstance(op, ParEnd):
+                put((int(Opcode.PAR_END), 0, -1, -1, -1, -1), op.loc, block.loop)
+            elif isinstance(op, SegmentSync):
+                put((int(op.opcode), op.segment, -1, -1, -1, -1), op.loc, block.loop)
     const_init = [(r.id, float(r.const) if r.type == Scalar.F64 else int(r.const))
                   for r in fn.regs if r.const is not None]
     loops = [LoopPcs(rec.info, start[id(rec.entry)], start[id(rec.body)])

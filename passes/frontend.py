@@ -3,7 +3,9 @@
 The contract is ``shared/KERNEL_LANGUAGE.md``. The check is a whitelist: every statement and
 expression form a kernel may use is handled explicitly, and anything else is refused with a
 :class:`LanguageError` that points at the offending node and carries a one-line hint. Code outside
-the kernels (``make_inputs``, imports of numpy, a ``__main__`` block) is never validated.
+the kernels (``make_inputs``, imports of numpy, a ``__main__`` block) is never validated. Kernels
+in parallel form (the transform's output) are checked too: ``parallel_form.py`` recognizes the
+runtime's constructs, and this checker validates the plain kernel code around and inside them.
 
 Example::
 
@@ -48,8 +50,9 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from helixrc.csim.errors import LanguageError, Loc
+from helixrc.passes.parallel_form import ParallelForm, read_parallel_form, runtime_names
 
-__all__ = ["Binding", "KernelModule", "check_kernel", "load_file", "load_module"]
+__all__ = ["Binding", "KernelModule", "check_kernel", "load_file", "load_module", "parallel_form"]
 
 #: Builtins a kernel may call (``range`` only as the iterable of a ``for``).
 SUPPORTED_BUILTINS: frozenset[str] = frozenset({"abs", "min", "max", "int", "float", "bool", "len", "range"})
@@ -612,6 +615,22 @@ def check_kernel(module: KernelModule, name: str) -> list[str]:
     return order
 
 
+def parallel_form(module: KernelModule, name: str) -> ParallelForm:
+    """The parallel-form constructs of function ``name`` (empty for a plain kernel)."""
+    fn = module.functions[name]
+    return read_parallel_form(fn, runtime_names(module.names, _local_names(fn)), module.loc)
+
+
+def _local_names(fn: cst.FunctionDef) -> set[str]:
+    """Every name local to the function, as CPython decides it: parameters and assigned names."""
+    p = fn.params
+    every_param = [*p.posonly_params, *p.params, *p.kwonly_params]
+    every_param += [x for x in (p.star_arg, p.star_kwarg) if isinstance(x, cst.Param)]
+    collector = _BindingCollector()
+    fn.body.visit(collector)
+    return ({q.name.value for q in every_param} | {n for n, _ in collector.bindings}) - collector.declared
+
+
 @dataclass(frozen=True, slots=True)
 class _Violation:
     loc: Loc
@@ -769,15 +788,11 @@ class _KernelChecker:
         self.fn = fn
         self.violations: list[_Violation] = []
         self.calls: list[tuple[str, cst.Call]] = []
-        p = fn.params
-        every_param = [*p.posonly_params, *p.params, *p.kwonly_params]
-        every_param += [x for x in (p.star_arg, p.star_kwarg) if isinstance(x, cst.Param)]
-        collector = _BindingCollector()
-        fn.body.visit(collector)
         #: every name local to the function, as CPython decides it: parameters and assigned names
-        self.locals: set[str] = (
-            {q.name.value for q in every_param} | {n for n, _ in collector.bindings}
-        ) - collector.declared
+        self.locals: set[str] = _local_names(fn)
+        #: the parallel form's constructs; its misuses are violations like any other
+        self.parallel = read_parallel_form(fn, runtime_names(km.names, self.locals), km.loc)
+        self.violations.extend(_Violation(e.loc, e.message, e.hint) for e in self.parallel.errors)
         body = fn.body.body
         self.docstring = _is_docstring(body[0]) if isinstance(fn.body, cst.IndentedBlock) and body else None
 
@@ -798,6 +813,8 @@ class _KernelChecker:
         """What ``name`` means inside this function, locals first as in CPython."""
         if name in self.locals:
             return "local"
+        if name in self.parallel.runtime:
+            return "parallel"  # the parallel-form reader accepts or refuses each use
         if name in self.km.math_aliases:
             return "math"
         binding = self.km.names.get(name)
@@ -857,7 +874,7 @@ class _KernelChecker:
             return
         kind = self.kind(name)
         binding = self.km.names.get(name)
-        if kind == "local":
+        if kind in ("local", "parallel"):
             return
         if kind == "constant":
             self.check_constant_range(node)
@@ -1119,6 +1136,8 @@ class _KernelChecker:
 
     def expr_statement(self, stmt: cst.Expr) -> None:
         value = stmt.value
+        if self.parallel.runtime_call(value) is not None:
+            return  # wait(k) / signal(k), or a misuse the parallel-form reader reported
         if isinstance(value, cst.Call):
             if not self.refuses(lambda: self.call(value)) and not self.calls_kernel(value):
                 self.refuse(
@@ -1133,10 +1152,28 @@ class _KernelChecker:
                 "assign its value to a variable, or remove it",
             )
 
+    def parallel_object(self, node: cst.Attribute) -> str | None:
+        """The name of the parallel object ``node`` is an attribute of, if it is one."""
+        if isinstance(node.value, cst.Name) and node.value.value in self.parallel.objects:
+            return node.value.value
+        return None
+
     def calls_kernel(self, call: cst.Call) -> bool:
         return isinstance(call.func, cst.Name) and self.kind(call.func.value) == "function"
 
     def assign(self, node: cst.Assign) -> None:
+        obj = self.parallel.object_at.get(node)
+        if obj is not None:  # X = shared(k, a=..., ...): the initial values are kernel code
+            self.target(node.targets[0].target)
+            for _, value in obj.cells:
+                self.expr(value)
+            return
+        if self.parallel.runtime_call(node.value) is not None:
+            return  # refused by the parallel-form reader
+        if node in self.parallel.deferred:  # result = <a return value>, returned later
+            self.target(node.targets[0].target)
+            self.return_value(node.value)
+            return
         targets = [t.target for t in node.targets]
         tuples = [t for t in targets if isinstance(t, (cst.Tuple, cst.List))]
         if tuples and len(targets) > 1:
@@ -1214,6 +1251,8 @@ class _KernelChecker:
                 self.check_binding_name(node)
             case cst.Subscript():
                 self.subscript(node, store=True)
+            case cst.Attribute() if self.parallel_object(node) is not None:
+                pass  # a cell, or a misuse the parallel-form reader reported
             case cst.Attribute():
                 self.refuse(
                     node,
@@ -1236,7 +1275,17 @@ class _KernelChecker:
             )
             return
         it = stmt.iter
-        if not (
+        par = self.parallel.loops.get(stmt)
+        if par is not None or self.parallel.runtime_call(it) is not None:
+            # prange/prange_while (a bad call is the parallel-form reader's to report)
+            if isinstance(stmt.target, cst.Name):
+                self.check_binding_name(stmt.target)
+            else:
+                self.refuse(stmt.target, "a parallel loop variable must be a single name",
+                            "for i in prange(...), as the transform writes it")
+            for bound in par.bounds if par is not None else ():
+                self.expr(bound)
+        elif not (
             isinstance(it, cst.Call)
             and isinstance(it.func, cst.Name)
             and it.func.value == "range"
@@ -1300,9 +1349,10 @@ class _KernelChecker:
             )
 
     def return_statement(self, stmt: cst.Return) -> None:
-        value = stmt.value
-        if value is None:
-            return
+        if stmt.value is not None:
+            self.return_value(stmt.value)
+
+    def return_value(self, value: cst.BaseExpression) -> None:
         if isinstance(value, cst.Tuple):
             if len(value.elements) == 1:
                 self.refuse(
@@ -1492,6 +1542,8 @@ class _KernelChecker:
 
     def attribute(self, node: cst.Attribute) -> None:
         """An attribute read that is not ``a.shape[d]`` (handled by subscript) nor a call's function."""
+        if self.parallel_object(node) is not None:
+            return  # a cell, or a misuse the parallel-form reader reported
         attr = node.attr.value
         root = _root_name(node)
         root_kind = self.kind(root.value) if root is not None else ""
@@ -1683,6 +1735,8 @@ class _KernelChecker:
             self.calls.append((name, node))
         elif kind == "builtin":
             self.call_builtin(node, name)
+        elif kind == "parallel":
+            pass  # the parallel-form reader reported this use of a runtime name
         elif kind == "math":
             fname = self.km.math_aliases[name]
             if fname == "inf":

@@ -12,6 +12,20 @@ has an immediate operand. For ``s += a[i] * 2.0`` the printer shows::
 
 Ops are ``@final``: add a field rather than subclassing, so ``isinstance`` stays exact. The one
 verifier (:func:`verify`) checks operand types against the shared opcode table.
+
+The parallel form adds per-call *scratch* memory (:class:`Scratch`: the cells of its shared,
+reduction and lastprivate objects, read and written with ``Load``/``Store`` like array elements)
+and the markers of its one parallel loop and sequential segments (:class:`ParBegin`,
+:class:`ParEnd`, :class:`SegmentSync`)::
+
+    STORE seg0.n[seg0] = n                       # seg0 = shared(0, n=n)
+    PAR_BEGIN segments=1 uncoupled               # for i in prange(..., segments=1, ...)
+    WAIT 0
+    t5:i64 = LOAD seg0.n[seg0]                   # seg0.n += 1
+    t6:i64 = ADD_I t5, 1
+    STORE seg0.n[seg0] = t6
+    SIGNAL 0
+    PAR_END
 """
 
 from __future__ import annotations
@@ -21,7 +35,7 @@ from enum import Enum
 from typing import Iterator, Union, final
 
 from helixrc.csim.errors import Loc
-from helixrc.csim.opcodes import OP_INFO, Opcode
+from helixrc.csim.opcodes import MAX_SEGMENTS, OP_INFO, Opcode
 
 
 class Scalar(Enum):
@@ -99,6 +113,23 @@ class ArraySlot:
 
     def __str__(self) -> str:
         return self.name
+
+
+@dataclass(eq=False, slots=True)
+class Scratch:
+    """A region of per-call scratch memory: ``length`` elements of ``slot.type.dtype``.
+
+    The binding allocates it, zeroed, beside the arguments (``runtime/args.py``); the program
+    accesses it through ``slot`` as a 1-d array. Each cell of a parallel-form object is a region
+    of its own, indexed by the object's handle register: on one core an object is one copy at
+    index 0, which its statement sets (a multicore engine gives each worker context a copy).
+    """
+
+    slot: ArraySlot
+    length: int
+
+    def __str__(self) -> str:
+        return f"{self.slot.name}: {self.slot.type.dtype}[{self.length}]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,7 +294,54 @@ class Raise:
         return None
 
 
-Op = Union[Compute, Load, Store, Jump, Branch, Return, Raise]
+@final
+@dataclass(eq=False, slots=True)
+class ParBegin:
+    """The parallel loop starts: its number of sequential segments and its signal semantics."""
+
+    segments: int
+    #: "coupled" or "uncoupled"
+    signals: str
+    loc: Loc
+
+    def sources(self) -> tuple[Reg, ...]:
+        return ()
+
+    def dest(self) -> Reg | None:
+        return None
+
+
+@final
+@dataclass(eq=False, slots=True)
+class ParEnd:
+    """The parallel loop is over (its last iteration ended, or one left it by break)."""
+
+    loc: Loc
+
+    def sources(self) -> tuple[Reg, ...]:
+        return ()
+
+    def dest(self) -> Reg | None:
+        return None
+
+
+@final
+@dataclass(eq=False, slots=True)
+class SegmentSync:
+    """``wait(k)`` or ``signal(k)``: opcode WAIT or SIGNAL of sequential segment ``segment``."""
+
+    opcode: Opcode
+    segment: int
+    loc: Loc
+
+    def sources(self) -> tuple[Reg, ...]:
+        return ()
+
+    def dest(self) -> Reg | None:
+        return None
+
+
+Op = Union[Compute, Load, Store, Jump, Branch, Return, Raise, ParBegin, ParEnd, SegmentSync]
 TERMINATORS = (Jump, Branch, Return, Raise)
 
 
@@ -277,7 +355,10 @@ class Function:
     params: list[Reg | ArraySlot]
     blocks: list[Block] = field(default_factory=list)
     regs: list[Reg] = field(default_factory=list)
+    #: the argument arrays' slots, then the scratch regions' (in ``scratch`` order)
     arrays: list[ArraySlot] = field(default_factory=list)
+    #: per-call scratch memory the program uses besides its arguments
+    scratch: list[Scratch] = field(default_factory=list)
     #: None when the kernel returns nothing; otherwise the types, and whether it returns a tuple
     return_types: tuple[Scalar, ...] | None = None
     returns_tuple: bool = False
@@ -299,6 +380,7 @@ def format_function(fn: Function, with_lines: bool = True) -> str:
     )
     rtype = "None" if fn.return_types is None else ", ".join(str(t) for t in fn.return_types)
     lines = [f"def {fn.name}({params}) -> {rtype}:"]
+    lines += [f"  scratch {region}" for region in fn.scratch]
     for block in fn.blocks:
         loop = f"  # loop {block.loop.id}" if block.loop else ""
         lines.append(f"  {block.label}:{loop}")
@@ -326,6 +408,12 @@ def format_op(op: Op) -> str:
         return f"BR {op.cond} ? {op.if_true.label} : {op.if_false.label}"
     if isinstance(op, Return):
         return "RET " + ", ".join(str(v) for v in op.values) if op.values else "RET"
+    if isinstance(op, ParBegin):
+        return f"PAR_BEGIN segments={op.segments} {op.signals}"
+    if isinstance(op, ParEnd):
+        return "PAR_END"
+    if isinstance(op, SegmentSync):
+        return f"{op.opcode.name} {op.segment}"
     return f"RAISE {op.kind} {op.message!r}"
 
 
@@ -355,7 +443,7 @@ def verify(fn: Function) -> list[str]:
                 errors.append(f"{where}: terminator in the middle of a block")
             if isinstance(op, Compute):
                 info = OP_INFO[op.opcode]
-                if info.cls in ("MEM", "CTRL"):
+                if info.cls in ("MEM", "CTRL", "SYNC"):
                     errors.append(f"{where}: {op.opcode.name} is not a compute opcode")
                 if len(op.srcs) != info.nsrcs:
                     errors.append(f"{where}: {len(op.srcs)} operands, the table says {info.srcs}")
@@ -393,4 +481,15 @@ def verify(fn: Function) -> list[str]:
                 want = fn.return_types or ()
                 if got != want:
                     errors.append(f"{where}: returns {got}, the function returns {want}")
+            elif isinstance(op, ParBegin):
+                if not 0 <= op.segments <= MAX_SEGMENTS or op.signals not in ("coupled", "uncoupled"):
+                    errors.append(f"{where}: segments or signals out of range")
+            elif isinstance(op, SegmentSync):
+                if op.opcode not in (Opcode.WAIT, Opcode.SIGNAL) or not 0 <= op.segment < MAX_SEGMENTS:
+                    errors.append(f"{where}: not a WAIT or SIGNAL of a segment below {MAX_SEGMENTS}")
+    scratch = [region.slot for region in fn.scratch]
+    if fn.arrays[len(fn.arrays) - len(scratch):] != scratch or any(
+        r.length < 1 or r.slot.type.ndim != 1 or r.slot.shape[0].const != r.length for r in fn.scratch
+    ):
+        errors.append("the scratch regions are not the last array slots, 1-d, of their declared length")
     return errors

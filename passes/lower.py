@@ -10,6 +10,15 @@ constants are preloaded registers. Loops are rotated so an iteration costs one t
 
 Short-circuit ``and``/``or``, chained comparisons and conditional expressions become branches,
 as a compiler for an in-order core would emit them. The result is verified by ``ir.verify``.
+
+The parallel form lowers to what it means on one core: ``prange`` is the counted loop above,
+``prange_while`` counts its iterations until a ``break``, both between ``PAR_BEGIN`` and
+``PAR_END``; ``wait``/``signal`` become ``WAIT``/``SIGNAL``. Each cell of a shared, reduction or
+lastprivate object is a scratch region of its own, read and written with LOAD/STORE at the
+index its object's handle register holds (0: one copy on one core)::
+
+    seg0 = shared(0, n=n)          STORE seg0.n[seg0] = n       (after seg0:i64 = MOV 0)
+    seg0.n += 1               ->   t = LOAD seg0.n[seg0] ; t2 = ADD_I t, 1 ; STORE seg0.n[seg0] = t2
 """
 
 from __future__ import annotations
@@ -27,10 +36,11 @@ from helixrc.csim.opcodes import Opcode
 from helixrc.passes.frontend import KernelModule, check_kernel
 from helixrc.passes.guard_unbound import guard_unbound
 from helixrc.passes.ir import (
-    ArraySlot, ArrayType, Block, Branch, Compute, Function, Jump, Load, LoopInfo, Raise, Reg,
-    Return, Scalar, Store,
+    ArraySlot, ArrayType, Block, Branch, Compute, Function, Jump, Load, LoopInfo, ParBegin, ParEnd,
+    Raise, Reg, Return, Scalar, Scratch, SegmentSync, Store,
 )
 from helixrc.passes.loops import find_loops, suite_body
+from helixrc.passes.parallel_form import ParLoop, ParObject
 from helixrc.passes.types import (
     AUG_TO_BIN, CONVERSIONS, INT64_MAX, INT64_MIN, ExprType, FnSig, FnTypes, Raw, TypeChecker,
 )
@@ -82,6 +92,18 @@ class LoopRecord:
     body: Block
 
 
+#: the scratch dtype of a cell of each type
+CELL_DTYPES = {I64: "int64", F64: "float64", BOOL: "bool"}
+
+
+@dataclass
+class ObjectStorage:
+    """A parallel-form object in one scope: its handle register and each cell's scratch region."""
+
+    handle: Reg
+    cells: dict[str, ArraySlot]
+
+
 @dataclass
 class Scope:
     """One function instance being lowered: the kernel itself or an inlined helper."""
@@ -99,6 +121,8 @@ class Scope:
     loop_stack: list[LoopInfo] = field(default_factory=list)
     #: the loop of the call site, for an inlined helper
     outer_loop: LoopInfo | None = None
+    #: the parallel form's objects, by name
+    objects: dict[str, ObjectStorage] = field(default_factory=dict)
 
 
 @dataclass
@@ -135,6 +159,12 @@ class _Lowerer:
         self.block: Block
         self.scope: Scope
         self.nblocks = 0
+        #: the parallel loop being lowered, and how many helper calls deep it was entered
+        self.parallel: tuple[ParLoop, int] | None = None
+        #: the helper calls being inlined, innermost last
+        self.call_sites: list[Loc] = []
+        #: the values of return temporaries, until their return
+        self.deferred: dict[cst.Assign, list[Reg]] = {}
 
     # -- infrastructure ---------------------------------------------------------------------
 
@@ -218,6 +248,7 @@ class _Lowerer:
                 self.fn.params.append(slot)
             else:
                 self.fn.params.append(scope.vars[pname])
+        self.allocate_cells(scope)  # after the arguments: scratch slots come last
         self.scope = scope
         self.start(Block("entry", None))
         self.statements(suite_body(fn_def.body))
@@ -239,11 +270,33 @@ class _Lowerer:
             elif isinstance(bound, Reg):
                 scope.vars[name] = bound
             elif isinstance(t, Scalar):
-                inlined = hasattr(self, "scope")
-                reg = self.new_reg(t, f"{types.sig.name}.{name}" if inlined else name)
+                reg = self.new_reg(t, self.scoped_name(types, name))
                 scope.vars[name] = reg
                 self.var_regs[reg.id] = reg
+        for name in types.parallel.objects:
+            # The handle is a variable to guard_unbound: a cell used before its object's
+            # statement ran raises UnboundLocalError, as CPython's attribute read would.
+            handle = self.new_reg(I64, self.scoped_name(types, name))
+            self.var_regs[handle.id] = handle
+            scope.objects[name] = ObjectStorage(handle, {})
         return scope
+
+    def scoped_name(self, types: FnTypes, name: str) -> str:
+        """A variable's name in the IR: an inlined helper's are prefixed with the helper's."""
+        inlined = hasattr(self, "scope")
+        return f"{types.sig.name}.{name}" if inlined else name
+
+    def allocate_cells(self, scope: Scope) -> None:
+        """One scratch region per cell of the scope's objects, one element long (one copy)."""
+        for name, obj in scope.types.parallel.objects.items():
+            storage = scope.objects[name]
+            for cell in obj.cell_names:
+                dtype = CELL_DTYPES[scope.types.cells[f"{name}.{cell}"]]
+                slot = ArraySlot(len(self.fn.arrays), self.scoped_name(scope.types, f"{name}.{cell}"),
+                                 ArrayType(dtype, 1), (self.const(1, I64),))
+                self.fn.arrays.append(slot)
+                self.fn.scratch.append(Scratch(slot, 1))
+                storage.cells[cell] = slot
 
     def fall_off(self, fn_def: cst.FunctionDef) -> None:
         """The end of the body: an implicit `return` (None)."""
@@ -290,7 +343,11 @@ class _Lowerer:
             elif isinstance(stmt, cst.If):
                 self.if_stmt(stmt)
             elif isinstance(stmt, cst.For):
-                self.for_stmt(stmt)
+                par = self.scope.types.parallel.loops.get(stmt)
+                if par is not None and par.kind == "prange_while":
+                    self.prange_while_stmt(stmt, par)
+                else:
+                    self.for_stmt(stmt, par)
             elif isinstance(stmt, cst.While):
                 self.while_stmt(stmt)
             else:
@@ -298,7 +355,19 @@ class _Lowerer:
 
     def small(self, node: cst.CSTNode) -> None:
         loc = self.loc(node)
-        if isinstance(node, cst.Assign):
+        form = self.scope.types.parallel
+        obj = form.object_at.get(node)  # type: ignore[call-overload]
+        sync = form.syncs.get(node)  # type: ignore[call-overload]
+        if obj is not None:
+            self.object_statement(obj, loc)
+        elif node in form.deferred:
+            # result = <value>: computed here, inside the segment; returned by `return result`
+            assert isinstance(node, cst.Assign)
+            self.deferred[node] = self.return_values(node.value)
+        elif sync is not None:
+            opcode = Opcode.WAIT if sync.kind == "wait" else Opcode.SIGNAL
+            self.emit(SegmentSync(opcode, sync.segment, loc))
+        elif isinstance(node, cst.Assign):
             if len(node.targets) == 1:
                 self.assign(node.targets[0].target, node.value, loc)
             else:
@@ -363,9 +432,26 @@ class _Lowerer:
         if isinstance(target, cst.Name):
             self.move(self.scope.vars[target.value], reg, loc)
             return
-        assert isinstance(target, cst.Subscript)
-        slot, indices = self.array_ref(target)
+        slot, indices = self.memory_ref(target)
         self.emit(Store(slot, indices, self.store_value(slot, reg, loc), loc))
+
+    def memory_ref(self, target: cst.BaseExpression) -> tuple[ArraySlot, tuple[Reg, ...]]:
+        """Where an array element or a parallel-form cell lives: its slot and index registers."""
+        if isinstance(target, cst.Attribute):
+            obj = self.scope.types.parallel.cells[target]
+            storage = self.scope.objects[obj.name]
+            return storage.cells[target.attr.value], (storage.handle,)
+        assert isinstance(target, cst.Subscript)
+        return self.array_ref(target)
+
+    def object_statement(self, obj: ParObject, loc: Loc) -> None:
+        """``X = shared(k, a=..., ...)``: the initial values, evaluated in order, into X's cells."""
+        values = [self.expr(value, None) for _, value in obj.cells]
+        storage = self.scope.objects[obj.name]
+        self.emit(Compute(Opcode.MOV, storage.handle, (self.const(0, I64),), loc))
+        for (cell, _), value in zip(obj.cells, values):
+            slot = storage.cells[cell]
+            self.emit(Store(slot, (storage.handle,), self.store_value(slot, value, loc), loc))
 
     def store_value(self, slot: ArraySlot, reg: Reg, loc: Loc) -> Reg:
         """Convert an int or bool to float for a float array, as NumPy's assignment does."""
@@ -380,9 +466,8 @@ class _Lowerer:
             rhs = self.expr(node.value, None)
             self.binary_into(op, dst, rhs, dst, loc)
             return
-        # a[i] op= v: Python evaluates the index, loads a[i], then evaluates v.
-        assert isinstance(node.target, cst.Subscript)
-        slot, indices = self.array_ref(node.target)
+        # a[i] op= v (or X.a op= v): Python evaluates the index, loads a[i], then evaluates v.
+        slot, indices = self.memory_ref(node.target)
         old = self.new_reg(slot.type.element)
         self.emit(Load(old, slot, indices, loc))
         rhs = self.expr(node.value, None)
@@ -391,25 +476,26 @@ class _Lowerer:
 
     def return_stmt(self, node: cst.Return, loc: Loc) -> None:
         values: list[Reg] = []
-        if node.value is not None:
-            elems = node.value.elements if isinstance(node.value, cst.Tuple) else None
-            exprs = [e.value for e in elems] if elems is not None else [node.value]
-            if self.scope.result_regs is not None:
-                targets: list[Reg | None] = list(self.scope.result_regs)
-            else:
-                targets = [None] * len(exprs)
-            if elems is None and isinstance(node.value, cst.Call) and self.is_helper(node.value):
-                values = self.helper_call(node.value)
-            else:
-                values = [self.expr(e, None) for e in exprs]
-            if self.scope.result_regs is not None:
-                for dst, v in zip(targets, values):
-                    assert dst is not None
-                    self.move(dst, v, loc)
+        deferred = self.scope.types.parallel.returns.get(node)
+        if deferred is not None:
+            values = self.deferred.pop(deferred)
+        elif node.value is not None:
+            values = self.return_values(node.value)
+        if self.scope.result_regs is not None:
+            for dst, v in zip(self.scope.result_regs, values):
+                self.move(dst, v, loc)
         if self.scope.return_block is not None:
             self.jump(self.scope.return_block, loc)
         else:
             self.emit(Return(tuple(values), loc))
+
+    def return_values(self, value: cst.BaseExpression) -> list[Reg]:
+        """The registers holding a return value: one, or one per element of a tuple."""
+        if isinstance(value, cst.Tuple):
+            return [self.expr(e.value, None) for e in value.elements]
+        if isinstance(value, cst.Call) and self.is_helper(value):
+            return self.helper_call(value)
+        return [self.expr(value, None)]
 
     def if_stmt(self, stmt: cst.If) -> None:
         done = self.new_block("endif")
@@ -447,12 +533,14 @@ class _Lowerer:
             self.reparent_cache[key] = LoopInfo(info.id, info.kind, info.loc, parent)
         return self.reparent_cache[key]
 
-    def for_stmt(self, stmt: cst.For) -> None:
+    def for_stmt(self, stmt: cst.For, par: ParLoop | None = None) -> None:
+        """``for v in range(...)``, or ``prange(start, stop, step, ...)``: the same counted loop,
+        between PAR_BEGIN and PAR_END."""
         loc = self.loc(stmt)
         info, entry = self.enter_loop(stmt)
         assert isinstance(stmt.target, cst.Name) and isinstance(stmt.iter, cst.Call)
         var = self.scope.vars[stmt.target.value]
-        args = [a.value for a in stmt.iter.args]
+        args = list(par.bounds) if par is not None else [a.value for a in stmt.iter.args]
         regs = [self.expr(a, None) for a in args]
         # range() evaluates its arguments once, before the first iteration.
         body_writes = {self.scope.vars[n].id for n in assigned_names(stmt.body) if n in self.scope.vars}
@@ -478,6 +566,8 @@ class _Lowerer:
             self.new_block("first"), self.new_block("body"), self.new_block("latch"),
             self.new_block("loop_exit"), self.new_block("after"))
         body.counted = True
+        if par is not None:
+            self.begin_parallel(par, loc)
         cont = self.range_test(start, stop, step, loc)
         self.emit(Branch(cont, first, done, loc))
         self.loop_records.append(LoopRecord(info, entry, body))
@@ -499,6 +589,47 @@ class _Lowerer:
             self.compute(Opcode.SUB_I, var, I64, (var, step), loc)
         self.jump(done, loc)
         self.start(done)
+        if par is not None:
+            self.end_parallel(loc)
+
+    def prange_while_stmt(self, stmt: cst.For, par: ParLoop) -> None:
+        """``for it in prange_while(...)``: iterations 0, 1, 2, ... until one breaks (or returns)."""
+        loc = self.loc(stmt)
+        info, entry = self.enter_loop(stmt)
+        assert isinstance(stmt.target, cst.Name)
+        var = self.scope.vars[stmt.target.value]
+        counter = var if stmt.target.value not in assigned_names(stmt.body) else self.new_reg(I64, f"{var.name}.next")
+        body, latch, done = self.new_block("body"), self.new_block("latch"), self.new_block("after")
+        body.counted = True
+        self.begin_parallel(par, loc)
+        self.move(counter, self.const(0, I64), loc)
+        self.jump(body, loc)
+        self.loop_records.append(LoopRecord(info, entry, body))
+        self.start(body)
+        if counter is not var:
+            self.emit(Compute(Opcode.MOV, var, (counter,), loc))
+        self.loop_body(stmt, info, latch, done)
+        self.start(latch)
+        self.compute(Opcode.ADD_I, counter, I64, (counter, self.const(1, I64)), loc)
+        self.jump(body, loc)
+        self.start(done)
+        self.end_parallel(loc)
+
+    def begin_parallel(self, par: ParLoop, loc: Loc) -> None:
+        if self.parallel is not None:
+            outer, depth = self.parallel
+            site = self.call_sites[depth] if depth < len(self.call_sites) else loc
+            raise LanguageError(
+                f"this call runs a parallel loop (line {loc.line} of {loc.file}) inside the parallel "
+                f"loop of line {self.loc(outer.node).line}: one parallel loop runs at a time", site,
+                "call it outside the parallel loop, or keep the helper's loop a plain range loop",
+            )
+        self.parallel = (par, len(self.call_sites))
+        self.emit(ParBegin(par.segments, par.signals, loc))
+
+    def end_parallel(self, loc: Loc) -> None:
+        self.parallel = None
+        self.emit(ParEnd(loc))
 
     def range_test(self, at: Reg, stop: Reg, step: Reg, loc: Loc) -> Reg:
         if step.const is not None:
@@ -568,6 +699,7 @@ class _Lowerer:
             else:
                 copies.append((pname, value))
         scope = self.make_scope(types, fn_def, alias)
+        self.allocate_cells(scope)
         for pname, value in copies:
             self.move(scope.vars[pname], value, loc)
         # A fresh frame: the helper's locals are unassigned at each call.
@@ -575,19 +707,21 @@ class _Lowerer:
         self.jump(call_entry, loc)
         self.start(call_entry)
         passed = {v.id for v in bound if isinstance(v, Reg) and v.id in self.var_regs}
-        self.calls.append((call_entry, passed, {r.id for n, r in scope.vars.items()
-                                                if n not in params}))
+        fresh = {r.id for n, r in scope.vars.items() if n not in params}
+        self.calls.append((call_entry, passed, fresh | {o.handle.id for o in scope.objects.values()}))
         results = [self.new_reg(t) for t in (types.returns or ())]
         scope.result_regs = results
         scope.return_block = self.new_block(f"ret_{name}_")
         scope.outer_loop = caller.loop_stack[-1] if caller.loop_stack else caller.outer_loop
         scope.return_block.loop = scope.outer_loop
         self.scope = scope
+        self.call_sites.append(loc)
         try:
             self.statements(suite_body(fn_def.body))
             self.fall_off(fn_def)
         finally:
             self.scope = caller
+            self.call_sites.pop()
         self.start(scope.return_block)
         return results
 
@@ -654,6 +788,11 @@ class _Lowerer:
             return self.move(want, reg, loc)
         if isinstance(node, cst.Name):
             return self.move(want, self.scope.vars[node.value], loc)
+        if isinstance(node, cst.Attribute) and node in self.scope.types.parallel.cells:
+            slot, indices = self.memory_ref(node)
+            dst = want if want is not None and want.type == slot.type.element else self.new_reg(slot.type.element)
+            self.emit(Load(dst, slot, indices, loc))
+            return self.move(want, dst, loc)
         if isinstance(node, cst.BinaryOperation):
             left = self.expr(node.left, None)
             right = self.expr(node.right, None)

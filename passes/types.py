@@ -11,6 +11,10 @@ refused, because the simulator could not then match CPython bit for bit::
 Array elements narrower than 64 bits (and uint64, float32, bool) are *raw*: CPython hands them
 out as NumPy scalars with NumPy's arithmetic, so they may only be converted with int()/float()/
 bool(), compared, tested for truth or used as an index.
+
+In the parallel form, each cell of a shared/reduction/lastprivate object is typed like a variable
+named ``X.name``: the type of its initial value, kept by every write (``seg0 = shared(0, n=0)``
+makes ``seg0.n`` an i64, and ``seg0.n = 0.5`` is refused).
 """
 
 from __future__ import annotations
@@ -21,9 +25,10 @@ from typing import Union
 import libcst as cst
 
 from helixrc.csim.errors import LanguageError, Loc
-from helixrc.passes.frontend import KernelModule
+from helixrc.passes.frontend import KernelModule, parallel_form
 from helixrc.passes.ir import NARROW_DTYPES, ArrayType, Scalar
 from helixrc.passes.loops import if_branches, suite_body
+from helixrc.passes.parallel_form import ParallelForm, cell_key
 
 I64, F64, BOOL = Scalar.I64, Scalar.F64, Scalar.BOOL
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -72,6 +77,10 @@ class FnTypes:
     node_types: dict[cst.CSTNode, ExprType]
     #: what every call calls: "helper", "math.<fn>" or the builtin's name ("len", "int", ...)
     call_kinds: dict[cst.Call, str]
+    #: the parallel form's constructs (empty for a plain kernel)
+    parallel: ParallelForm
+    #: the type of every cell of the parallel form's objects, by ``"X.name"``
+    cells: dict[str, Scalar]
 
 
 ARITH_OPS = (cst.Add, cst.Subtract, cst.Multiply, cst.FloorDivide, cst.Modulo)
@@ -113,6 +122,13 @@ class TypeChecker:
         self.module = module
         self.done: dict[FnSig, FnTypes] = {}
         self.in_progress: set[FnSig] = set()
+        self.forms: dict[str, ParallelForm] = {}
+
+    def parallel_form(self, name: str) -> ParallelForm:
+        """The parallel-form constructs of function ``name``, read once per function."""
+        if name not in self.forms:
+            self.forms[name] = parallel_form(self.module, name)
+        return self.forms[name]
 
     # -- entry ------------------------------------------------------------------------------
 
@@ -145,6 +161,8 @@ class _FunctionInference:
         self.module = checker.module
         self.sig = sig
         self.fn = self.module.functions[sig.name]
+        self.form = checker.parallel_form(sig.name)
+        #: variables and, as "X.name", the cells of the parallel form's objects
         self.vars: dict[str, Scalar | ArrayType] = {}
         self.node_types: dict[cst.CSTNode, ExprType] = {}
         self.call_kinds: dict[cst.Call, str] = {}
@@ -178,7 +196,10 @@ class _FunctionInference:
         self.returns.clear()
         self.walk(suite_body(self.fn.body))
         returns, returns_tuple = self.unify_returns()
-        return FnTypes(self.sig, dict(self.vars), returns, returns_tuple, self.node_types, self.call_kinds)
+        variables = {n: t for n, t in self.vars.items() if "." not in n}
+        cells = {n: t for n, t in self.vars.items() if "." in n and isinstance(t, Scalar)}
+        return FnTypes(self.sig, variables, returns, returns_tuple, self.node_types, self.call_kinds,
+                       self.form, cells)
 
     def loc(self, node: cst.CSTNode) -> Loc:
         return self.module.loc(node)
@@ -202,12 +223,14 @@ class _FunctionInference:
                 target = stmt.target
                 assert isinstance(target, cst.Name)
                 assert isinstance(stmt.iter, cst.Call)
-                for arg in stmt.iter.args:
-                    t = self.expr(arg.value)
+                par = self.form.loops.get(stmt)
+                bounds = par.bounds if par is not None else [a.value for a in stmt.iter.args]
+                for bound in bounds:
+                    t = self.expr(bound)
                     if t is not None and self.strict and not self.is_intlike(t):
                         raise LanguageError(
-                            f"range() arguments must be integers, this one is {type_name(t)}",
-                            self.loc(arg.value), "convert with int(...)",
+                            f"{par.kind if par else 'range'}() arguments must be integers, this one "
+                            f"is {type_name(t)}", self.loc(bound), "convert with int(...)",
                         )
                 self.bind(target.value, I64, target)
                 self.walk(suite_body(stmt.body))
@@ -216,6 +239,18 @@ class _FunctionInference:
                 self.walk(suite_body(stmt.body))
 
     def small(self, node: cst.CSTNode) -> None:
+        obj = self.form.object_at.get(node)  # type: ignore[call-overload]
+        if obj is not None:
+            for cell, value in obj.cells:
+                t = self.value(value)
+                if t is not None:
+                    key = f"{obj.name}.{cell}"
+                    self.bind(key, t, value)
+                    if self.np_origin(value):
+                        self.np_vars.setdefault(key, self.loc(value))
+            return
+        if node in self.form.syncs or node in self.form.deferred:
+            return  # a return temporary's value is typed at its return
         if isinstance(node, cst.Assign):
             value_t = self.value_types(node.value)
             for target in node.targets:
@@ -230,27 +265,30 @@ class _FunctionInference:
             if left is None or right is None:
                 return
             result = self.binary(op, left, right, node, node.value)
-            if isinstance(node.target, cst.Name):
-                self.bind(node.target.value, result, node)
+            name = self.variable(node.target)
+            if name is not None:
+                self.bind(name, result, node)
                 if self.np_origin(node.value):
-                    self.np_vars.setdefault(node.target.value, self.loc(node))
+                    self.np_vars.setdefault(name, self.loc(node))
             else:
                 self.store_check(node.target, result, node)
         elif isinstance(node, cst.Return):
-            if node.value is None:
+            deferred = self.form.returns.get(node)
+            value = deferred.value if deferred is not None else node.value
+            if value is None:
                 self.returns.append((None, False, node))
-            elif isinstance(node.value, cst.Tuple):
-                ts = [self.value(e.value) for e in node.value.elements]
+            elif isinstance(value, cst.Tuple):
+                ts = [self.value(e.value) for e in value.elements]
                 if all(t is not None for t in ts):
                     self.returns.append((tuple(ts), True, node))  # type: ignore[arg-type]
-            elif isinstance(node.value, cst.Call) and self.helper_name(node.value) is not None:
+            elif isinstance(value, cst.Call) and self.helper_name(value) is not None:
                 # `return helper(...)` passes the helper's results on, a tuple included
-                result = self.call_helper(node.value)
+                result = self.call_helper(value)
                 if result is not None:
                     returns, is_tuple = result
                     self.returns.append((returns or None, is_tuple, node))
             else:
-                t = self.value(node.value)
+                t = self.value(value)
                 if t is not None:
                     self.returns.append(((t,), False, node))
         elif isinstance(node, cst.Assert):
@@ -302,12 +340,21 @@ class _FunctionInference:
             )
         if value_t is None:
             return
-        if isinstance(target, cst.Name):
-            self.bind(target.value, value_t, value_node)
+        name = self.variable(target)
+        if name is not None:
+            self.bind(name, value_t, value_node)
             if isinstance(value_node, cst.BaseExpression) and self.np_origin(value_node):
-                self.np_vars.setdefault(target.value, self.loc(value_node))
+                self.np_vars.setdefault(name, self.loc(value_node))
         else:
             self.store_check(target, value_t, value_node)
+
+    def variable(self, target: cst.BaseExpression) -> str | None:
+        """The variable an assignment target binds: a name, or a cell as ``"X.name"``."""
+        if isinstance(target, cst.Name):
+            return target.value
+        if isinstance(target, cst.Attribute) and target in self.form.cells:
+            return cell_key(target)
+        return None
 
     def np_origin(self, node: cst.BaseExpression) -> bool:
         """Whether CPython may compute this value as a NumPy scalar (it involves an element)."""
@@ -315,6 +362,8 @@ class _FunctionInference:
             return self.is_element(node)
         if isinstance(node, cst.Name):
             return node.value in self.np_vars
+        if isinstance(node, cst.Attribute) and node in self.form.cells:
+            return cell_key(node) in self.np_vars
         if isinstance(node, cst.BinaryOperation):
             return self.np_origin(node.left) or self.np_origin(node.right)
         if isinstance(node, cst.UnaryOperation):
@@ -365,13 +414,16 @@ class _FunctionInference:
                     "use a new local variable",
                 )
             hint = f"make every assignment to '{name}' give {have}"
-            if have == F64 and t in (I64, BOOL):
+            keeps = "a variable keeps one type in a kernel"
+            if "." in name:
+                keeps = "a cell keeps the type of its initial value"
+                hint = f"give '{name}' an initial value of the type every write gives it"
+            elif have == F64 and t in (I64, BOOL):
                 hint = f"write a float, e.g. float(...) or a literal with a decimal point, for '{name}'"
             elif have == I64 and t == F64:
                 hint = f"initialise '{name}' with a float (e.g. {name} = 0.0) if it should be one"
             raise LanguageError(
-                f"'{name}' is {have} (from line {self.first[name].line}) but {t} here; "
-                "a variable keeps one type in a kernel",
+                f"'{name}' is {have} (from line {self.first[name].line}) but {t} here; {keeps}",
                 self.loc(node), hint,
             )
 
@@ -532,9 +584,19 @@ class _FunctionInference:
         if isinstance(node, cst.Call):
             return self.call(node, allow_none, allow_tuple)
         if isinstance(node, cst.Attribute):
+            if node in self.form.cells:
+                return self.cell(node)
             if self.module_math(node) == "inf":
                 return F64
         raise LanguageError("this expression is not supported in a kernel", self.loc(node))
+
+    def cell(self, node: cst.Attribute) -> ExprType | None:
+        key = cell_key(node)
+        if key in self.vars:
+            return self.vars[key]
+        if self.strict:  # its initial value could not be typed: that raised already
+            raise LanguageError(f"the cell {key} has no type", self.loc(node))
+        return None
 
     def name(self, node: cst.Name) -> ExprType | None:
         name = node.value

@@ -4,7 +4,9 @@ Scalars go into their parameter registers; NumPy arrays are used in place (the s
 and writes their real memory, so in-place mutation is exactly the original call's); lists are
 copied into arrays and copied back afterwards. Each array also gets a simulated address: arrays
 that share memory share a region, so aliasing is seen by the cache model, and regions are laid
-out in argument order, so the same call always gives the same cycles.
+out in argument order, so the same call always gives the same cycles. The scratch memory a
+lowered kernel declares (``Function.scratch``: the parallel form's cells) is one zeroed buffer per
+call, laid out after the arguments' regions with each region word-aligned.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ import numpy as np
 from helixrc.csim.binding import ArrayArg
 from helixrc.csim.errors import HelixError
 from helixrc.csim.opcodes import dtype_code
-from helixrc.passes.ir import DTYPES, ArraySlot, ArrayType, Function, Reg, Scalar
+from helixrc.passes.ir import DTYPES, ArraySlot, ArrayType, Function, Reg, Scalar, Scratch
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 REGION_BASE = 0x1000_0000
 PAGE = 4096
+WORD = 8
 
 
 def arg_type(value: Any, position: int) -> Scalar | ArrayType:
@@ -103,15 +106,36 @@ def marshal(args: Sequence[Any], fn: Function) -> Marshalled:
         buffers.append(arr)
         for reg, extent in zip(param.shape, arr.shape):
             out.reg_init.append((reg.id, int(extent)))
-    sim_bases = _sim_addresses(buffers)
+    sim_bases, scratch_base = _sim_addresses(buffers)
+    regions = _scratch_regions(fn.scratch)
     for arr, sim in zip(buffers, sim_bases):
-        out.arrays.append(ArrayArg(
-            host_addr=arr.__array_interface__["data"][0], sim_addr=sim,
-            dtype=dtype_code(arr.dtype), shape=tuple(arr.shape), strides=tuple(arr.strides),
-            writable=bool(arr.flags.writeable),
-        ))
-    out.buffers = buffers
+        out.arrays.append(_array_arg(arr, sim))
+    for region, (arr, offset) in zip(fn.scratch, regions):
+        assert region.slot.slot == len(out.arrays), "scratch slots follow the argument arrays"
+        out.arrays.append(_array_arg(arr, scratch_base + offset))
+    out.buffers = buffers + [arr for arr, _ in regions]
     return out
+
+
+def _array_arg(arr: np.ndarray, sim_addr: int) -> ArrayArg:
+    return ArrayArg(
+        host_addr=arr.__array_interface__["data"][0], sim_addr=sim_addr,
+        dtype=dtype_code(arr.dtype), shape=tuple(arr.shape), strides=tuple(arr.strides),
+        writable=bool(arr.flags.writeable),
+    )
+
+
+def _scratch_regions(scratch: list[Scratch]) -> list[tuple[np.ndarray, int]]:
+    """Each scratch region as a zeroed view of one buffer, and its byte offset in the buffer."""
+    offsets: list[int] = []
+    size = 0
+    for region in scratch:
+        offsets.append(size)
+        nbytes = region.length * np.dtype(region.slot.type.dtype).itemsize
+        size += (nbytes + WORD - 1) // WORD * WORD
+    buffer = np.zeros(size, dtype=np.uint8)
+    return [(buffer[off:off + r.length * np.dtype(r.slot.type.dtype).itemsize].view(r.slot.type.dtype), off)
+            for r, off in zip(scratch, offsets)]
 
 
 def _scalar(value: Any, t: Scalar) -> int | float:
@@ -150,8 +174,9 @@ def _extent(arr: np.ndarray) -> tuple[int, int]:
     return lo, hi + arr.itemsize
 
 
-def _sim_addresses(arrays: list[np.ndarray]) -> list[int]:
-    """Simulated address of element [0, ...] of each array; overlapping arrays share a region."""
+def _sim_addresses(arrays: list[np.ndarray]) -> tuple[list[int], int]:
+    """Simulated address of element [0, ...] of each array (overlapping arrays share a region), and
+    the first free page-aligned address after the regions."""
     extents = [_extent(a) for a in arrays]
     group_of = list(range(len(arrays)))
     for i in range(len(arrays)):
@@ -175,4 +200,4 @@ def _sim_addresses(arrays: list[np.ndarray]) -> list[int]:
     for arr, g in zip(arrays, group_of):
         base = arr.__array_interface__["data"][0]
         result.append(region[g] + (base - group_lo[g]))
-    return result
+    return result, cursor

@@ -1,14 +1,16 @@
 """Find a kernel's module source and name from what a user hands helixrc.
 
-A kernel is named by a function object (its module file is read), by ``"FILE::FUNC"``, or by
-source text plus a function name. The whole module is needed: kernels read module constants and
-call helper kernels defined beside them.
+A kernel is named by a function object (its module file is read; for a function whose source
+lives only in ``linecache``, such as ``helixrc.transform(...).function``, that source), by
+``"FILE::FUNC"``, or by source text plus a function name. The whole module is needed: kernels read
+module constants and call helper kernels defined beside them.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import inspect
+import linecache
 import os
 import sys
 from pathlib import Path
@@ -19,8 +21,8 @@ from helixrc.csim.errors import HelixError
 from helixrc.passes.frontend import KernelModule, load_module
 
 _modules: dict[tuple[str, float, int], KernelModule] = {}
-#: parses of kernels given as source text, by text (oldest dropped first)
-_text_modules: dict[str, KernelModule] = {}
+#: parses of kernels given as source text, by text and filename (oldest dropped first)
+_text_modules: dict[tuple[str, str], KernelModule] = {}
 
 
 def split_spec(spec: str) -> tuple[str, str | None]:
@@ -51,6 +53,10 @@ def resolve_kernel(kernel: Callable[..., Any] | str, func: str | None = None) ->
             path = inspect.getsourcefile(kernel)
         except TypeError:
             path = None
+        if path is not None and name is not None and not os.path.exists(path):
+            lines = linecache.getlines(path)  # a module that exists only in memory
+            if lines:
+                return _text_module("".join(lines), path), func or name
         if path is None or name is None or not os.path.exists(path):
             raise HelixError(
                 f"cannot find the source of {kernel!r}; helixrc reads kernels from their module "
@@ -60,12 +66,7 @@ def resolve_kernel(kernel: Callable[..., Any] | str, func: str | None = None) ->
     if not isinstance(kernel, str):
         raise HelixError(f"a kernel is a function, 'FILE::FUNC' or source text, not {type(kernel).__name__}")
     if "\n" in kernel or kernel.lstrip().startswith(("def ", "import ", "from ")):
-        module = _text_modules.get(kernel)
-        if module is None:
-            module = load_module(kernel, "<kernel>")
-            if len(_text_modules) >= 128:
-                _text_modules.pop(next(iter(_text_modules)))
-            _text_modules[kernel] = module
+        module = _text_module(kernel, "<kernel>")
         if func is None:
             if not module.functions:
                 raise HelixError("the source text defines no function")
@@ -76,6 +77,18 @@ def resolve_kernel(kernel: Callable[..., Any] | str, func: str | None = None) ->
     if name is None:
         raise HelixError(f"{kernel}: name the kernel as FILE::FUNC")
     return load_source_file(path), name
+
+
+def _text_module(source: str, filename: str) -> KernelModule:
+    """Parse kernels given as text, reusing the parse of the same text and filename."""
+    key = (source, filename)
+    module = _text_modules.get(key)
+    if module is None:
+        module = load_module(source, filename)
+        if len(_text_modules) >= 128:
+            _text_modules.pop(next(iter(_text_modules)))
+        _text_modules[key] = module
+    return module
 
 
 def import_file(path: str) -> ModuleType:

@@ -201,3 +201,21 @@ def test_a_kernel_calling_a_transformed_helper(tmp_path: Path, capsys: pytest.Ca
     xs, out_arr = np.array([3, -1, 2, 0]), np.zeros(4, dtype=np.int64)
     assert ns["double_then_count"](xs, out_arr) == 2
     assert xs.tolist() == [6, -2, 4, 0] and out_arr[:2].tolist() == [0, 2]
+
+
+def test_the_transformed_file_simulates_with_the_original_result(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "k.py"
+    src.write_text(SOURCE + textwrap.dedent('''
+        def make_inputs(size, seed):
+            xs = np.random.default_rng(seed).integers(-5, 5, 50)
+            return xs, np.zeros(50, dtype=np.int64)
+    '''))
+    out = tmp_path / "k_parallel.py"
+    assert main(["transform", f"{src}::count_hits", "-o", str(out)]) == 0
+    capsys.readouterr()
+    results = []
+    for path in (src, out):
+        assert main(["simulate", f"{path}::count_hits", "--seed", "3"]) == 0
+        results.append([line for line in capsys.readouterr().out.splitlines() if line.startswith("result")])
+    assert results[0] == results[1] and len(results[0]) == 1

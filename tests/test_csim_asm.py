@@ -140,3 +140,14 @@ def test_disassemble() -> None:
         "    2  JMP -> 0",
         "    3  RET",
     ]
+
+
+def test_disassemble_parallel_markers() -> None:
+    text = disassemble([I("PAR_BEGIN", 0, aux=3), I("WAIT", aux=2), I("SIGNAL", aux=2), I("PAR_END"), RET])
+    assert text.splitlines() == [
+        "    0  PAR_BEGIN segments=3 uncoupled",
+        "    1  WAIT 2",
+        "    2  SIGNAL 2",
+        "    3  PAR_END",
+        "    4  RET",
+    ]

@@ -19,7 +19,7 @@ def test_every_opcode_has_a_doc_and_valid_columns() -> None:
         assert len(info.doc.strip()) >= 5, info.name
         assert info.dst in ("I", "F", "D", "-")
         assert info.srcs == "-" or set(info.srcs) <= {"I", "F"}
-        assert info.cls in ("INT", "MUL", "DIV", "FADD", "FMUL", "FDIV", "SQRT", "MATH", "MEM", "CTRL")
+        assert info.cls in ("INT", "MUL", "DIV", "FADD", "FMUL", "FDIV", "SQRT", "MATH", "MEM", "CTRL", "SYNC")
 
 
 def test_status_names_match_c() -> None:

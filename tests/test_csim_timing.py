@@ -53,6 +53,17 @@ def test_l2_hit_latency() -> None:
     assert out.pc_stats[8, L2] == 3 + 17 - 1
 
 
+def test_parallel_markers_take_one_issue_slot_each() -> None:
+    # On one core the parallel form's SYNC ops only issue: four of them fill two cycles of a
+    # two-wide core and delay nothing else.
+    sync = [I("PAR_BEGIN", 1, aux=2), I("WAIT", aux=1), I("SIGNAL", aux=1), I("PAR_END")]
+    out = run_code([*sync, RET], config=ATOM)
+    assert out.ok and out.totals["cycles"] == 3 and out.totals["instructions"] == 5
+    assert list(out.pc_stats[:4, 0]) == [1, 1, 1, 1]
+    mul = run_code([I("MUL_I", 1, 0, 0), *sync, I("ADD_I", 2, 1, 1), RET], [(0, 3)], config=ATOM)
+    assert mul.ok and mul.reg_int(2) == 18 and mul.totals["cycles"] == 5
+
+
 def test_mispredict_penalty() -> None:
     # BRT taken the first time it is seen: the predictor starts weakly not-taken.
     out = run_code([I("BRT", 2, 0), RET, RET], [(0, 1)], config=ATOM)

@@ -13,7 +13,7 @@ from test_csim_asm import FAST, RET, I, Instr, array_arg, run_code
 from helixrc.csim import binding
 from helixrc.csim.errors import MachineError, SimulatorError
 from helixrc.csim.machine import CSIM_FIELDS, MachineConfig, resolve_machine
-from helixrc.csim.opcodes import OP_INFO, Opcode, Status
+from helixrc.csim.opcodes import MAX_SEGMENTS, OP_INFO, Opcode, Status
 
 A1 = np.zeros(4, dtype=np.int64)
 A2 = np.zeros((2, 3))
@@ -32,6 +32,11 @@ BAD_PROGRAMS = {
     "raise of a non-exception": ([I("RAISE", aux=int(Status.BUDGET))], "not an exception status"),
     "ret with dst": ([I("RET", 3)], "RET does not use dst"),
     "unknown opcode": ([(len(OP_INFO), 0, -1, -1, -1, -1), RET], "opcode"),
+    "too many segments": ([I("PAR_BEGIN", 0, aux=MAX_SEGMENTS + 1), RET], "PAR_BEGIN declares 257 segments"),
+    "signals neither coupled nor uncoupled": ([I("PAR_BEGIN", 2, aux=1), RET], "signals dst=2"),
+    "segment past the limit": ([I("WAIT", aux=MAX_SEGMENTS), RET], "WAIT segment 256"),
+    "signal with a register": ([I("SIGNAL", 3, aux=0), RET], "SIGNAL does not use dst"),
+    "par_end with an operand": ([I("PAR_END", a=1), RET], "PAR_END does not use a"),
     "empty": ([], "no code"),
 }
 
@@ -118,6 +123,10 @@ def instructions(draw: st.DrawFn, ncode: int) -> Instr:
     srcs = [draw(reg) if k < nsrc else -1 for k in range(3)]
     if info.name in ("JMP", "BRT", "BRF"):
         dst = draw(st.integers(0, ncode - 1))
+    elif info.name == "PAR_BEGIN":
+        dst, aux = draw(st.integers(0, 1)), draw(st.integers(0, MAX_SEGMENTS))
+    elif info.cls == "SYNC":
+        dst, aux = -1, draw(st.integers(0, MAX_SEGMENTS - 1))
     elif info.name in ("RET", "RAISE"):
         dst = -1
     else:

@@ -45,6 +45,11 @@ typedef enum csim_cat {
     CSIM_NCAT
 } csim_cat;
 
+/* Limits of the program format that both sides check. */
+typedef enum csim_limit {
+    CSIM_MAX_SEGMENTS = 256  /* sequential segments of one parallel loop (PAR_BEGIN's aux) */
+} csim_limit;
+
 /* A 64-bit register: i64 (bools are 0/1) or f64, as the opcode table says. */
 typedef union csim_value {
     int64_t i;
@@ -54,8 +59,10 @@ typedef union csim_value {
 /* One instruction; the meaning of each field per opcode is in opcodes.def. */
 typedef struct csim_instr {
     uint16_t op;             /* csim_opcode */
-    uint16_t aux;            /* LOAD/STORE: array slot; RAISE: csim_status */
-    int32_t dst;             /* register written; control ops: target pc; STORE_*: value register */
+    uint16_t aux;            /* LOAD/STORE: array slot; RAISE: csim_status; PAR_BEGIN: segments;
+                                WAIT/SIGNAL: segment */
+    int32_t dst;             /* register written; control ops: target pc; STORE_*: value register;
+                                PAR_BEGIN: 1 for coupled signals, 0 for uncoupled */
     int32_t a, b, c;         /* source registers, -1 when unused */
 } csim_instr;
 

@@ -30,7 +30,7 @@ static uint32_t class_latency(const csim_config *cfg, csim_op_class cls)
     case CLS_FDIV: return (uint32_t)cfg->lat_fdiv;
     case CLS_SQRT: return (uint32_t)cfg->lat_sqrt;
     case CLS_MATH: return (uint32_t)cfg->lat_math;
-    default: return 0;                      /* MEM: per access; CTRL: writes nothing */
+    default: return 0;                      /* MEM: per access; CTRL, SYNC: write nothing */
     }
 }
 
@@ -624,6 +624,11 @@ int core_step(core *c, uint64_t max_steps)
             status = in->aux;
             msg[0] = '\0';
             goto stop;
+        case OP_PAR_BEGIN:
+        case OP_PAR_END:
+        case OP_WAIT:
+        case OP_SIGNAL:
+            break;                          /* one core runs the iterations in order */
         case CSIM_NOPS:
             break;                          /* not an opcode; the validator rejects it */
         }

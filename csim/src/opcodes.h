@@ -28,6 +28,7 @@ typedef enum csim_op_class {
     CLS_MATH,                /* lat_math */
     CLS_MEM,                 /* loads and stores: latency from the cache hierarchy */
     CLS_CTRL,                /* control flow: writes no register */
+    CLS_SYNC,                /* parallel-loop markers and segment synchronization: no register */
     CLS_COUNT                /* the number of classes, not a class */
 } csim_op_class;
 

@@ -2,7 +2,8 @@
  *
  * Validation is complete, so that the dispatch loop in core.c needs no checks and no program can
  * crash it: every register operand is in range, every branch target is a pc, every array access
- * names a real array with the right number of indices, and the code ends in a terminator.
+ * names a real array with the right number of indices, every segment number is below
+ * CSIM_MAX_SEGMENTS, and the code ends in a terminator.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -162,6 +163,21 @@ static int check_instr(const csim_program *p, int32_t pc, char *err, int err_siz
                          (int)CSIM_UNBOUND_LOCAL);
         return check_reg(p, pc, "dst", in->dst, 0, err, err_size);
     case OP_RET:
+    case OP_PAR_END:
+        return check_reg(p, pc, "dst", in->dst, 0, err, err_size);
+    case OP_PAR_BEGIN:
+        if (in->aux > CSIM_MAX_SEGMENTS)
+            return failf(err, err_size, "pc %d: PAR_BEGIN declares %d segments (at most %d)",
+                         (int)pc, (int)in->aux, (int)CSIM_MAX_SEGMENTS);
+        if (in->dst != 0 && in->dst != 1)
+            return failf(err, err_size, "pc %d: PAR_BEGIN signals dst=%d is not 0 (uncoupled) or "
+                         "1 (coupled)", (int)pc, (int)in->dst);
+        return 1;
+    case OP_WAIT:
+    case OP_SIGNAL:
+        if (in->aux >= CSIM_MAX_SEGMENTS)
+            return failf(err, err_size, "pc %d: %s segment %d is past the last possible one (%d)",
+                         (int)pc, info->name, (int)in->aux, (int)CSIM_MAX_SEGMENTS - 1);
         return check_reg(p, pc, "dst", in->dst, 0, err, err_size);
     default:
         /* Everything else writes dst, or (STORE_*) reads the stored value from it. */
