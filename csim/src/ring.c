@@ -1,0 +1,426 @@
+/* The HELIX-RC ring cache: parameters, node arrays, link calendars, stores, loads, misses,
+ * signals and the end-of-loop flush (see ring.h for the model). */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "api.h"
+#include "ring.h"
+
+/* Upper bounds that keep every cycle sum far from overflow and every table small. */
+#define RING_MAX_LATENCY 1000000
+#define RING_MAX_QUEUE 1024
+#define RING_MAX_WAYS 1024
+#define RING_MAX_LINES (INT64_C(1) << 20)
+#define RING_MAX_WORD 64
+#define RING_MIN_CALENDAR 64
+#define RING_MAX_CALENDAR (INT64_C(1) << 20)
+
+void ring_default_params(ring_params *p, int64_t nodes)
+{
+    *p = (ring_params){
+        .nodes = nodes, .size_bytes = 1024, .ways = 8, .word_bytes = 8,
+        .hit_latency = 1, .inject_latency = 2, .hop_latency = 1,
+        .data_bandwidth = 1, .signal_bandwidth = 5, .owner_line_bytes = 64,
+        .inject_queue = 8, .signal_buffer = 16, .writeback_cycles = 1, .calendar_cycles = 1024,
+    };
+}
+
+static int is_pow2(int64_t x)
+{
+    return x > 0 && (x & (x - 1)) == 0;
+}
+
+/* Writes the first invalid field into msg; returns 1 when p is valid. */
+static int params_ok(const ring_params *p, char *msg, size_t msg_size)
+{
+    /* The bounded integer fields, checked in declaration order. */
+    const struct {
+        const char *name;
+        int64_t value, lo, hi;
+    } ranges[] = {
+        {"nodes", p->nodes, 1, RING_MAX_NODES},
+        {"ways", p->ways, 1, RING_MAX_WAYS},
+        {"hit_latency", p->hit_latency, 0, RING_MAX_LATENCY},
+        {"inject_latency", p->inject_latency, 0, RING_MAX_LATENCY},
+        {"hop_latency", p->hop_latency, 1, RING_MAX_LATENCY},
+        {"data_bandwidth", p->data_bandwidth, 1, RING_MAX_BANDWIDTH},
+        {"signal_bandwidth", p->signal_bandwidth, 1, RING_MAX_BANDWIDTH},
+        {"inject_queue", p->inject_queue, 1, RING_MAX_QUEUE},
+        {"signal_buffer", p->signal_buffer, 1, RING_MAX_QUEUE},
+        {"writeback_cycles", p->writeback_cycles, 0, RING_MAX_LATENCY},
+    };
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++)
+        if (ranges[i].value < ranges[i].lo || ranges[i].value > ranges[i].hi) {
+            snprintf(msg, msg_size, "ring_params.%s must be from %lld to %lld (got %lld)",
+                     ranges[i].name, (long long)ranges[i].lo, (long long)ranges[i].hi,
+                     (long long)ranges[i].value);
+            return 0;
+        }
+    if (!is_pow2(p->word_bytes) || p->word_bytes > RING_MAX_WORD) {
+        snprintf(msg, msg_size,
+                 "ring_params.word_bytes must be a power of two from 1 to %d (got %lld)",
+                 RING_MAX_WORD, (long long)p->word_bytes);
+        return 0;
+    }
+    int64_t set_bytes = p->ways * p->word_bytes;
+    if (p->size_bytes < set_bytes || p->size_bytes % set_bytes != 0
+        || !is_pow2(p->size_bytes / set_bytes) || p->size_bytes / p->word_bytes > RING_MAX_LINES) {
+        snprintf(msg, msg_size,
+                 "ring_params.size_bytes must be ways * word_bytes times a power of two, at most "
+                 "%lld words (got size_bytes=%lld, ways=%lld, word_bytes=%lld)",
+                 (long long)RING_MAX_LINES, (long long)p->size_bytes, (long long)p->ways,
+                 (long long)p->word_bytes);
+        return 0;
+    }
+    if (!is_pow2(p->owner_line_bytes) || p->owner_line_bytes < p->word_bytes) {
+        snprintf(msg, msg_size,
+                 "ring_params.owner_line_bytes must be a power of two of at least word_bytes "
+                 "(got %lld, word_bytes=%lld)",
+                 (long long)p->owner_line_bytes, (long long)p->word_bytes);
+        return 0;
+    }
+    if (!is_pow2(p->calendar_cycles) || p->calendar_cycles < RING_MIN_CALENDAR
+        || p->calendar_cycles > RING_MAX_CALENDAR) {
+        snprintf(msg, msg_size,
+                 "ring_params.calendar_cycles must be a power of two from %d to %lld (got %lld)",
+                 RING_MIN_CALENDAR, (long long)RING_MAX_CALENDAR, (long long)p->calendar_cycles);
+        return 0;
+    }
+    return 1;
+}
+
+/* Mark every line of every node empty. */
+static void clear_lines(ring *r)
+{
+    int64_t n = r->p.nodes * r->nsets * r->p.ways;
+
+    for (int64_t i = 0; i < n; i++) {
+        r->lines[i].word = RING_MISS;
+        r->lines[i].ready = 0;
+        r->lines[i].dirty = 0;
+    }
+}
+
+int ring_init(ring *r, const ring_params *p, char *msg, size_t msg_size)
+{
+    *r = (ring){0};
+    if (!params_ok(p, msg, msg_size))
+        return CSIM_BAD_CONFIG;
+    r->p = *p;
+    r->nsets = p->size_bytes / (p->ways * p->word_bytes);
+
+    int64_t n = p->nodes;
+    int64_t per_node = r->nsets * p->ways;
+    r->lines = malloc((size_t)(n * per_node) * sizeof *r->lines);
+    r->links = malloc((size_t)(n * p->calendar_cycles) * sizeof *r->links);
+    r->inject_departs = calloc((size_t)(n * p->inject_queue), sizeof *r->inject_departs);
+    r->inject_head = calloc((size_t)n, sizeof *r->inject_head);
+    r->signal_done = calloc((size_t)(n * p->signal_buffer), sizeof *r->signal_done);
+    r->signal_head = calloc((size_t)n, sizeof *r->signal_head);
+    r->port_free = calloc((size_t)n, sizeof *r->port_free);
+    r->scratch = malloc((size_t)per_node * sizeof *r->scratch);
+    if (!r->lines || !r->links || !r->inject_departs || !r->inject_head || !r->signal_done
+        || !r->signal_head || !r->port_free || !r->scratch) {
+        ring_free(r);
+        snprintf(msg, msg_size, "out of memory for a ring of %lld nodes", (long long)n);
+        return CSIM_NO_MEMORY;
+    }
+    clear_lines(r);
+    /* Slot i starts as cycle i with nothing booked: free for every cycle that maps to it. */
+    for (int64_t l = 0; l < n; l++)
+        for (int64_t i = 0; i < p->calendar_cycles; i++)
+            r->links[l * p->calendar_cycles + i] = (ring_slot){(uint64_t)i, 0, 0, 0};
+    return CSIM_OK;
+}
+
+void ring_free(ring *r)
+{
+    free(r->lines);
+    free(r->links);
+    free(r->inject_departs);
+    free(r->inject_head);
+    free(r->signal_done);
+    free(r->signal_head);
+    free(r->port_free);
+    free(r->scratch);
+    *r = (ring){0};
+}
+
+int64_t ring_owner(const ring *r, uint64_t addr)
+{
+    return (int64_t)((addr / (uint64_t)r->p.owner_line_bytes) % (uint64_t)r->p.nodes);
+}
+
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+    return a > b ? a : b;
+}
+
+/* Hops from node a forward to node b. */
+static int64_t hops(const ring *r, int64_t a, int64_t b)
+{
+    return (b - a + r->p.nodes) % r->p.nodes;
+}
+
+static ring_line *set_of(ring *r, int64_t node, uint64_t word)
+{
+    return r->lines + (node * r->nsets + (int64_t)(word & (uint64_t)(r->nsets - 1))) * r->p.ways;
+}
+
+/* The line holding word at node, or NULL; touch moves it to the MRU way. */
+static ring_line *lookup(ring *r, int64_t node, uint64_t word, int touch)
+{
+    ring_line *set = set_of(r, node, word);
+
+    for (int64_t way = 0; way < r->p.ways; way++)
+        if (set[way].word == word) {
+            if (!touch)
+                return &set[way];
+            ring_line hit = set[way];
+            for (; way > 0; way--)
+                set[way] = set[way - 1];
+            set[0] = hit;
+            return &set[0];
+        }
+    return NULL;
+}
+
+/* A dirty word evicted at node at cycle t travels to its owner, which writes it to L1 when its
+   port is free. Every copy of the word holds the same (latest) value, so all become clean. */
+static void write_back(ring *r, int64_t node, uint64_t word, uint64_t t)
+{
+    int64_t owner = ring_owner(r, word * (uint64_t)r->p.word_bytes);
+    int64_t h = hops(r, node, owner);
+
+    if (h > 0)
+        r->stats.miss_messages++;
+    uint64_t start = max_u64(r->port_free[owner], t + (uint64_t)(h * r->p.hop_latency));
+    r->port_free[owner] = start + (uint64_t)r->p.writeback_cycles;
+    r->stats.writebacks++;
+    for (int64_t m = 0; m < r->p.nodes; m++) {
+        ring_line *l = lookup(r, m, word, 0);
+        if (l != NULL)
+            l->dirty = 0;
+    }
+}
+
+/* Put word at node, ready at cycle ready, as the MRU line (a copy already there is replaced;
+   otherwise the LRU line is evicted). dirty: a store's value, not an L1 fill. */
+static void put(ring *r, int64_t node, uint64_t word, uint64_t ready, int dirty)
+{
+    ring_line *l = lookup(r, node, word, 1);
+
+    if (l == NULL) {
+        ring_line *set = set_of(r, node, word);
+        ring_line victim = set[r->p.ways - 1];
+        for (int64_t way = r->p.ways - 1; way > 0; way--)
+            set[way] = set[way - 1];
+        l = &set[0];
+        if (victim.word != RING_MISS) {
+            r->stats.evictions++;
+            if (victim.dirty)
+                write_back(r, node, victim.word, ready);
+        }
+    }
+    l->word = word;
+    l->ready = ready;
+    l->dirty = (uint64_t)(dirty != 0);
+}
+
+/* The calendar entry of cycle c on link, or NULL when the slot holds a later cycle of the window
+   (the caller is more than a window behind the newest booking). */
+static ring_slot *slot(ring *r, int64_t link, uint64_t c)
+{
+    ring_slot *s = r->links + link * r->p.calendar_cycles
+                   + (int64_t)(c & (uint64_t)(r->p.calendar_cycles - 1));
+
+    if (s->cycle == c)
+        return s;
+    if (s->cycle > c)
+        return NULL;
+    *s = (ring_slot){c, 0, 0, 0};
+    return s;
+}
+
+/* Book room for one message on link (from node link to link + 1) at the first cycle >= from;
+   returns that cycle. Slots out of the window count as taken (never double-book). */
+static uint64_t book(ring *r, int64_t link, uint64_t from, int signal)
+{
+    uint64_t cap = (uint64_t)(signal ? r->p.signal_bandwidth : r->p.data_bandwidth);
+
+    for (uint64_t c = from;; c++) {
+        ring_slot *s = slot(r, link, c);
+        if (s == NULL)
+            continue;
+        uint8_t *used = signal ? &s->signals : &s->data;
+        if (*used < cap) {
+            (*used)++;
+            return c;
+        }
+    }
+}
+
+/* A data word waits at the node of link from cycle ready until it leaves at dep: a signal that
+   arrives meanwhile leaves after it. */
+static void mark_queued(ring *r, int64_t link, uint64_t ready, uint64_t dep)
+{
+    for (uint64_t c = ready; c < dep; c++) {
+        ring_slot *s = slot(r, link, c);
+        if (s != NULL && s->queued_until < dep)
+            s->queued_until = dep;
+    }
+}
+
+/* The first cycle a signal ready at a node at cycle ready may leave on its link. */
+static uint64_t queue_clear(ring *r, int64_t link, uint64_t ready)
+{
+    ring_slot *s = slot(r, link, ready);
+
+    return s != NULL ? max_u64(ready, s->queued_until) : ready;
+}
+
+/* FIFO of a node's in-transit resources (inject queue entries, signals): the core may go on at
+   t, or when the oldest entry frees its place. Updates the stall count and the peak occupancy
+   (the entries still held at that cycle plus the new one). */
+static uint64_t admit(ring *r, const uint64_t *fifo, int64_t head, int64_t size, uint64_t t,
+                      uint64_t *peak)
+{
+    uint64_t go = t;
+    uint64_t held = 1;
+
+    if (fifo[head] > t) {
+        r->stats.core_stalls += fifo[head] - t;
+        go = fifo[head];
+    }
+    for (int64_t i = 0; i < size; i++)
+        if (i != head && fifo[i] > go)
+            held++;
+    if (held > *peak)
+        *peak = held;
+    return go;
+}
+
+uint64_t ring_store(ring *r, int64_t node, uint64_t addr, uint64_t t)
+{
+    int64_t n = r->p.nodes;
+    int64_t q = r->p.inject_queue;
+    uint64_t *fifo = r->inject_departs + node * q;
+    uint64_t word = addr / (uint64_t)r->p.word_bytes;
+    uint64_t go = admit(r, fifo, r->inject_head[node], q, t, &r->stats.peak_inject_queue);
+    uint64_t ready = go + (uint64_t)r->p.inject_latency;
+    uint64_t leaves = ready;
+    int64_t at = node;
+
+    r->stats.stores++;
+    put(r, node, word, ready, 1);
+    /* N - 1 hops reach every other node. Each hop takes the first free cycle from the word's
+       arrival: as every cycle it skipped was full, no word arriving later gets ahead of it. */
+    for (int64_t d = 0; d < n - 1; d++) {
+        uint64_t dep = book(r, at, ready, 0);
+        r->stats.link_stalls += dep - ready;
+        mark_queued(r, at, ready, dep);
+        if (d == 0)
+            leaves = dep;
+        at = at + 1 == n ? 0 : at + 1;
+        ready = dep + (uint64_t)r->p.hop_latency;
+        put(r, at, word, ready, 1);
+        r->stats.data_hops++;
+    }
+    fifo[r->inject_head[node]] = leaves;
+    r->inject_head[node] = (r->inject_head[node] + 1) % q;
+    return go;
+}
+
+uint64_t ring_load(ring *r, int64_t node, uint64_t addr, uint64_t t)
+{
+    ring_line *l = lookup(r, node, addr / (uint64_t)r->p.word_bytes, 1);
+
+    if (l == NULL) {
+        r->stats.misses++;
+        return RING_MISS;
+    }
+    if (l->ready > t)
+        r->stats.hits_in_flight++;
+    else
+        r->stats.hits++;
+    return max_u64(t + (uint64_t)r->p.hit_latency, l->ready);
+}
+
+uint64_t ring_fill(ring *r, int64_t node, uint64_t addr, uint64_t t, uint64_t fetch_latency)
+{
+    uint64_t word = addr / (uint64_t)r->p.word_bytes;
+    ring_line *l = lookup(r, node, word, 1);
+
+    /* A store reached the node since the miss: its copy is the newer value. */
+    if (l != NULL)
+        return max_u64(t + (uint64_t)r->p.hit_latency, l->ready);
+    int64_t owner = ring_owner(r, addr);
+    /* Request node -> owner and reply owner -> node: a full lap unless node is the owner. */
+    int64_t trip = hops(r, node, owner) + hops(r, owner, node);
+    if (trip > 0)
+        r->stats.miss_messages += 2;
+    uint64_t ready = t + (uint64_t)r->p.hit_latency + (uint64_t)(trip * r->p.hop_latency)
+                     + fetch_latency;
+    put(r, node, word, ready, 0);
+    return ready;
+}
+
+uint64_t ring_signal(ring *r, int64_t node, uint64_t t, uint64_t *arrival)
+{
+    int64_t n = r->p.nodes;
+    int64_t b = r->p.signal_buffer;
+    uint64_t *fifo = r->signal_done + node * b;
+    uint64_t go = admit(r, fifo, r->signal_head[node], b, t, &r->stats.peak_signals);
+    uint64_t ready = go + (uint64_t)r->p.inject_latency;
+    int64_t at = node;
+
+    r->stats.signals++;
+    arrival[node] = ready;
+    for (int64_t d = 0; d < n - 1; d++) {
+        /* Never before the data words waiting at this node (the sender's own ones too): no
+           signal overtakes data that was ahead of it. */
+        uint64_t dep = book(r, at, queue_clear(r, at, ready), 1);
+        r->stats.link_stalls += dep - ready;
+        at = at + 1 == n ? 0 : at + 1;
+        ready = dep + (uint64_t)r->p.hop_latency;
+        arrival[at] = ready;
+        r->stats.signal_hops++;
+    }
+    fifo[r->signal_head[node]] = ready;
+    r->signal_head[node] = (r->signal_head[node] + 1) % b;
+    return go;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+uint64_t ring_flush(ring *r, uint64_t t)
+{
+    int64_t per_node = r->nsets * r->p.ways;
+    uint64_t done = t;
+
+    /* A dirty word is held by its owner: an owner that evicts it writes it back and cleans
+       every copy, and every store reaches every node. So the owners' arrays list the work. */
+    for (int64_t o = 0; o < r->p.nodes; o++) {
+        const ring_line *lines = r->lines + o * per_node;
+        int64_t count = 0;
+        for (int64_t i = 0; i < per_node; i++)
+            if (lines[i].word != RING_MISS && lines[i].dirty
+                && ring_owner(r, lines[i].word * (uint64_t)r->p.word_bytes) == o)
+                r->scratch[count++] = lines[i].ready;
+        /* The L1 port takes the words as they arrive, one every writeback_cycles. */
+        qsort(r->scratch, (size_t)count, sizeof *r->scratch, cmp_u64);
+        uint64_t port = max_u64(r->port_free[o], t);
+        for (int64_t i = 0; i < count; i++)
+            port = max_u64(port, r->scratch[i]) + (uint64_t)r->p.writeback_cycles;
+        r->port_free[o] = port;
+        r->stats.writebacks += (uint64_t)count;
+        done = max_u64(done, port);
+    }
+    clear_lines(r);
+    r->stats.flushes++;
+    return done;
+}

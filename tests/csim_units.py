@@ -1,0 +1,63 @@
+"""Compile single C components of the simulator into a small cffi module, for unit tests.
+
+``helixrc.csim._core`` exposes only ``api.h``: the whole-program entry points. A component such
+as the ring cache is tested on its own through its own header, compiled here from csim/src into
+a temporary directory (one build per test session, through a session-scoped fixture).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from pathlib import Path
+from types import ModuleType
+
+from cffi import FFI
+
+SRC = Path(__file__).resolve().parent.parent / "csim" / "src"
+
+#: ``#define NAME value`` lines that cffi can expose as integer constants.
+_DEFINE = re.compile(r"#define\s+([A-Z][A-Z0-9_]*)\s+\S")
+
+
+def header_cdef(name: str) -> str:
+    """A header as cdef text: its constants as ``#define NAME ...``, other preprocessor lines
+    dropped (cffi's parser takes neither includes nor macro bodies)."""
+    lines = []
+    for line in (SRC / name).read_text(encoding="utf-8").splitlines():
+        stripped = line.lstrip()
+        if not stripped.startswith("#"):
+            lines.append(line)
+            continue
+        m = _DEFINE.match(stripped)
+        if m and not m.group(1).endswith("_H"):
+            lines.append(f"#define {m.group(1)} ...")
+    return "\n".join(lines) + "\n"
+
+
+def status_cdef() -> str:
+    """The ``csim_status`` enum of api.h, which every component returns."""
+    text = (SRC / "api.h").read_text(encoding="utf-8")
+    m = re.search(r"typedef enum csim_status \{.*?\} csim_status;", text, re.S)
+    assert m is not None, "api.h no longer declares csim_status"
+    return m.group(0) + "\n"
+
+
+def build(module_name: str, headers: list[str], sources: list[str], tmpdir: Path) -> ModuleType:
+    """Compile sources (file names in csim/src) into module_name under tmpdir, exposing the
+    declarations of headers; returns the imported module (its ``ffi`` and ``lib``)."""
+    ffi = FFI()
+    ffi.cdef(status_cdef() + "".join(header_cdef(h) for h in headers))
+    ffi.set_source(
+        module_name,
+        "".join(f'#include "{h}"\n' for h in ["api.h", *headers]),
+        sources=[str(SRC / s) for s in sources],
+        include_dirs=[str(SRC)],
+        extra_compile_args=["-O2", "-std=c11", "-Wall", "-Wextra"],
+    )
+    built = ffi.compile(tmpdir=str(tmpdir), verbose=False)
+    spec = importlib.util.spec_from_file_location(module_name, built)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
