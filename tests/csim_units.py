@@ -18,7 +18,7 @@ from cffi import FFI
 SRC = Path(__file__).resolve().parent.parent / "csim" / "src"
 
 #: The components under test, in dependency order (a header's types before their users).
-COMPONENTS = ("addrmap", "coherence")
+COMPONENTS = ("addrmap", "coherence", "check")
 
 #: cache.h has an inline function cffi cannot parse: its declarations, with the struct left open
 #: to cffi (``...``) and the inline access reached through a wrapper.
