@@ -1,6 +1,8 @@
-"""Shared pytest options: ``--update-golden`` rewrites golden files from the current output."""
+"""Shared pytest options (``--update-golden`` rewrites golden files) and fixtures."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
@@ -13,3 +15,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture(scope="session")
+def units(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The standalone C components (tests/csim_units.py), compiled once per session: ffi, lib."""
+    from csim_units import build_units
+
+    return build_units(tmp_path_factory.mktemp("csim_units"))

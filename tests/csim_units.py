@@ -1,8 +1,9 @@
 """Compile single C components of the simulator into a small cffi module, for unit tests.
 
 ``helixrc.csim._core`` exposes only ``api.h``: the whole-program entry points. A component such
-as the ring cache is tested on its own through its own header, compiled here from csim/src into
-a temporary directory (one build per test session, through a session-scoped fixture).
+as the ring cache, the coherence directory or the checker's shadow memory is tested on its own
+through its own header, compiled here from csim/src into a temporary directory (one build per
+test session, through a session-scoped fixture).
 """
 
 from __future__ import annotations
@@ -43,17 +44,19 @@ def status_cdef() -> str:
     return m.group(0) + "\n"
 
 
-def build(module_name: str, headers: list[str], sources: list[str], tmpdir: Path) -> ModuleType:
+def build(module_name: str, headers: list[str], sources: list[str], tmpdir: Path,
+          extra_cdef: str = "", extra_source: str = "") -> ModuleType:
     """Compile sources (file names in csim/src) into module_name under tmpdir, exposing the
-    declarations of headers; returns the imported module (its ``ffi`` and ``lib``)."""
+    declarations of headers (and extra_cdef, implemented by extra_source); returns the imported
+    module (its ``ffi`` and ``lib``)."""
     ffi = FFI()
-    ffi.cdef(status_cdef() + "".join(header_cdef(h) for h in headers))
+    ffi.cdef(status_cdef() + "".join(header_cdef(h) for h in headers) + extra_cdef)
     ffi.set_source(
         module_name,
-        "".join(f'#include "{h}"\n' for h in ["api.h", *headers]),
+        "".join(f'#include "{h}"\n' for h in ["api.h", *headers]) + extra_source,
         sources=[str(SRC / s) for s in sources],
         include_dirs=[str(SRC)],
-        extra_compile_args=["-O2", "-std=c11", "-Wall", "-Wextra"],
+        extra_compile_args=["-O2", "-std=c11", "-Wall", "-Wextra", "-Werror"],
     )
     built = ffi.compile(tmpdir=str(tmpdir), verbose=False)
     spec = importlib.util.spec_from_file_location(module_name, built)
@@ -61,3 +64,27 @@ def build(module_name: str, headers: list[str], sources: list[str], tmpdir: Path
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+#: The components of the coherence and checking tests, in dependency order.
+COMPONENTS = ("addrmap", "coherence", "check")
+
+#: cache.h has an inline function cffi cannot parse: its declarations, with the struct left open
+#: to cffi (``...``) and the inline access reached through a wrapper.
+CACHE_CDEF = """
+typedef struct cache { uint64_t hits; uint64_t misses; ...; } cache;
+int cache_init(cache *c, int64_t size, int64_t assoc, int64_t line);
+void cache_free(cache *c);
+int cache_invalidate(cache *c, uint64_t addr);
+int units_cache_access(cache *c, uint64_t addr);
+"""
+CACHE_SOURCE = """
+#include "cache.h"
+int units_cache_access(cache *c, uint64_t addr) { return cache_access(c, addr); }
+"""
+
+
+def build_units(tmpdir: Path, components: tuple[str, ...] = COMPONENTS) -> ModuleType:
+    """The coherence directory, the checker and the cache in one module under tmpdir."""
+    return build("_csim_units", [f"{c}.h" for c in components],
+                 [f"{c}.c" for c in (*components, "cache")], tmpdir, CACHE_CDEF, CACHE_SOURCE)

@@ -1,5 +1,5 @@
-/* Set-associative LRU cache: geometry checks, set-up and tear-down (cache_access is inline in
- * cache.h). */
+/* Set-associative LRU cache: geometry checks, set-up, invalidation and tear-down (cache_access is
+ * inline in cache.h). */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -67,4 +67,21 @@ void cache_free(cache *c)
 {
     free(c->lines);
     c->lines = NULL;
+}
+
+int cache_invalidate(cache *c, uint64_t addr)
+{
+    uint64_t ln = addr >> c->line_shift;
+    uint64_t *set = c->lines + (ln & c->set_mask) * (uint64_t)c->assoc;
+
+    for (int64_t way = 0; way < c->assoc; way++) {
+        if (set[way] != ln)
+            continue;
+        /* The ways after it move up one place, keeping their LRU order. */
+        for (; way + 1 < c->assoc; way++)
+            set[way] = set[way + 1];
+        set[c->assoc - 1] = CACHE_EMPTY;
+        return 1;
+    }
+    return 0;
 }

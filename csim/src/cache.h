@@ -26,6 +26,9 @@ void cache_free(cache *c);
    err. name prefixes the config fields ("l1" -> l1_size). */
 int cache_geometry_ok(const char *name, int64_t size, int64_t assoc, int64_t line, char *err,
                       int err_size);
+/* Drop the line holding addr, as another core's store does (the coherence baseline): returns 1
+   if the line was present. Its way becomes the set's LRU one, empty. */
+int cache_invalidate(cache *c, uint64_t addr);
 
 /* Access the byte at addr: returns 1 on a hit, 0 on a miss (the line is then filled). Inline:
    the core calls it on every load and store. */
