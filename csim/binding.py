@@ -91,6 +91,26 @@ class ArrayArg:
     writable: bool = True        # False: stores raise ValueError (a read-only NumPy array)
 
 
+#: csim_reduce_op by the parallel form's operator name ("last": lastprivate)
+REDUCE_OPS: dict[str, int] = {"+": 0, "*": 1, "&": 2, "|": 3, "^": 4, "min": 5, "max": 6, "argmin": 7,
+                              "argmax": 8, "last": 9}
+
+
+@dataclass(frozen=True)
+class Reduction:
+    """A reduction or lastprivate object: how the engine combines its per-context copies.
+
+    Its cells are the ``ncells`` array slots from ``first_slot``, each CSIM_MAX_CORES copies long;
+    ``tag_slot`` holds the iteration of each copy's last write.
+    """
+
+    op: int                      # REDUCE_OPS[...]
+    ties: str                    # "first" or "last"
+    first_slot: int
+    ncells: int
+    tag_slot: int
+
+
 class Program:
     """A program encoded for the core once, reusable across runs.
 
@@ -98,7 +118,8 @@ class Program:
     size of the register file. The core validates the program when a run starts.
     """
 
-    def __init__(self, code: Sequence[tuple[int, int, int, int, int, int]], nregs: int) -> None:
+    def __init__(self, code: Sequence[tuple[int, int, int, int, int, int]], nregs: int,
+                 reductions: Sequence[Reduction] = ()) -> None:
         table = np.array(code, dtype=np.int64).reshape(-1, 6)
         lo = np.array([0, 0, -(2**31), -(2**31), -(2**31), -(2**31)])
         hi = np.array([2**16 - 1, 2**16 - 1, 2**31 - 1, 2**31 - 1, 2**31 - 1, 2**31 - 1])
@@ -117,6 +138,12 @@ class Program:
         self.code: tuple[tuple[int, ...], ...] = tuple(tuple(int(x) for x in row) for row in table)
         self._instrs = ffi.new("csim_instr[]", max(1, self.ncode))
         ffi.memmove(self._instrs, packed.tobytes(), packed.nbytes)
+        self.reductions: tuple[Reduction, ...] = tuple(reductions)
+        self._reductions = ffi.new("csim_reduction[]", max(1, len(self.reductions)))
+        for k, red in enumerate(self.reductions):
+            entry = self._reductions[k]
+            entry.op, entry.ties, entry.first_slot = red.op, int(red.ties == "last"), red.first_slot
+            entry.ncells, entry.tag_slot = red.ncells, red.tag_slot
 
     def __len__(self) -> int:
         return self.ncode
@@ -151,6 +178,8 @@ class RunOutcome:
     totals: dict[str, Any]       # csim_totals; "cat" is {"busy": .., "mem_l1": .., ...}
     pc_stats: np.ndarray         # (ncode, 1 + ncat) uint64: exec count, then cycles per csim_cat
     host_seconds: float
+    #: per core: busy, wait, dispatch, idle, iterations, instructions (csim_core_stats)
+    cores: list[dict[str, int]]
 
     @property
     def ok(self) -> bool:
@@ -220,7 +249,8 @@ def run(
     prog = ffi.new(
         "csim_program *",
         {"code": program._instrs, "ncode": program.ncode, "nregs": program.nregs, "regs": regs,
-         "arrays": table, "narrays": len(arrays)},
+         "arrays": table, "narrays": len(arrays), "reductions": program._reductions,
+         "nreductions": len(program.reductions)},
     )
     cfg = _config_struct(config)
     pc_stats = np.zeros((program.ncode, 1 + len(CAT_NAMES)), dtype=np.uint64)
@@ -245,6 +275,11 @@ def run(
         message = ffi.string(lib.csim_message(sim)).decode()
         totals = ffi.new("csim_totals *")
         lib.csim_get_totals(sim, totals)
+        cores = []
+        one = ffi.new("csim_core_stats *")
+        for k in range(lib.csim_core_count(sim)):
+            lib.csim_get_core_stats(sim, k, one)
+            cores.append({name: int(getattr(one, name)) for name, _ in ffi.typeof("csim_core_stats").fields})
     finally:
         lib.csim_free(sim)
 
@@ -258,6 +293,7 @@ def run(
         totals=_totals_dict(totals),
         pc_stats=pc_stats,
         host_seconds=host_seconds,
+        cores=cores,
     )
 
 

@@ -46,6 +46,11 @@ _RANGES: Mapping[str, tuple[int, int]] = MappingProxyType(
         "bpred_history_bits": (0, 32),
         "mispredict_penalty": (0, _MAX_LATENCY),
         "max_instructions": (0, 2**63 - 1),
+        "cores": (1, 64),
+        "dispatch_cost": (0, _MAX_LATENCY),
+        "loop_start_cost": (0, _MAX_LATENCY),
+        "loop_end_cost": (0, _MAX_LATENCY),
+        "signal_latency": (0, _MAX_LATENCY),
     }
 )
 _CACHE_MAX_LINES = 2**24
@@ -85,6 +90,15 @@ class MachineConfig:
     bpred_history_bits: int
     mispredict_penalty: int
     max_instructions: int
+    #: cores running a parallel loop's iterations (core 0 also runs the code outside it)
+    cores: int = 1
+    #: cycles from one iteration's end to the next one's start on the same worker
+    dispatch_cost: int = 4
+    #: cycles from PAR_BEGIN to the first iterations' start, and from the last end to PAR_END
+    loop_start_cost: int = 20
+    loop_end_cost: int = 20
+    #: cycles from a SIGNAL to the WAIT it releases on another core (no ring or coherence model)
+    signal_latency: int = 10
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -100,6 +114,10 @@ class MachineConfig:
 
 #: Field names, in order.
 FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(MachineConfig))
+#: Fields with a default: a preset may leave them out.
+_DEFAULTED: frozenset[str] = frozenset(
+    f.name for f in dataclasses.fields(MachineConfig) if f.default is not dataclasses.MISSING
+)
 #: The fields that mirror csim_config (everything but name and description).
 CSIM_FIELDS: tuple[str, ...] = tuple(f for f in FIELDS if f not in ("name", "description"))
 
@@ -169,7 +187,7 @@ def _load_preset(path: Path) -> MachineConfig:
         data = tomllib.load(f)
     if data.get("name") != path.stem:
         raise MachineError(f"{path}: name must be {path.stem!r} (got {data.get('name')!r})")
-    missing = [f for f in FIELDS if f not in data]
+    missing = [f for f in FIELDS if f not in data and f not in _DEFAULTED]
     if missing:
         raise MachineError(f"{path}: missing fields {', '.join(missing)}")
     return MachineConfig(**{k: _coerce(k, v) for k, v in data.items()})

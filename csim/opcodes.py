@@ -102,6 +102,8 @@ class Status(IntEnum):
     BAD_PROGRAM = 9
     BAD_CONFIG = 10
     NO_MEMORY = 11
+    DEADLOCK = 12
+    BAD_PARALLEL = 13
 
 
 class DType(IntEnum):
@@ -148,6 +150,9 @@ MAX_SEGMENTS: int = parse_c_enum((SRC_DIR / "api.h").read_text(encoding="utf-8")
     "MAX_SEGMENTS"
 ]
 
+#: Cores a machine may have, and the per-context copies of a reduction (csim_limit in api.h).
+MAX_CORES: int = parse_c_enum((SRC_DIR / "api.h").read_text(encoding="utf-8"), "csim_limit", "CSIM_")["MAX_CORES"]
+
 #: The CPI-stack category names as results spell them ("busy", "mem_l1", ...), in csim_cat order.
 CAT_NAMES: tuple[str, ...] = tuple(c.name.lower() for c in Cat)
 
@@ -177,9 +182,14 @@ def format_instr(instr: Sequence[int]) -> str:
     if info.name == "RET":
         return "RET"
     if info.name == "PAR_BEGIN":
-        return f"PAR_BEGIN segments={aux} {('uncoupled', 'coupled')[dst] if dst in (0, 1) else dst}"
+        bounds = f" range({', '.join(srcs)})" if srcs else ""
+        return f"PAR_BEGIN segments={aux} {('uncoupled', 'coupled')[dst] if dst in (0, 1) else dst}{bounds}"
+    if info.name == "PAR_END":
+        return f"PAR_END -> {dst}"
+    if info.name in ("WAIT", "SIGNAL"):
+        return f"{info.name} {aux}"
     if info.cls == "SYNC":
-        return info.name if info.name == "PAR_END" else f"{info.name} {aux}"
+        return info.name
     if info.cls == "MEM":
         index = f"arr{aux}[{', '.join(srcs)}]"
         if info.name == "LOAD":

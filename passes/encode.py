@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from helixrc.csim.binding import REDUCE_OPS, Reduction
 from helixrc.csim.errors import Loc
 from helixrc.csim.opcodes import Opcode, Status
 from helixrc.passes.ir import (
-    Block, Branch, Compute, Jump, Load, LoopInfo, ParBegin, ParEnd, Raise, Return, Scalar,
+    Block, Branch, Compute, IterEnd, Jump, Load, LoopInfo, ParBegin, Raise, Return, Scalar,
     SegmentSync, Store,
 )
 from helixrc.passes.lower import Lowered
@@ -51,6 +52,8 @@ class Encoded:
     returns: dict[int, tuple[tuple[int, Scalar], ...]]
     raises: dict[int, tuple[str, str]]
     loops: list[LoopPcs]
+    #: the reduction and lastprivate objects, for the engine's combine
+    reductions: list[Reduction]
 
 
 def encode(lowered: Lowered) -> Encoded:
@@ -107,17 +110,26 @@ def encode(lowered: Lowered) -> Encoded:
                 put((int(Opcode.RAISE), int(RAISE_STATUS[op.kind]), -1, -1, -1, -1),
                     op.loc, block.loop)
             elif isinstance(op, ParBegin):
+                # PAR_BEGIN, then PAR_END (where the main context resumes), then the iterations.
                 coupled = int(op.signals == "coupled")
-                put((int(Opcode.PAR_BEGIN), op.segments, coupled, -1, -1, -1), op.loc, block.loop)
-            elif isinstance(op, ParEnd):
-                put((int(Opcode.PAR_END), 0, -1, -1, -1, -1), op.loc, block.loop)
+                bounds = [r.id for r in op.bounds] or [-1, -1, -1]
+                put((int(Opcode.PAR_BEGIN), op.segments, coupled, *bounds), op.loc, block.loop)
+                put((int(Opcode.PAR_END), 0, start[id(op.after)], -1, -1, -1), op.loc, block.loop)
+                if op.body is not nxt:
+                    put((int(Opcode.JMP), 0, start[id(op.body)], -1, -1, -1), op.loc, block.loop)
+            elif isinstance(op, IterEnd):
+                if op.opcode == Opcode.LOOP_RETURN:
+                    returns[len(code)] = tuple((v.id, v.type) for v in op.values)
+                put((int(op.opcode), 0, -1, -1, -1, -1), op.loc, block.loop)
             elif isinstance(op, SegmentSync):
                 put((int(op.opcode), op.segment, -1, -1, -1, -1), op.loc, block.loop)
     const_init = [(r.id, float(r.const) if r.type == Scalar.F64 else int(r.const))
                   for r in fn.regs if r.const is not None]
     loops = [LoopPcs(rec.info, start[id(rec.entry)], start[id(rec.body)])
              for rec in lowered.loop_records]
-    return Encoded(code, len(fn.regs), const_init, locs, pc_loops, returns, raises, loops)
+    reductions = [Reduction(REDUCE_OPS[r.op], r.ties, r.cells[0].slot, len(r.cells), r.tags.slot)
+                  for r in fn.reductions]
+    return Encoded(code, len(fn.regs), const_init, locs, pc_loops, returns, raises, loops, reductions)
 
 
 def _emits_jump(block: Block, op: Jump, nxt: Block | None) -> bool:
@@ -133,6 +145,8 @@ def _size(block: Block, nxt: Block | None) -> int:
             size += int(_emits_jump(block, op, nxt))
         elif isinstance(op, Branch):
             size += 1 if nxt in (op.if_true, op.if_false) else 2
+        elif isinstance(op, ParBegin):
+            size += 2 if op.body is nxt else 3
         else:
             size += 1
     return size

@@ -15,17 +15,20 @@ verifier (:func:`verify`) checks operand types against the shared opcode table.
 
 The parallel form adds per-call *scratch* memory (:class:`Scratch`: the cells of its shared,
 reduction and lastprivate objects, read and written with ``Load``/``Store`` like array elements)
-and the markers of its one parallel loop and sequential segments (:class:`ParBegin`,
-:class:`ParEnd`, :class:`SegmentSync`)::
+the parallel loop (:class:`ParBegin`, whose body block starts each iteration, :class:`IterEnd`
+which ends one) and its sequential segments (:class:`SegmentSync`)::
 
     STORE seg0.n[seg0] = n                       # seg0 = shared(0, n=n)
-    PAR_BEGIN segments=1 uncoupled               # for i in prange(..., segments=1, ...)
+    PAR_BEGIN segments=1 uncoupled range(0, n, 1) ? body : after
+  body:
+    it:i64 = ITER_BEGIN
+    ...
     WAIT 0
     t5:i64 = LOAD seg0.n[seg0]                   # seg0.n += 1
     t6:i64 = ADD_I t5, 1
     STORE seg0.n[seg0] = t6
     SIGNAL 0
-    PAR_END
+    ITER_END
 """
 
 from __future__ import annotations
@@ -170,6 +173,8 @@ class Block:
             return [last.target]
         if isinstance(last, Branch):
             return [last.if_true, last.if_false]
+        if isinstance(last, ParBegin):
+            return [last.body, last.after]
         return []
 
     def __repr__(self) -> str:
@@ -297,15 +302,21 @@ class Raise:
 @final
 @dataclass(eq=False, slots=True)
 class ParBegin:
-    """The parallel loop starts: its number of sequential segments and its signal semantics."""
+    """The parallel loop starts (a terminator): iterations ``range(start, stop, step)``, or 0, 1,
+    2, ... until one exits when ``bounds`` is empty; each runs ``body`` on a worker context, and
+    the main context goes on at ``after`` once the loop is over (the encoder writes PAR_END)."""
 
     segments: int
     #: "coupled" or "uncoupled"
     signals: str
+    #: (start, stop, step), or () for prange_while
+    bounds: tuple[Reg, ...]
+    body: Block
+    after: Block
     loc: Loc
 
     def sources(self) -> tuple[Reg, ...]:
-        return ()
+        return self.bounds
 
     def dest(self) -> Reg | None:
         return None
@@ -313,16 +324,30 @@ class ParBegin:
 
 @final
 @dataclass(eq=False, slots=True)
-class ParEnd:
-    """The parallel loop is over (its last iteration ended, or one left it by break)."""
+class IterEnd:
+    """An iteration of the parallel loop ends (a terminator): ITER_END, LOOP_EXIT (``break``) or
+    LOOP_RETURN (``return values`` inside the loop: the kernel returns them)."""
 
+    opcode: Opcode
+    values: tuple[Reg, ...]
     loc: Loc
 
     def sources(self) -> tuple[Reg, ...]:
-        return ()
+        return self.values
 
     def dest(self) -> Reg | None:
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class ReductionSpec:
+    """How the per-context copies of a reduction or lastprivate object combine after the loop:
+    ``op`` ("+", ..., "argmax", or "last" for lastprivate), its cells' slots and the tag slot."""
+
+    op: str
+    ties: str
+    cells: tuple[ArraySlot, ...]
+    tags: ArraySlot
 
 
 @final
@@ -341,8 +366,8 @@ class SegmentSync:
         return None
 
 
-Op = Union[Compute, Load, Store, Jump, Branch, Return, Raise, ParBegin, ParEnd, SegmentSync]
-TERMINATORS = (Jump, Branch, Return, Raise)
+Op = Union[Compute, Load, Store, Jump, Branch, Return, Raise, ParBegin, IterEnd, SegmentSync]
+TERMINATORS = (Jump, Branch, Return, Raise, ParBegin, IterEnd)
 
 
 @dataclass(eq=False)
@@ -359,6 +384,8 @@ class Function:
     arrays: list[ArraySlot] = field(default_factory=list)
     #: per-call scratch memory the program uses besides its arguments
     scratch: list[Scratch] = field(default_factory=list)
+    #: the reduction and lastprivate objects, combined after every parallel loop
+    reductions: list[ReductionSpec] = field(default_factory=list)
     #: None when the kernel returns nothing; otherwise the types, and whether it returns a tuple
     return_types: tuple[Scalar, ...] | None = None
     returns_tuple: bool = False
@@ -409,9 +436,11 @@ def format_op(op: Op) -> str:
     if isinstance(op, Return):
         return "RET " + ", ".join(str(v) for v in op.values) if op.values else "RET"
     if isinstance(op, ParBegin):
-        return f"PAR_BEGIN segments={op.segments} {op.signals}"
-    if isinstance(op, ParEnd):
-        return "PAR_END"
+        bounds = f" range({', '.join(str(r) for r in op.bounds)})" if op.bounds else ""
+        return f"PAR_BEGIN segments={op.segments} {op.signals}{bounds} ? {op.body.label} : {op.after.label}"
+    if isinstance(op, IterEnd):
+        values = " " + ", ".join(str(v) for v in op.values) if op.values else ""
+        return f"{op.opcode.name}{values}"
     if isinstance(op, SegmentSync):
         return f"{op.opcode.name} {op.segment}"
     return f"RAISE {op.kind} {op.message!r}"
@@ -484,6 +513,19 @@ def verify(fn: Function) -> list[str]:
             elif isinstance(op, ParBegin):
                 if not 0 <= op.segments <= MAX_SEGMENTS or op.signals not in ("coupled", "uncoupled"):
                     errors.append(f"{where}: segments or signals out of range")
+                if len(op.bounds) not in (0, 3):
+                    errors.append(f"{where}: bounds are start, stop, step or none")
+                for r in op.bounds:
+                    check_reg(where, r, "I")
+                for t in (op.body, op.after):
+                    if id(t) not in known:
+                        errors.append(f"{where}: target {t.label} is not in the function")
+            elif isinstance(op, IterEnd):
+                if op.opcode not in (Opcode.ITER_END, Opcode.LOOP_EXIT, Opcode.LOOP_RETURN):
+                    errors.append(f"{where}: not ITER_END, LOOP_EXIT or LOOP_RETURN")
+                got = tuple(v.type for v in op.values)
+                if op.opcode == Opcode.LOOP_RETURN and got != (fn.return_types or ()):
+                    errors.append(f"{where}: returns {got}, the function returns {fn.return_types or ()}")
             elif isinstance(op, SegmentSync):
                 if op.opcode not in (Opcode.WAIT, Opcode.SIGNAL) or not 0 <= op.segment < MAX_SEGMENTS:
                     errors.append(f"{where}: not a WAIT or SIGNAL of a segment below {MAX_SEGMENTS}")

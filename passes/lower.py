@@ -11,11 +11,15 @@ constants are preloaded registers. Loops are rotated so an iteration costs one t
 Short-circuit ``and``/``or``, chained comparisons and conditional expressions become branches,
 as a compiler for an in-order core would emit them. The result is verified by ``ir.verify``.
 
-The parallel form lowers to what it means on one core: ``prange`` is the counted loop above,
-``prange_while`` counts its iterations until a ``break``, both between ``PAR_BEGIN`` and
-``PAR_END``; ``wait``/``signal`` become ``WAIT``/``SIGNAL``. Each cell of a shared, reduction or
-lastprivate object is a scratch region of its own, read and written with LOAD/STORE at the
-index its object's handle register holds (0: one copy on one core)::
+The parallel form lowers for the multicore engine (docs/multicore.md): ``prange``/``prange_while``
+end a block with ``PAR_BEGIN`` (its range, or none); each iteration starts at the body block with
+``it = ITER_BEGIN`` (``v = start + it * step``), ends with ``ITER_END`` (``continue`` too),
+``LOOP_EXIT`` (``break``) or ``LOOP_RETURN`` (``return``), and the main context goes on after the
+loop. ``wait``/``signal`` become ``WAIT``/``SIGNAL``. Each cell of a shared object is a scratch
+region of one element; a reduction or lastprivate cell has one copy per worker context, indexed by
+the object's handle register, which each iteration sets to its context (``CTX``), and every write
+to it inside the loop also stores the iteration in the object's tag region; the engine combines
+the copies after the loop (``Function.reductions``)::
 
     seg0 = shared(0, n=n)          STORE seg0.n[seg0] = n       (after seg0:i64 = MOV 0)
     seg0.n += 1               ->   t = LOAD seg0.n[seg0] ; t2 = ADD_I t, 1 ; STORE seg0.n[seg0] = t2
@@ -32,12 +36,12 @@ from typing import Callable, Sequence
 import libcst as cst
 
 from helixrc.csim.errors import LanguageError, Loc
-from helixrc.csim.opcodes import Opcode
+from helixrc.csim.opcodes import MAX_CORES, Opcode
 from helixrc.passes.frontend import KernelModule, check_kernel
 from helixrc.passes.guard_unbound import guard_unbound
 from helixrc.passes.ir import (
-    ArraySlot, ArrayType, Block, Branch, Compute, Function, Jump, Load, LoopInfo, ParBegin, ParEnd,
-    Raise, Reg, Return, Scalar, Scratch, SegmentSync, Store,
+    ArraySlot, ArrayType, Block, Branch, Compute, Function, IterEnd, Jump, Load, LoopInfo, ParBegin,
+    Raise, ReductionSpec, Reg, Return, Scalar, Scratch, SegmentSync, Store,
 )
 from helixrc.passes.loops import find_loops, suite_body
 from helixrc.passes.parallel_form import ParLoop, ParObject
@@ -102,6 +106,8 @@ class ObjectStorage:
 
     handle: Reg
     cells: dict[str, ArraySlot]
+    #: reduction and lastprivate objects: the iteration of each copy's last write
+    tags: ArraySlot | None = None
 
 
 @dataclass
@@ -165,6 +171,10 @@ class _Lowerer:
         self.call_sites: list[Loc] = []
         #: the values of return temporaries, until their return
         self.deferred: dict[cst.Assign, list[Reg]] = {}
+        #: inside the parallel loop's body: the register holding the iteration number
+        self.iteration: Reg | None = None
+        #: where the main context goes on after the parallel loop
+        self.after_parallel: Block
 
     # -- infrastructure ---------------------------------------------------------------------
 
@@ -287,16 +297,27 @@ class _Lowerer:
         return f"{types.sig.name}.{name}" if inlined else name
 
     def allocate_cells(self, scope: Scope) -> None:
-        """One scratch region per cell of the scope's objects, one element long (one copy)."""
+        """One scratch region per cell of the scope's objects: one element for a shared cell, one
+        copy per worker context (MAX_CORES) for a reduction or lastprivate cell, whose object also
+        gets a region of tags (the iteration of each copy's last write)."""
         for name, obj in scope.types.parallel.objects.items():
             storage = scope.objects[name]
+            copies = 1 if obj.kind == "shared" else MAX_CORES
             for cell in obj.cell_names:
                 dtype = CELL_DTYPES[scope.types.cells[f"{name}.{cell}"]]
-                slot = ArraySlot(len(self.fn.arrays), self.scoped_name(scope.types, f"{name}.{cell}"),
-                                 ArrayType(dtype, 1), (self.const(1, I64),))
-                self.fn.arrays.append(slot)
-                self.fn.scratch.append(Scratch(slot, 1))
-                storage.cells[cell] = slot
+                storage.cells[cell] = self.scratch(scope, f"{name}.{cell}", dtype, copies)
+            if obj.kind != "shared":
+                storage.tags = self.scratch(scope, f"{name}.@iteration", "int64", copies)
+                op = obj.op if obj.kind == "reduction" else "last"
+                self.fn.reductions.append(ReductionSpec(
+                    op or "last", obj.ties or "first", tuple(storage.cells.values()), storage.tags))
+
+    def scratch(self, scope: Scope, name: str, dtype: str, length: int) -> ArraySlot:
+        slot = ArraySlot(len(self.fn.arrays), self.scoped_name(scope.types, name),
+                         ArrayType(dtype, 1), (self.const(length, I64),))
+        self.fn.arrays.append(slot)
+        self.fn.scratch.append(Scratch(slot, length))
+        return slot
 
     def fall_off(self, fn_def: cst.FunctionDef) -> None:
         """The end of the body: an implicit `return` (None)."""
@@ -434,6 +455,16 @@ class _Lowerer:
             return
         slot, indices = self.memory_ref(target)
         self.emit(Store(slot, indices, self.store_value(slot, reg, loc), loc))
+        self.tag_write(target, loc)
+
+    def tag_write(self, target: cst.BaseExpression, loc: Loc) -> None:
+        """Inside the parallel loop a write to a reduction or lastprivate copy also records the
+        iteration, which the engine's combine orders copies by."""
+        if self.iteration is None or not isinstance(target, cst.Attribute):
+            return
+        storage = self.scope.objects[self.scope.types.parallel.cells[target].name]
+        if storage.tags is not None:
+            self.emit(Store(storage.tags, (storage.handle,), self.iteration, loc))
 
     def memory_ref(self, target: cst.BaseExpression) -> tuple[ArraySlot, tuple[Reg, ...]]:
         """Where an array element or a parallel-form cell lives: its slot and index registers."""
@@ -473,6 +504,7 @@ class _Lowerer:
         rhs = self.expr(node.value, None)
         result = self.binary_into(op, old, rhs, None, loc)
         self.emit(Store(slot, indices, self.store_value(slot, result, loc), loc))
+        self.tag_write(node.target, loc)
 
     def return_stmt(self, node: cst.Return, loc: Loc) -> None:
         values: list[Reg] = []
@@ -481,6 +513,14 @@ class _Lowerer:
             values = self.deferred.pop(deferred)
         elif node.value is not None:
             values = self.return_values(node.value)
+        if self.parallel is not None and self.parallel[1] == len(self.call_sites):
+            # A return of the parallel loop's own function, inside it: the iteration's result.
+            if self.scope.return_block is not None:
+                raise LanguageError(
+                    "a return inside a helper's parallel loop is not supported", loc,
+                    "return a value from the loop's kernel, or keep the helper's loop a plain range loop")
+            self.emit(IterEnd(Opcode.LOOP_RETURN, tuple(values), loc))
+            return
         if self.scope.result_regs is not None:
             for dst, v in zip(self.scope.result_regs, values):
                 self.move(dst, v, loc)
@@ -534,8 +574,8 @@ class _Lowerer:
         return self.reparent_cache[key]
 
     def for_stmt(self, stmt: cst.For, par: ParLoop | None = None) -> None:
-        """``for v in range(...)``, or ``prange(start, stop, step, ...)``: the same counted loop,
-        between PAR_BEGIN and PAR_END."""
+        """``for v in range(...)``: a counted loop; ``prange(start, stop, step, ...)``: the parallel
+        loop over the same range."""
         loc = self.loc(stmt)
         info, entry = self.enter_loop(stmt)
         assert isinstance(stmt.target, cst.Name) and isinstance(stmt.iter, cst.Call)
@@ -560,14 +600,15 @@ class _Lowerer:
         elif step.const == 0:
             self.emit(Raise("value", "range() arg 3 must not be zero", loc))
             self.start(self.new_block("dead"))
+        if par is not None:
+            self.prange(stmt, par, info, entry, (start, stop, step))
+            return
         # The loop variable doubles as the counter unless the body assigns it.
         counter = var if stmt.target.value not in assigned_names(stmt.body) else self.new_reg(I64, f"{var.name}.next")
         first, body, latch, exit_, done = (
             self.new_block("first"), self.new_block("body"), self.new_block("latch"),
             self.new_block("loop_exit"), self.new_block("after"))
         body.counted = True
-        if par is not None:
-            self.begin_parallel(par, loc)
         cont = self.range_test(start, stop, step, loc)
         self.emit(Branch(cont, first, done, loc))
         self.loop_records.append(LoopRecord(info, entry, body))
@@ -589,33 +630,36 @@ class _Lowerer:
             self.compute(Opcode.SUB_I, var, I64, (var, step), loc)
         self.jump(done, loc)
         self.start(done)
-        if par is not None:
-            self.end_parallel(loc)
+
+    def prange(self, stmt: cst.For, par: ParLoop, info: LoopInfo, entry: Block,
+               bounds: tuple[Reg, Reg, Reg]) -> None:
+        """The iterations of ``prange(start, stop, step)``: each computes ``v = start + it * step``
+        from its number ``it``."""
+        loc = self.loc(stmt)
+        assert isinstance(stmt.target, cst.Name)
+        var = self.scope.vars[stmt.target.value]
+        start, _, step = bounds
+        it = self.begin_parallel(par, info, entry, bounds, loc)
+        offset = it if step.const == 1 else self.compute(Opcode.MUL_I, None, I64, (it, step), loc)
+        if start.const == 0:
+            self.move(var, offset, loc)
+        else:
+            self.compute(Opcode.ADD_I, var, I64, (start, offset), loc)
+        self.parallel_body(stmt, info, loc)
 
     def prange_while_stmt(self, stmt: cst.For, par: ParLoop) -> None:
         """``for it in prange_while(...)``: iterations 0, 1, 2, ... until one breaks (or returns)."""
         loc = self.loc(stmt)
         info, entry = self.enter_loop(stmt)
         assert isinstance(stmt.target, cst.Name)
-        var = self.scope.vars[stmt.target.value]
-        counter = var if stmt.target.value not in assigned_names(stmt.body) else self.new_reg(I64, f"{var.name}.next")
-        body, latch, done = self.new_block("body"), self.new_block("latch"), self.new_block("after")
-        body.counted = True
-        self.begin_parallel(par, loc)
-        self.move(counter, self.const(0, I64), loc)
-        self.jump(body, loc)
-        self.loop_records.append(LoopRecord(info, entry, body))
-        self.start(body)
-        if counter is not var:
-            self.emit(Compute(Opcode.MOV, var, (counter,), loc))
-        self.loop_body(stmt, info, latch, done)
-        self.start(latch)
-        self.compute(Opcode.ADD_I, counter, I64, (counter, self.const(1, I64)), loc)
-        self.jump(body, loc)
-        self.start(done)
-        self.end_parallel(loc)
+        it = self.begin_parallel(par, info, entry, (), loc)
+        self.move(self.scope.vars[stmt.target.value], it, loc)
+        self.parallel_body(stmt, info, loc)
 
-    def begin_parallel(self, par: ParLoop, loc: Loc) -> None:
+    def begin_parallel(self, par: ParLoop, info: LoopInfo, entry: Block, bounds: tuple[Reg, ...],
+                       loc: Loc) -> Reg:
+        """End the current block with PAR_BEGIN and start the first block of an iteration: its
+        number, and the running context's copy of each reduction and lastprivate object."""
         if self.parallel is not None:
             outer, depth = self.parallel
             site = self.call_sites[depth] if depth < len(self.call_sites) else loc
@@ -625,11 +669,30 @@ class _Lowerer:
                 "call it outside the parallel loop, or keep the helper's loop a plain range loop",
             )
         self.parallel = (par, len(self.call_sites))
-        self.emit(ParBegin(par.segments, par.signals, loc))
+        body, self.after_parallel = self.new_block("iteration"), self.new_block("after")
+        body.counted = True
+        self.emit(ParBegin(par.segments, par.signals, bounds, body, self.after_parallel, loc))
+        self.loop_records.append(LoopRecord(info, entry, body))
+        self.start(body)
+        self.iteration = self.compute(Opcode.ITER_BEGIN, None, I64, (), loc)
+        for storage in self.scope.objects.values():
+            if storage.tags is not None:
+                self.emit(Compute(Opcode.CTX, storage.handle, (), loc))
+        return self.iteration
 
-    def end_parallel(self, loc: Loc) -> None:
+    def parallel_body(self, stmt: cst.For, info: LoopInfo, loc: Loc) -> None:
+        """The loop's body: falling off its end or ``continue`` is ITER_END, ``break`` LOOP_EXIT;
+        the main context goes on after the loop."""
+        latch, exit_ = self.new_block("iter_end"), self.new_block("loop_exit")
+        exit_.loop = info
+        self.loop_body(stmt, info, latch, exit_)
+        self.start(latch)
+        self.emit(IterEnd(Opcode.ITER_END, (), loc))
+        self.start(exit_)
+        self.emit(IterEnd(Opcode.LOOP_EXIT, (), loc))
+        self.start(self.after_parallel)
         self.parallel = None
-        self.emit(ParEnd(loc))
+        self.iteration = None
 
     def range_test(self, at: Reg, stop: Reg, step: Reg, loc: Loc) -> Reg:
         if step.const is not None:

@@ -58,7 +58,7 @@ def compile_kernel(module: KernelModule, name: str,
             + "\n" + format_function(lowered.function)
         )
     encoded = encode(lowered)
-    program = Program(encoded.code, encoded.nregs)
+    program = Program(encoded.code, encoded.nregs, encoded.reductions)
     compiled = Compiled(lowered, encoded, program, time.perf_counter() - began)
     _cache[key] = compiled
     if len(_cache) > CACHE_SIZE:

@@ -184,6 +184,8 @@ def cmd_machines(args: argparse.Namespace) -> int:
         print(f"  DRAM     +{c.dram_latency} cycles")
         kind = "gshare" if c.bpred_kind == 1 else "bimodal"
         print(f"  branches {kind}, 2^{c.bpred_table_bits} counters, {c.mispredict_penalty}-cycle mispredict penalty")
+        print(f"  cores    {c.cores}; dispatch {c.dispatch_cost}, loop start {c.loop_start_cost}, "
+              f"loop end {c.loop_end_cost}, signal {c.signal_latency} cycles")
     print("\nOverride any field with --set key=value; `helixrc machines --json` lists them all.")
     return 0
 

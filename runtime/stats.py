@@ -82,6 +82,8 @@ def build_stats(kernel: str, encoded: Encoded, outcome: RunOutcome, config: Mach
             "loads": totals["loads"], "stores": totals["stores"],
         },
         "branches": {"count": totals["branches"], "mispredicts": totals["mispredicts"]},
+        # per core: busy + wait + dispatch + idle == cycles (core 0 also runs the main context)
+        "cores": [dict(c) for c in outcome.cores],
         "loops": sorted(loops.values(), key=lambda e: (e["file"], e["line"], e["id"])),
         "lines": [
             {"file": f, "line": ln, "cycles": c, "instructions": n, "share": share(c)}

@@ -143,11 +143,14 @@ def test_disassemble() -> None:
 
 
 def test_disassemble_parallel_markers() -> None:
-    text = disassemble([I("PAR_BEGIN", 0, aux=3), I("WAIT", aux=2), I("SIGNAL", aux=2), I("PAR_END"), RET])
+    text = disassemble([I("PAR_BEGIN", 0, 1, 2, 3, aux=3), I("PAR_END", 6), I("ITER_BEGIN", 4), I("WAIT", aux=2),
+                        I("SIGNAL", aux=2), I("ITER_END"), RET])
     assert text.splitlines() == [
-        "    0  PAR_BEGIN segments=3 uncoupled",
-        "    1  WAIT 2",
-        "    2  SIGNAL 2",
-        "    3  PAR_END",
-        "    4  RET",
+        "    0  PAR_BEGIN segments=3 uncoupled range(r1, r2, r3)",
+        "    1  PAR_END -> 6",
+        "    2  ITER_BEGIN r4",
+        "    3  WAIT 2",
+        "    4  SIGNAL 2",
+        "    5  ITER_END",
+        "    6  RET",
     ]

@@ -18,6 +18,7 @@ def test_atom1_defaults() -> None:
     assert (atom.issue_width, atom.l1_size, atom.l1_assoc, atom.l1_line, atom.l1_latency) == (2, 32768, 8, 64, 3)
     assert (atom.l2_size, atom.l2_assoc, atom.l2_latency, atom.dram_latency) == (8 << 20, 16, 17, 180)
     assert (atom.bpred_kind, atom.mispredict_penalty, atom.max_instructions) == (1, 13, 2_000_000_000)
+    assert (atom.cores, atom.dispatch_cost, atom.loop_start_cost, atom.loop_end_cost, atom.signal_latency) == (1, 4, 20, 20, 10)
     assert resolve_machine() is atom
 
 
@@ -68,6 +69,10 @@ def test_resolve_with_overrides() -> None:
      ("atom1", {"bpred_kind": 2}, "bpred_kind must be from 0 to 1"),
      ("atom1", {"bpred_kind": "perceptron"}, "bimodal, gshare"),
      ("atom1", {"max_instructions": -5}, "max_instructions"),
+     ("atom1", {"cores": 0}, "cores must be from 1 to 64"),
+     ("atom1", {"cores": 65}, "cores must be from 1 to 64"),
+     ("atom1", {"signal_latency": -1}, "signal_latency must be from 0"),
+     ("atom1", {"dispatch_cost": -1}, "dispatch_cost must be from 0"),
      ("atom1", {"issue_width": 2.0}, "must be an int"),
      ("atom1", {"issue_width": True}, "must be an int")],
 )

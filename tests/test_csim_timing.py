@@ -53,15 +53,36 @@ def test_l2_hit_latency() -> None:
     assert out.pc_stats[8, L2] == 3 + 17 - 1
 
 
-def test_parallel_markers_take_one_issue_slot_each() -> None:
-    # On one core the parallel form's SYNC ops only issue: four of them fill two cycles of a
-    # two-wide core and delay nothing else.
-    sync = [I("PAR_BEGIN", 1, aux=2), I("WAIT", aux=1), I("SIGNAL", aux=1), I("PAR_END")]
-    out = run_code([*sync, RET], config=ATOM)
-    assert out.ok and out.totals["cycles"] == 3 and out.totals["instructions"] == 5
-    assert list(out.pc_stats[:4, 0]) == [1, 1, 1, 1]
-    mul = run_code([I("MUL_I", 1, 0, 0), *sync, I("ADD_I", 2, 1, 1), RET], [(0, 3)], config=ATOM)
-    assert mul.ok and mul.reg_int(2) == 18 and mul.totals["cycles"] == 5
+#: range(r0, r1, r2) with one segment: each iteration is ITER_BEGIN, WAIT 0, SIGNAL 0, ITER_END
+PAR_LOOP = [I("PAR_BEGIN", 0, 0, 1, 2, aux=1), I("PAR_END", 6), I("ITER_BEGIN", 3), I("WAIT", aux=0),
+            I("SIGNAL", aux=0), I("ITER_END"), RET]
+
+
+def test_a_parallel_loop_on_one_core_runs_its_iterations_in_order() -> None:
+    # PAR_BEGIN at 1, iterations start 20 later and each fills two cycles of the 2-wide core
+    # (22-23, 28-29, 34-35: 4 cycles of dispatch between), the loop ends 20 after the last one
+    # and RET issues in the next cycle.
+    out = run_code(PAR_LOOP, [(0, 0), (1, 3), (2, 1)], config=ATOM)
+    assert out.ok and out.totals["cycles"] == 35 + 20 + 1 and out.totals["instructions"] == 15
+    assert list(out.pc_stats[:7, 0]) == [1, 1, 3, 3, 3, 3, 1]
+    assert out.cores == [{"busy": 1 + 3 * 2 + 1, "wait": 0, "dispatch": 20 + 2 * 4 + 20, "idle": 0,
+                          "iterations": 3, "instructions": 15}]
+
+
+def test_signals_reach_other_cores_after_the_signal_latency() -> None:
+    # Three cores start the three iterations at 21. Iteration 0 signals at 23; iteration 1's
+    # WAIT (issued at 22) is released at 23 + 10, it signals at 34; iteration 2 signals at 45.
+    out = run_code(PAR_LOOP, [(0, 0), (1, 3), (2, 1)], config=resolve_machine(ATOM, cores=3))
+    assert out.ok and out.totals["cycles"] == 45 + 20 + 1
+    assert [c["wait"] for c in out.cores] == [0, 33 - 22, 44 - 22]
+    assert [c["iterations"] for c in out.cores] == [1, 1, 1]
+
+
+def test_a_segment_with_no_signal_deadlocks() -> None:
+    code = [*PAR_LOOP[:4], I("ITER_END"), I("ITER_END"), RET]
+    out = run_code(code, [(0, 0), (1, 3), (2, 1)], config=resolve_machine(ATOM, cores=2))
+    assert out.status_name == "DEADLOCK" and out.pc == 3
+    assert "segment 0: iteration 1 waits at pc 3 for iteration 0" in out.message
 
 
 def test_mispredict_penalty() -> None:

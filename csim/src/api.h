@@ -24,7 +24,10 @@ typedef enum csim_status {
     CSIM_BUDGET,             /* the instruction budget (config max_instructions) ran out */
     CSIM_BAD_PROGRAM,        /* the program failed validation (see csim_message) */
     CSIM_BAD_CONFIG,         /* the machine config is invalid (see csim_message) */
-    CSIM_NO_MEMORY           /* allocation failed */
+    CSIM_NO_MEMORY,          /* allocation failed */
+    CSIM_DEADLOCK,           /* every context of a parallel loop waits (see csim_message) */
+    CSIM_BAD_PARALLEL        /* the parallel form misused at run time, e.g. a PAR_BEGIN inside an
+                                iteration (see csim_message) */
 } csim_status;
 
 /* Element types of arrays. */
@@ -47,7 +50,8 @@ typedef enum csim_cat {
 
 /* Limits of the program format that both sides check. */
 typedef enum csim_limit {
-    CSIM_MAX_SEGMENTS = 256  /* sequential segments of one parallel loop (PAR_BEGIN's aux) */
+    CSIM_MAX_SEGMENTS = 256, /* sequential segments of one parallel loop (PAR_BEGIN's aux) */
+    CSIM_MAX_CORES = 64      /* machine config cores; also the per-context copies of a reduction */
 } csim_limit;
 
 /* A 64-bit register: i64 (bools are 0/1) or f64, as the opcode table says. */
@@ -77,6 +81,25 @@ typedef struct csim_array {
     int64_t strides[3];      /* in bytes; may be negative */
 } csim_array;
 
+/* How the copies of a reduction or lastprivate object are combined after a parallel loop. */
+typedef enum csim_reduce_op {
+    CSIM_RED_ADD = 0, CSIM_RED_MUL, CSIM_RED_AND, CSIM_RED_OR, CSIM_RED_XOR,
+    CSIM_RED_MIN, CSIM_RED_MAX, CSIM_RED_ARGMIN, CSIM_RED_ARGMAX,
+    CSIM_RED_LAST            /* lastprivate: the copy written by the highest iteration */
+} csim_reduce_op;
+
+/* A reduction or lastprivate object: ncells consecutive arrays from first_slot, each holding one
+   copy per worker context (CSIM_MAX_CORES elements; copy 0 is also the main context's), and an
+   int64 array at tag_slot with the iteration of each copy's last write (-1: none). MIN..ARGMAX
+   compare the first cell; ties (0: first, 1: last) says which iteration wins equal values. */
+typedef struct csim_reduction {
+    int32_t op;              /* csim_reduce_op */
+    int32_t ties;
+    int32_t first_slot;
+    int32_t ncells;
+    int32_t tag_slot;
+} csim_reduction;
+
 /* A program ready to run: code, register file (preloaded with constants and arguments), arrays. */
 typedef struct csim_program {
     const csim_instr *code;
@@ -85,6 +108,8 @@ typedef struct csim_program {
     csim_value *regs;        /* nregs registers, preloaded by the caller */
     const csim_array *arrays;
     int32_t narrays;
+    const csim_reduction *reductions;  /* combined after every parallel loop */
+    int32_t nreductions;
 } csim_program;
 
 /* The machine: every parameter a user may vary. Python's MachineConfig mirrors these names. */
@@ -112,6 +137,11 @@ typedef struct csim_config {
     int64_t bpred_history_bits;  /* gshare global history length */
     int64_t mispredict_penalty;  /* cycles */
     int64_t max_instructions;    /* instruction budget; 0 = unlimited */
+    int64_t cores;               /* cores running a parallel loop's iterations, 1 to 64 */
+    int64_t dispatch_cost;       /* cycles from an iteration's end to the worker's next start */
+    int64_t loop_start_cost;     /* cycles from PAR_BEGIN to the first iterations' start */
+    int64_t loop_end_cost;       /* cycles from the loop's last iteration end to PAR_END */
+    int64_t signal_latency;      /* cycles from a SIGNAL to the WAIT it releases on another core */
 } csim_config;
 
 /* Per-pc counters, filled by the simulator (the caller zeroes them). */
@@ -122,13 +152,25 @@ typedef struct csim_pc_stats {
 
 /* Whole-run counters. */
 typedef struct csim_totals {
-    uint64_t cycles;
+    uint64_t cycles;             /* the main context's clock at the end */
     uint64_t instructions;
-    uint64_t cat[6];             /* per csim_cat; sums to cycles */
+    uint64_t cat[6];             /* per csim_cat, over every context: sums to cycles on a program
+                                    with no parallel loop */
     uint64_t loads, stores;
     uint64_t l1_hits, l1_misses, l2_hits, l2_misses;
     uint64_t branches, mispredicts;
 } csim_totals;
+
+/* One core's counters: where its cycles went over the whole run (busy + wait + dispatch + idle
+   = the run's cycles; core 0's busy includes the main context's). */
+typedef struct csim_core_stats {
+    uint64_t busy;               /* executing instructions, stalls on their operands included */
+    uint64_t wait;               /* blocked in WAIT, or in a SIGNAL over the in-flight limit */
+    uint64_t dispatch;           /* loop start, iteration dispatch and loop end costs */
+    uint64_t idle;               /* no iteration to run (and, but for core 0, no loop running) */
+    uint64_t iterations;         /* parallel-loop iterations it finished */
+    uint64_t instructions;
+} csim_core_stats;
 
 typedef struct csim_sim csim_sim;
 
@@ -144,6 +186,9 @@ int32_t csim_fault_pc(const csim_sim *sim);
 /* A message for the last error, naming values (e.g. the index and the axis size). */
 const char *csim_message(const csim_sim *sim);
 void csim_get_totals(const csim_sim *sim, csim_totals *out);
+/* The number of cores, and one core's counters. */
+int csim_core_count(const csim_sim *sim);
+void csim_get_core_stats(const csim_sim *sim, int core, csim_core_stats *out);
 void csim_free(csim_sim *sim);
 
 const char *csim_strerror(int status);

@@ -12,6 +12,7 @@
 #include "core.h"
 #include "opcodes.h"
 #include "pyarith.h"
+#include "sched.h"
 
 /* NumPy's names, for messages. */
 static const char *const dtype_names[] = {
@@ -34,21 +35,13 @@ static uint32_t class_latency(const csim_config *cfg, csim_op_class cls)
     }
 }
 
-int core_init(core *c, const csim_config *config, const csim_program *program, cache *l1,
-              cache *l2, bpred *bp, csim_pc_stats *stats, char *msg, int msg_size)
+int core_init(core *c, const csim_config *config, const csim_program *program,
+              csim_pc_stats *stats, char *msg, int msg_size)
 {
-    size_t nslots = (size_t)program->nregs + 2;
-
     memset(c, 0, sizeof *c);
     c->code = malloc((size_t)program->ncode * sizeof *c->code);
-    c->ready_mem = calloc(nslots, sizeof *c->ready_mem);
-    c->why_mem = calloc(nslots, sizeof *c->why_mem);
-    if (c->code == NULL || c->ready_mem == NULL || c->why_mem == NULL) {
-        core_free(c);
+    if (c->code == NULL)
         return CSIM_NO_MEMORY;
-    }
-    c->ready = c->ready_mem + 2;
-    c->why = c->why_mem + 2;
     for (int32_t pc = 0; pc < program->ncode; pc++) {
         const csim_instr *in = &program->code[pc];
         const csim_op_info *info = &csim_op_table[in->op];
@@ -66,27 +59,19 @@ int core_init(core *c, const csim_config *config, const csim_program *program, c
             d->dst = in->dst;
         else if (in->op == OP_STORE_I || in->op == OP_STORE_F)
             d->s = in->dst;
-        else if (in->op == OP_JMP || in->op == OP_BRT || in->op == OP_BRF)
+        else if (in->op == OP_JMP || in->op == OP_BRT || in->op == OP_BRF || in->op == OP_PAR_END)
             d->target = in->dst;
+        if (in->op == OP_PAR_BEGIN)         /* the loop's bounds are read by the scheduler */
+            d->a = d->b = d->c = CORE_REG_NONE;
         d->lat = class_latency(config, info->cls);
     }
     c->ncode = program->ncode;
-    c->regs = program->regs;
+    c->nregs = program->nregs;
     c->arrays = program->arrays;
-    c->l1 = l1;
-    c->l2 = l2;
-    c->bp = bp;
     c->stats = stats;
-    c->cycle = 0;
-    c->slots = config->issue_width;         /* a full cycle 0: the first issue opens cycle 1 */
-    c->fetch_ready = 0;
     c->width = config->issue_width;
-    c->lat_l1 = config->l1_latency;
-    c->lat_l2 = config->l2_latency;
-    c->lat_dram = config->dram_latency;
     c->penalty = config->mispredict_penalty;
     c->budget = (uint64_t)config->max_instructions;
-    c->pc = 0;
     c->msg = msg;
     c->msg_size = msg_size;
     return CSIM_OK;
@@ -95,11 +80,7 @@ int core_init(core *c, const csim_config *config, const csim_program *program, c
 void core_free(core *c)
 {
     free(c->code);
-    free(c->ready_mem);
-    free(c->why_mem);
     c->code = NULL;
-    c->ready_mem = NULL;
-    c->why_mem = NULL;
 }
 
 /* Arithmetic shift right by 0..63 without relying on implementation-defined behaviour. */
@@ -129,33 +110,26 @@ static inline int element_offset(const csim_array *arr, const csim_value *regs,
     return CSIM_OK;
 }
 
-/* Stores allocate in both levels and update LRU, but expose no latency. */
-static inline void store_access(cache *l1, cache *l2, uint64_t addr)
-{
-    if (!cache_access(l1, addr))
-        cache_access(l2, addr);
-}
+/* Bytes of an element of each dtype (for the scheduler's undo log). */
+static const uint8_t dtype_sizes[] = {1, 2, 4, 8, 1, 2, 4, 8, 4, 8, 1};
 
-int core_step(core *c, uint64_t max_steps)
+int core_step(core *c, ctx *x, sched *s, uint64_t max_steps, uint64_t horizon)
 {
-    if (c->done)
-        return c->final_status;
-
     const core_instr *const code = c->code;
-    csim_value *const regs = c->regs;
+    csim_value *const regs = x->regs;
     const csim_array *const arrays = c->arrays;
-    uint64_t *const ready = c->ready;
-    uint8_t *const why = c->why;
+    uint64_t *const ready = x->ready;
+    uint8_t *const why = x->why;
     csim_pc_stats *const stats = c->stats;
-    cache *const l1 = c->l1, *const l2 = c->l2;
     char *const msg = c->msg;
     const int msg_size = c->msg_size;
     const int64_t width = c->width;
-    const uint64_t lat_l1 = (uint64_t)c->lat_l1, lat_l2 = (uint64_t)c->lat_l2;
-    const uint64_t lat_dram = (uint64_t)c->lat_dram, refill = (uint64_t)c->penalty + 1;
-    uint64_t cycle = c->cycle, fetch_ready = c->fetch_ready;
-    int64_t slots = c->slots;
-    int32_t pc = c->pc;
+    const uint64_t refill = (uint64_t)c->penalty + 1;
+    const uint64_t start_cycle = x->cycle;
+    const int logging = s->undo_on;
+    uint64_t cycle = x->cycle, fetch_ready = x->fetch_ready;
+    int64_t slots = x->slots;
+    int32_t pc = x->pc;
     uint64_t loads = 0, stores = 0, branches = 0, mispredicts = 0;
     uint64_t limit = max_steps != 0 ? max_steps : UINT64_MAX, n = 0;
     int budget_binds = 0, status;
@@ -219,6 +193,14 @@ int core_step(core *c, uint64_t max_steps)
         SOURCE(in->s);
         uint64_t earliest = cycle + (slots >= width);
         uint64_t issue = need > earliest ? need : earliest;
+        /* Memory and synchronization happen in global time order: let earlier contexts go. */
+        const csim_op_class cls = csim_op_table[in->op].cls;
+        if ((cls == CLS_MEM || cls == CLS_SYNC) && issue > horizon) {
+            n--;
+            x->when = issue;
+            status = CORE_YIELD;
+            goto stop;
+        }
 #ifdef CSIM_TRACE
         fprintf(stderr, "%8" PRIu64 " %6d  %-10s aux=%u dst=%d a=%d b=%d c=%d\n", issue, (int)pc,
                 csim_op_table[in->op].name, (unsigned)in->aux, (int)in->dst, (int)in->a,
@@ -505,16 +487,8 @@ int core_step(core *c, uint64_t max_steps)
             }
             regs[in->dst] = v;
             /* Timing: the level that serves the line decides the latency and the stall cause. */
-            uint64_t sim = arr->sim_addr + (uint64_t)off, lat = lat_l1;
-            unsigned level = CSIM_CAT_MEM_L1;
-            if (!cache_access(l1, sim)) {
-                lat += lat_l2;
-                level = CSIM_CAT_MEM_L2;
-                if (!cache_access(l2, sim)) {
-                    lat += lat_dram;
-                    level = CSIM_CAT_MEM_DRAM;
-                }
-            }
+            unsigned level;
+            uint64_t lat = sched_mem_latency(s, x, arr->sim_addr + (uint64_t)off, 0, &level);
             loads++;
             ready[in->dst] = issue + lat;
             why[in->dst] = (uint8_t)level;
@@ -528,6 +502,8 @@ int core_step(core *c, uint64_t max_steps)
                 FAIL(CSIM_VALUE_ERROR, "assignment destination is read-only");
             TRY(element_offset(arr, regs, in, &off, msg, msg_size));
             unsigned char *p = (unsigned char *)(uintptr_t)(arr->host_addr + (uint64_t)off);
+            if (logging)
+                TRY(sched_log_store(s, x, p, dtype_sizes[arr->dtype]));
             switch ((csim_dtype)arr->dtype) {
 #define PUT_INT(T, lo, hi)                                                     \
     {                                                                          \
@@ -561,7 +537,7 @@ int core_step(core *c, uint64_t max_steps)
                 *p = v != 0;
                 break;
             }
-            store_access(l1, l2, arr->sim_addr + (uint64_t)off);
+            sched_mem_latency(s, x, arr->sim_addr + (uint64_t)off, 1, NULL);
             stores++;
             pc++;
             continue;
@@ -574,6 +550,8 @@ int core_step(core *c, uint64_t max_steps)
                 FAIL(CSIM_VALUE_ERROR, "assignment destination is read-only");
             TRY(element_offset(arr, regs, in, &off, msg, msg_size));
             unsigned char *p = (unsigned char *)(uintptr_t)(arr->host_addr + (uint64_t)off);
+            if (logging)
+                TRY(sched_log_store(s, x, p, dtype_sizes[arr->dtype]));
             switch ((csim_dtype)arr->dtype) {
             case CSIM_FLOAT64:
                 memcpy(p, &v, sizeof v);
@@ -595,7 +573,7 @@ int core_step(core *c, uint64_t max_steps)
                 FAIL(CSIM_VALUE_ERROR, "cannot store a float into an integer array (%s)",
                      dtype_names[arr->dtype]);
             }
-            store_access(l1, l2, arr->sim_addr + (uint64_t)off);
+            sched_mem_latency(s, x, arr->sim_addr + (uint64_t)off, 1, NULL);
             stores++;
             pc++;
             continue;
@@ -608,7 +586,7 @@ int core_step(core *c, uint64_t max_steps)
         case OP_BRF: {
             int taken = (IA != 0) == (in->op == OP_BRT);
             branches++;
-            if (bpred_step(c->bp, pc, taken)) {
+            if (bpred_step(x->bp, pc, taken)) {
                 mispredicts++;
                 fetch_ready = issue + refill;
             }
@@ -624,11 +602,24 @@ int core_step(core *c, uint64_t max_steps)
             status = in->aux;
             msg[0] = '\0';
             goto stop;
+        case OP_ITER_BEGIN:
+            SET_I(x->iteration);
+            break;
+        case OP_CTX:
+            SET_I(x->worker);
+            break;
+        case OP_NCTX:
+            SET_I(s->nworkers);
+            break;
         case OP_PAR_BEGIN:
         case OP_PAR_END:
         case OP_WAIT:
         case OP_SIGNAL:
-            break;                          /* one core runs the iterations in order */
+        case OP_ITER_END:
+        case OP_LOOP_EXIT:
+        case OP_LOOP_RETURN:
+            status = CORE_SYNC;             /* issued here; the scheduler gives it its meaning */
+            goto stop;
         case CSIM_NOPS:
             break;                          /* not an opcode; the validator rejects it */
         }
@@ -651,18 +642,16 @@ int core_step(core *c, uint64_t max_steps)
 #undef SOURCE
 
 stop:
-    c->cycle = cycle;
-    c->slots = slots;
-    c->fetch_ready = fetch_ready;
-    c->pc = pc;
+    x->cycle = cycle;
+    x->slots = slots;
+    x->fetch_ready = fetch_ready;
+    x->pc = pc;
+    x->busy += cycle - start_cycle;
+    x->instructions += n;
+    x->loads += loads;
+    x->stores += stores;
+    x->branches += branches;
+    x->mispredicts += mispredicts;
     c->instructions += n;
-    c->loads += loads;
-    c->stores += stores;
-    c->branches += branches;
-    c->mispredicts += mispredicts;
-    if (status != CSIM_PAUSED) {
-        c->done = 1;
-        c->final_status = status;
-    }
     return status;
 }

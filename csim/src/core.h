@@ -15,6 +15,7 @@
 #include "api.h"
 #include "bpred.h"
 #include "cache.h"
+#include "ctx.h"
 
 /* Register slots below 0 in the scoreboard: unused sources read the always-ready slot; results
    of instructions that write no register go to the sink. */
@@ -32,41 +33,37 @@ typedef struct core_instr {
     uint32_t lat;            /* cycles until dst is ready (loads: set per access) */
 } core_instr;
 
+/* Stops of core_step besides the csim_status codes: where the scheduler (sched.h) takes over. */
+#define CORE_SYNC 100            /* stopped at the SYNC instruction x->pc, issued at x->cycle */
+#define CORE_YIELD 101           /* stopped before a memory or SYNC instruction past the horizon */
+
+struct sched;
+
+/* The pipeline model and the program, shared by every context. */
 typedef struct core {
     /* the program */
     core_instr *code;
     int32_t ncode;
-    csim_value *regs;
+    int32_t nregs;
     const csim_array *arrays;
-    /* the memory system and predictor, owned by the sim */
-    cache *l1, *l2;
-    bpred *bp;
     csim_pc_stats *stats;
-    /* timing state */
-    uint64_t *ready_mem;     /* nregs + 2 slots; ready = ready_mem + 2 */
-    uint64_t *ready;         /* cycle at which each register's value is available */
-    uint8_t *why_mem;
-    uint8_t *why;            /* csim_cat of each register's producer */
-    uint64_t cycle;          /* cycle of the last issue */
-    int64_t slots;           /* instructions issued in that cycle */
-    uint64_t fetch_ready;    /* first cycle after a mispredict refill */
     /* config values the loop needs */
-    int64_t width, lat_l1, lat_l2, lat_dram, penalty;
+    int64_t width, penalty;
     uint64_t budget;         /* max_instructions; 0 = unlimited */
-    /* where execution stands */
-    int32_t pc;              /* next pc to run; after a stop, the RET or faulting pc */
-    int done;                /* the program returned or raised: no more steps */
-    int final_status;        /* the status it stopped with */
-    uint64_t instructions, loads, stores, branches, mispredicts;
+    uint64_t instructions;   /* executed by all contexts */
     char *msg;               /* the sim's message buffer */
     int msg_size;
 } core;
 
-/* Decode the (validated) program and set up an idle core. Returns CSIM_OK or CSIM_NO_MEMORY. */
-int core_init(core *c, const csim_config *config, const csim_program *program, cache *l1,
-              cache *l2, bpred *bp, csim_pc_stats *stats, char *msg, int msg_size);
-/* Run up to max_steps instructions (0 = no slice): a csim_status as csim_run returns it. */
-int core_step(core *c, uint64_t max_steps);
+/* Decode the (validated) program. Returns CSIM_OK or CSIM_NO_MEMORY. */
+int core_init(core *c, const csim_config *config, const csim_program *program,
+              csim_pc_stats *stats, char *msg, int msg_size);
+/* Run context x for up to max_steps instructions (0 = no slice). Before a memory or SYNC
+   instruction that would issue after cycle horizon it returns CORE_YIELD, so memory is accessed
+   in global time order; at a SYNC instruction it issues it and returns CORE_SYNC. Otherwise a
+   csim_status as csim_run returns it (PAUSED when the slice ran out). s times memory accesses
+   (sched_mem_latency). */
+int core_step(core *c, ctx *x, struct sched *s, uint64_t max_steps, uint64_t horizon);
 void core_free(core *c);
 
 #endif

@@ -14,6 +14,7 @@
 #include "bpred.h"
 #include "cache.h"
 #include "core.h"
+#include "sched.h"
 #include "opcodes.h"
 
 #define SIM_MSG_SIZE 512
@@ -23,9 +24,12 @@
 #define MAX_ISSUE_WIDTH 64
 
 struct csim_sim {
-    cache l1, l2;
-    bpred bp;
+    cache *l1s;                  /* one per core */
+    cache l2;
+    bpred *bps;                  /* one per core */
+    int32_t ncores;
     core core;
+    sched sched;
     csim_pc_stats *stats;
     csim_pc_stats *own_stats;    /* allocated when the caller passes no pc_stats */
     int32_t ncode;
@@ -74,6 +78,11 @@ static int check_config(const csim_config *cfg, char *err, int err_size)
         {"bpred_history_bits", cfg->bpred_history_bits, 0, BPRED_MAX_HISTORY_BITS},
         {"mispredict_penalty", cfg->mispredict_penalty, 0, MAX_LATENCY},
         {"max_instructions", cfg->max_instructions, 0, INT64_MAX},
+        {"cores", cfg->cores, 1, CSIM_MAX_CORES},
+        {"dispatch_cost", cfg->dispatch_cost, 0, MAX_LATENCY},
+        {"loop_start_cost", cfg->loop_start_cost, 0, MAX_LATENCY},
+        {"loop_end_cost", cfg->loop_end_cost, 0, MAX_LATENCY},
+        {"signal_latency", cfg->signal_latency, 0, MAX_LATENCY},
     };
 
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
@@ -143,6 +152,8 @@ static int check_instr(const csim_program *p, int32_t pc, char *err, int err_siz
                          info->name, (int)in->aux, (int)p->narrays);
         nsrc = p->arrays[in->aux].ndim;     /* as many indices as the array has axes */
     }
+    if (in->op == OP_PAR_BEGIN && in->a != -1)
+        nsrc = 3;                           /* range(a, b, c); all -1 for an unbounded loop */
     if (!check_reg(p, pc, "a", in->a, nsrc > 0, err, err_size)
         || !check_reg(p, pc, "b", in->b, nsrc > 1, err, err_size)
         || !check_reg(p, pc, "c", in->c, nsrc > 2, err, err_size))
@@ -162,8 +173,17 @@ static int check_instr(const csim_program *p, int32_t pc, char *err, int err_siz
                          "(%d to %d)", (int)pc, (int)in->aux, (int)CSIM_INDEX_ERROR,
                          (int)CSIM_UNBOUND_LOCAL);
         return check_reg(p, pc, "dst", in->dst, 0, err, err_size);
-    case OP_RET:
     case OP_PAR_END:
+        if (in->dst < 0 || in->dst >= p->ncode)
+            return failf(err, err_size, "pc %d: PAR_END target %d is not a pc (0 to %d)", (int)pc,
+                         (int)in->dst, (int)p->ncode - 1);
+        if (pc == 0 || p->code[pc - 1].op != OP_PAR_BEGIN)
+            return failf(err, err_size, "pc %d: PAR_END does not follow a PAR_BEGIN", (int)pc);
+        return 1;
+    case OP_RET:
+    case OP_ITER_END:
+    case OP_LOOP_EXIT:
+    case OP_LOOP_RETURN:
         return check_reg(p, pc, "dst", in->dst, 0, err, err_size);
     case OP_PAR_BEGIN:
         if (in->aux > CSIM_MAX_SEGMENTS)
@@ -172,6 +192,9 @@ static int check_instr(const csim_program *p, int32_t pc, char *err, int err_siz
         if (in->dst != 0 && in->dst != 1)
             return failf(err, err_size, "pc %d: PAR_BEGIN signals dst=%d is not 0 (uncoupled) or "
                          "1 (coupled)", (int)pc, (int)in->dst);
+        if (pc + 2 >= p->ncode || p->code[pc + 1].op != OP_PAR_END)
+            return failf(err, err_size, "pc %d: PAR_BEGIN is not followed by its PAR_END and the "
+                         "first instruction of an iteration", (int)pc);
         return 1;
     case OP_WAIT:
     case OP_SIGNAL:
@@ -183,6 +206,36 @@ static int check_instr(const csim_program *p, int32_t pc, char *err, int err_siz
         /* Everything else writes dst, or (STORE_*) reads the stored value from it. */
         return check_reg(p, pc, "dst", in->dst, 1, err, err_size);
     }
+}
+
+/* The reduction objects name 1-d arrays of CSIM_MAX_CORES int64, float64 or bool copies. */
+static int check_reductions(const csim_program *p, char *err, int err_size)
+{
+    if (p->nreductions < 0 || (p->nreductions > 0 && p->reductions == NULL))
+        return failf(err, err_size, "the program declares %d reductions but no table",
+                     (int)p->nreductions);
+    for (int32_t r = 0; r < p->nreductions; r++) {
+        const csim_reduction *red = &p->reductions[r];
+        if (red->op < CSIM_RED_ADD || red->op > CSIM_RED_LAST || red->ties < 0 || red->ties > 1)
+            return failf(err, err_size, "reduction %d: op %d or ties %d out of range", (int)r,
+                         (int)red->op, (int)red->ties);
+        if (red->ncells < 1 || red->first_slot < 0 || red->first_slot + red->ncells > p->narrays
+            || red->tag_slot < 0 || red->tag_slot >= p->narrays)
+            return failf(err, err_size, "reduction %d: its arrays are not in the array table",
+                         (int)r);
+        for (int32_t k = -1; k < red->ncells; k++) {
+            const csim_array *arr = &p->arrays[k < 0 ? red->tag_slot : red->first_slot + k];
+            int dtype_ok = k < 0 ? arr->dtype == CSIM_INT64
+                                 : arr->dtype == CSIM_INT64 || arr->dtype == CSIM_FLOAT64
+                                       || arr->dtype == CSIM_BOOL;
+            if (!dtype_ok || arr->ndim != 1 || arr->shape[0] < CSIM_MAX_CORES
+                || arr->strides[0] != (arr->dtype == CSIM_BOOL ? 1 : 8))
+                return failf(err, err_size, "reduction %d: array %d is not %d contiguous copies "
+                             "of int64, float64 or bool (tags: int64)", (int)r,
+                             (int)(arr - p->arrays), (int)CSIM_MAX_CORES);
+        }
+    }
+    return 1;
 }
 
 static int check_program(const csim_program *p, char *err, int err_size)
@@ -198,11 +251,12 @@ static int check_program(const csim_program *p, char *err, int err_size)
         if (!check_instr(p, pc, err, err_size))
             return 0;
     uint16_t last = p->code[p->ncode - 1].op;
-    if (last != OP_JMP && last != OP_RET && last != OP_RAISE)
-        return failf(err, err_size, "pc %d: the last instruction is %s, not JMP, RET or RAISE "
-                     "(execution would run off the end)", (int)p->ncode - 1,
-                     csim_op_table[last].name);
-    return 1;
+    if (last != OP_JMP && last != OP_RET && last != OP_RAISE && last != OP_ITER_END
+        && last != OP_LOOP_EXIT && last != OP_LOOP_RETURN)
+        return failf(err, err_size, "pc %d: the last instruction is %s, not JMP, RET, RAISE, "
+                     "ITER_END, LOOP_EXIT or LOOP_RETURN (execution would run off the end)",
+                     (int)p->ncode - 1, csim_op_table[last].name);
+    return check_reductions(p, err, err_size);
 }
 
 csim_sim *csim_new(const csim_config *config, const csim_program *program,
@@ -238,15 +292,22 @@ csim_sim *csim_new(const csim_config *config, const csim_program *program,
             goto no_memory;
         sim->stats = sim->own_stats;
     }
-    st = cache_init(&sim->l1, config->l1_size, config->l1_assoc, config->l1_line);
+    sim->ncores = (int32_t)config->cores;
+    sim->l1s = calloc((size_t)sim->ncores, sizeof *sim->l1s);
+    sim->bps = calloc((size_t)sim->ncores, sizeof *sim->bps);
+    if (sim->l1s == NULL || sim->bps == NULL)
+        goto no_memory;
+    st = cache_init(&sim->l2, config->l2_size, config->l2_assoc, config->l2_line);
+    for (int32_t k = 0; k < sim->ncores && st == CSIM_OK; k++) {
+        st = cache_init(&sim->l1s[k], config->l1_size, config->l1_assoc, config->l1_line);
+        if (st == CSIM_OK)
+            st = bpred_init(&sim->bps[k], config->bpred_kind, config->bpred_table_bits,
+                            config->bpred_history_bits);
+    }
     if (st == CSIM_OK)
-        st = cache_init(&sim->l2, config->l2_size, config->l2_assoc, config->l2_line);
+        st = core_init(&sim->core, config, program, sim->stats, sim->msg, SIM_MSG_SIZE);
     if (st == CSIM_OK)
-        st = bpred_init(&sim->bp, config->bpred_kind, config->bpred_table_bits,
-                        config->bpred_history_bits);
-    if (st == CSIM_OK)
-        st = core_init(&sim->core, config, program, &sim->l1, &sim->l2, &sim->bp, sim->stats,
-                       sim->msg, SIM_MSG_SIZE);
+        st = sched_init(&sim->sched, config, program, &sim->core, sim->l1s, &sim->l2, sim->bps);
     if (st != CSIM_OK)
         goto no_memory;
     *status = CSIM_OK;
@@ -261,17 +322,26 @@ no_memory:
 
 int csim_run(csim_sim *sim, uint64_t max_steps)
 {
-    return core_step(&sim->core, max_steps);
+    return sched_step(&sim->sched, max_steps);
 }
 
 int32_t csim_fault_pc(const csim_sim *sim)
 {
-    return sim->core.pc;
+    return sim->sched.main.pc;
 }
 
 const char *csim_message(const csim_sim *sim)
 {
     return sim->msg;
+}
+
+/* The contexts whose counters add up to the run's: the main context and the workers. */
+static void add_ctx(csim_totals *out, const ctx *x)
+{
+    out->loads += x->loads;
+    out->stores += x->stores;
+    out->branches += x->branches;
+    out->mispredicts += x->mispredicts;
 }
 
 void csim_get_totals(const csim_sim *sim, csim_totals *out)
@@ -283,26 +353,58 @@ void csim_get_totals(const csim_sim *sim, csim_totals *out)
         for (int k = 0; k < CSIM_NCAT; k++)
             out->cat[k] += st->cycles[k];
     }
-    for (int k = 0; k < CSIM_NCAT; k++)
-        out->cycles += out->cat[k];
-    out->loads = sim->core.loads;
-    out->stores = sim->core.stores;
-    out->l1_hits = sim->l1.hits;
-    out->l1_misses = sim->l1.misses;
+    out->cycles = sim->sched.main.cycle;
+    add_ctx(out, &sim->sched.main);
+    for (int32_t k = 0; k < sim->sched.nworkers; k++)
+        add_ctx(out, &sim->sched.workers[k]);
     out->l2_hits = sim->l2.hits;
     out->l2_misses = sim->l2.misses;
-    out->branches = sim->core.branches;
-    out->mispredicts = sim->core.mispredicts;
+    for (int32_t k = 0; k < sim->ncores; k++) {
+        out->l1_hits += sim->l1s[k].hits;
+        out->l1_misses += sim->l1s[k].misses;
+    }
+}
+
+int csim_core_count(const csim_sim *sim)
+{
+    return sim->ncores;
+}
+
+void csim_get_core_stats(const csim_sim *sim, int core, csim_core_stats *out)
+{
+    const sched *s = &sim->sched;
+    const ctx *w = &s->workers[core];
+
+    memset(out, 0, sizeof *out);
+    out->busy = w->busy;
+    out->wait = w->wait;
+    out->dispatch = w->dispatch;
+    out->iterations = w->iterations;
+    out->instructions = w->instructions;
+    if (core == 0) {                        /* the main context runs on core 0 too */
+        out->busy += s->main.busy;
+        out->dispatch += s->main.dispatch;
+        out->instructions += s->main.instructions;
+    }
+    uint64_t total = s->main.cycle, used = out->busy + out->wait + out->dispatch;
+    out->idle = total > used ? total - used : 0;
 }
 
 void csim_free(csim_sim *sim)
 {
     if (sim == NULL)
         return;
+    sched_free(&sim->sched);
     core_free(&sim->core);
-    bpred_free(&sim->bp);
+    for (int32_t k = 0; k < sim->ncores; k++) {
+        if (sim->bps != NULL)
+            bpred_free(&sim->bps[k]);
+        if (sim->l1s != NULL)
+            cache_free(&sim->l1s[k]);
+    }
+    free(sim->bps);
+    free(sim->l1s);
     cache_free(&sim->l2);
-    cache_free(&sim->l1);
     free(sim->own_stats);
     free(sim);
 }

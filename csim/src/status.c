@@ -16,6 +16,8 @@ const char *csim_strerror(int status)
     case CSIM_BAD_PROGRAM: return "invalid program";
     case CSIM_BAD_CONFIG: return "invalid machine config";
     case CSIM_NO_MEMORY: return "out of memory";
+    case CSIM_DEADLOCK: return "deadlock";
+    case CSIM_BAD_PARALLEL: return "invalid use of the parallel form";
     default: return "unknown status";
     }
 }

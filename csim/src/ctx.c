@@ -1,0 +1,52 @@
+/* A hardware context: see ctx.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctx.h"
+
+int ctx_init(ctx *x, int32_t nregs, csim_value *regs, int32_t worker, int32_t core, cache *l1,
+             bpred *bp)
+{
+    size_t nslots = (size_t)nregs + 2;
+
+    memset(x, 0, sizeof *x);
+    x->ready_mem = calloc(nslots, sizeof *x->ready_mem);
+    x->why_mem = calloc(nslots, sizeof *x->why_mem);
+    if (regs == NULL)
+        regs = x->own_regs = calloc(nregs > 0 ? (size_t)nregs : 1, sizeof *x->own_regs);
+    if (x->ready_mem == NULL || x->why_mem == NULL || regs == NULL) {
+        ctx_free(x);
+        return CSIM_NO_MEMORY;
+    }
+    x->regs = regs;
+    x->ready = x->ready_mem + 2;
+    x->why = x->why_mem + 2;
+    x->worker = worker;
+    x->core = core;
+    x->iteration = -1;
+    x->l1 = l1;
+    x->bp = bp;
+    return CSIM_OK;
+}
+
+void ctx_start(ctx *x, const ctx *from, int32_t nregs, int32_t pc, uint64_t cycle,
+               int64_t issue_width)
+{
+    memcpy(x->regs, from->regs, (size_t)nregs * sizeof *x->regs);
+    memset(x->ready_mem, 0, ((size_t)nregs + 2) * sizeof *x->ready_mem);
+    x->pc = pc;
+    x->cycle = x->when = cycle;
+    x->slots = issue_width;              /* the first issue opens a new cycle */
+    x->fetch_ready = 0;
+    x->state = CTX_READY;
+}
+
+void ctx_free(ctx *x)
+{
+    free(x->ready_mem);
+    free(x->why_mem);
+    free(x->own_regs);
+    x->ready_mem = NULL;
+    x->why_mem = NULL;
+    x->own_regs = NULL;
+}

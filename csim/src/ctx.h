@@ -1,0 +1,59 @@
+/* A hardware context: the registers, scoreboard, pc and local clock of one thread of execution.
+ *
+ * The main context runs the code outside parallel loops on core 0; each worker context runs the
+ * iterations the scheduler (sched.h) gives it, on its own core with that core's L1 and branch
+ * predictor. The in-order pipeline model (core.h) advances one context at a time.
+ */
+#ifndef CSIM_CTX_H
+#define CSIM_CTX_H
+
+#include <stdint.h>
+
+#include "api.h"
+#include "bpred.h"
+#include "cache.h"
+
+/* What a context is doing, as the scheduler sees it. */
+typedef enum ctx_state {
+    CTX_IDLE = 0,            /* no iteration to run (or the main context during a loop) */
+    CTX_READY,               /* runnable from its clock on */
+    CTX_WAITING              /* blocked in a WAIT, or in a SIGNAL over the in-flight limit */
+} ctx_state;
+
+typedef struct ctx {
+    csim_value *regs;        /* nregs registers (the main context's are the caller's) */
+    csim_value *own_regs;    /* allocated by ctx_init for a worker; NULL for the main context */
+    uint64_t *ready_mem;     /* nregs + 2 slots; ready = ready_mem + 2 (see core.h's REG_NONE) */
+    uint64_t *ready;         /* cycle at which each register's value is available */
+    uint8_t *why_mem;
+    uint8_t *why;            /* csim_cat of each register's producer */
+    uint64_t cycle;          /* the local clock: cycle of the last issue */
+    uint64_t when;           /* when it next needs the global order: its clock, or the issue
+                                cycle of the memory or SYNC instruction it yielded before */
+    int64_t slots;           /* instructions issued in that cycle */
+    uint64_t fetch_ready;    /* first cycle after a mispredict refill */
+    int32_t pc;
+    int32_t worker;          /* the worker number CTX reads (the main context: 0) */
+    int32_t core;            /* the core it runs on */
+    int64_t iteration;       /* the iteration it runs; -1 for none */
+    ctx_state state;
+    int32_t wait_seg;        /* CTX_WAITING: the segment */
+    int wait_signal;         /* CTX_WAITING: 1 stalled in SIGNAL (in-flight limit), 0 in WAIT */
+    uint64_t wait_since;     /* CTX_WAITING: the clock when it blocked */
+    cache *l1;               /* its core's */
+    bpred *bp;               /* its core's */
+    /* counters */
+    uint64_t instructions, loads, stores, branches, mispredicts;
+    uint64_t busy, wait, dispatch, iterations;
+} ctx;
+
+/* Set up a context for nregs registers. regs: the register file to use (the main context's),
+   or NULL to allocate one. Returns CSIM_OK or CSIM_NO_MEMORY. */
+int ctx_init(ctx *x, int32_t nregs, csim_value *regs, int32_t worker, int32_t core, cache *l1,
+             bpred *bp);
+/* Start running from pc at cycle with the registers of from (nregs of them), all ready. */
+void ctx_start(ctx *x, const ctx *from, int32_t nregs, int32_t pc, uint64_t cycle,
+               int64_t issue_width);
+void ctx_free(ctx *x);
+
+#endif

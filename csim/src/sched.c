@@ -1,0 +1,716 @@
+/* The scheduler: see sched.h for the execution model. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "opcodes.h"
+#include "sched.h"
+
+/* Ring slots per worker and segment: the in-flight limit keeps the signalled iterations past the
+   watermark within 2 per worker, so 4 per worker never wrap over one still needed. */
+#define RING_PER_WORKER 4
+/* loop_step's answer when the loop ended by LOOP_RETURN: the kernel returned. */
+#define SCHED_RETURNED 200
+
+int sched_init(sched *s, const csim_config *config, const csim_program *program, core *c,
+               cache *l1s, cache *l2, bpred *bps)
+{
+    int32_t w = (int32_t)config->cores;
+
+    memset(s, 0, sizeof *s);
+    s->core = c;
+    s->code = program->code;
+    s->nworkers = w;
+    s->l1s = l1s;
+    s->l2 = l2;
+    s->lat_l1 = (uint64_t)config->l1_latency;
+    s->lat_l2 = (uint64_t)config->l2_latency;
+    s->lat_dram = (uint64_t)config->dram_latency;
+    s->signal_latency = (uint64_t)config->signal_latency;
+    s->dispatch_cost = (uint64_t)config->dispatch_cost;
+    s->loop_start_cost = (uint64_t)config->loop_start_cost;
+    s->loop_end_cost = (uint64_t)config->loop_end_cost;
+    s->reductions = program->reductions;
+    s->nreductions = program->nreductions;
+    s->ring_size = (int64_t)RING_PER_WORKER * w;
+    s->workers = calloc((size_t)w, sizeof *s->workers);
+    s->exit_msg = calloc(1, (size_t)c->msg_size);
+    if (s->workers == NULL || s->exit_msg == NULL)
+        return CSIM_NO_MEMORY;
+    if (ctx_init(&s->main, program->nregs, program->regs, 0, 0, &l1s[0], &bps[0]) != CSIM_OK)
+        return CSIM_NO_MEMORY;
+    s->main.slots = config->issue_width;     /* a full cycle 0: the first issue opens cycle 1 */
+    s->main.state = CTX_READY;
+    for (int32_t k = 0; k < w; k++)
+        if (ctx_init(&s->workers[k], program->nregs, NULL, k, k, &l1s[k], &bps[k]) != CSIM_OK)
+            return CSIM_NO_MEMORY;
+    return CSIM_OK;
+}
+
+void sched_free(sched *s)
+{
+    if (s->workers != NULL)
+        for (int32_t k = 0; k < s->nworkers; k++)
+            ctx_free(&s->workers[k]);
+    ctx_free(&s->main);
+    free(s->workers);
+    free(s->exit_msg);
+    free(s->wm);
+    free(s->ring);
+    free(s->inflight);
+    free(s->wm_arrival);
+    free(s->undo);
+    s->workers = NULL;
+}
+
+/* -- plug-in points ------------------------------------------------------------------------- */
+
+uint64_t sched_mem_latency(sched *s, const ctx *x, uint64_t addr, int is_store, unsigned *level)
+{
+    if (cache_access(x->l1, addr)) {
+        if (level != NULL)
+            *level = CSIM_CAT_MEM_L1;
+        return is_store ? 0 : s->lat_l1;
+    }
+    if (cache_access(s->l2, addr)) {
+        if (level != NULL)
+            *level = CSIM_CAT_MEM_L2;
+        return is_store ? 0 : s->lat_l1 + s->lat_l2;
+    }
+    if (level != NULL)
+        *level = CSIM_CAT_MEM_DRAM;
+    return is_store ? 0 : s->lat_l1 + s->lat_l2 + s->lat_dram;
+}
+
+uint64_t sched_signal_arrival(const sched *s, int32_t seg, int32_t from, int32_t to,
+                              uint64_t sent)
+{
+    (void)seg;
+    return from == to ? sent : sent + s->signal_latency;
+}
+
+int sched_log_store(sched *s, const ctx *x, unsigned char *addr, int size)
+{
+    if (x == &s->main)
+        return CSIM_OK;
+    if (s->nundo == s->undo_cap) {
+        int64_t cap = s->undo_cap ? 2 * s->undo_cap : 4096;
+        sched_undo *grown = realloc(s->undo, (size_t)cap * sizeof *grown);
+        if (grown == NULL)
+            return CSIM_NO_MEMORY;
+        s->undo = grown;
+        s->undo_cap = cap;
+    }
+    sched_undo *u = &s->undo[s->nundo++];
+    u->addr = addr;
+    u->iteration = x->iteration;
+    u->size = size;
+    u->old = 0;
+    memcpy(&u->old, addr, (size_t)size);
+    return CSIM_OK;
+}
+
+/* Drop the undo records no exit can reach any more: those of iterations below every running or
+   future one. Amortized: runs when the log has doubled since the last time. */
+static void prune_undo(sched *s)
+{
+    if (s->nundo < 2 * s->undo_pruned + 4096)
+        return;
+    int64_t low = INT64_MAX;
+    for (int32_t k = 0; k < s->nworkers; k++) {
+        const ctx *x = &s->workers[k];
+        if (x->state != CTX_IDLE && x->iteration < low)
+            low = x->iteration;
+    }
+    int64_t kept = 0;
+    for (int64_t j = 0; j < s->nundo; j++)
+        if (s->undo[j].iteration >= low)
+            s->undo[kept++] = s->undo[j];
+    s->nundo = kept;
+    s->undo_pruned = kept;
+}
+
+/* -- loops ---------------------------------------------------------------------------------- */
+
+static int failf(sched *s, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int failf(sched *s, int status, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(s->core->msg, (size_t)s->core->msg_size, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+/* len(range(start, stop, step)) for step != 0. */
+static int64_t trip_count(int64_t start, int64_t stop, int64_t step)
+{
+    if (step > 0 && start < stop)
+        return (int64_t)(((uint64_t)stop - (uint64_t)start - 1) / (uint64_t)step + 1);
+    if (step < 0 && start > stop)
+        return (int64_t)(((uint64_t)start - (uint64_t)stop - 1) / (0 - (uint64_t)step) + 1);
+    return 0;
+}
+
+static void start_iteration(sched *s, ctx *x, int64_t it, uint64_t at)
+{
+    ctx_start(x, &s->main, s->core->nregs, s->begin_pc + 2, at, s->core->width);
+    x->iteration = it;
+}
+
+/* The context's iteration is over (ended, exited, raised or squashed): start its next one, if
+   any, after the dispatch cost. */
+static void next_iteration(sched *s, ctx *x)
+{
+    int64_t it = x->iteration + s->nworkers;
+
+    x->state = CTX_IDLE;
+    if (it < s->trip && it < s->exit_iter && it >= 0) {
+        x->dispatch += s->dispatch_cost;
+        start_iteration(s, x, it, x->cycle + s->dispatch_cost);
+    }
+}
+
+/* Iteration it ends the loop (kind): squash every running iteration past it. */
+static void set_exit(sched *s, int64_t it, sched_exit kind, int32_t worker, int32_t pc)
+{
+    if (it >= s->exit_iter)
+        return;
+    s->exit_iter = it;
+    s->exit_kind = kind;
+    s->exit_worker = worker;
+    s->exit_pc = pc;
+    for (int32_t k = 0; k < s->nworkers; k++) {
+        ctx *y = &s->workers[k];
+        if (y->state != CTX_IDLE && y->iteration > it)
+            y->state = CTX_IDLE;
+    }
+}
+
+/* Set up copies 1.. of every reduction object from copy 0 (the value before the loop): the
+   identity for + * & | ^, copy 0's value for the others; every copy's tag -1. */
+static void init_copies(sched *s)
+{
+    const csim_array *arrays = s->core->arrays;
+
+    for (int32_t r = 0; r < s->nreductions; r++) {
+        const csim_reduction *red = &s->reductions[r];
+        int64_t *tags = (int64_t *)(uintptr_t)arrays[red->tag_slot].host_addr;
+        for (int32_t w = 0; w < s->nworkers; w++)
+            tags[w] = -1;
+        for (int32_t cell = 0; cell < red->ncells; cell++) {
+            const csim_array *arr = &arrays[red->first_slot + cell];
+            unsigned char *base = (unsigned char *)(uintptr_t)arr->host_addr;
+            int is_float = arr->dtype == CSIM_FLOAT64, is_bool = arr->dtype == CSIM_BOOL;
+            size_t size = is_bool ? 1 : 8;
+            csim_value id;
+            switch ((csim_reduce_op)red->op) {
+            case CSIM_RED_ADD:
+            case CSIM_RED_OR:
+            case CSIM_RED_XOR:
+                if (is_float)
+                    id.f = -0.0;            /* x + -0.0 == x for every x, -0.0 included */
+                else
+                    id.i = 0;
+                break;
+            case CSIM_RED_MUL:
+                if (is_float)
+                    id.f = 1.0;
+                else
+                    id.i = 1;
+                break;
+            case CSIM_RED_AND:
+                id.i = is_bool ? 1 : -1;
+                break;
+            default:
+                id.i = 0;
+                memcpy(&id, base, size);    /* min, max, arg*, last: start at copy 0's value */
+                break;
+            }
+            for (int32_t w = 1; w < s->nworkers; w++)
+                memcpy(base + (size_t)w * size, &id, size);
+        }
+    }
+}
+
+static csim_value copy_value(const csim_array *arr, int32_t w)
+{
+    const unsigned char *base = (const unsigned char *)(uintptr_t)arr->host_addr;
+    csim_value v;
+
+    v.i = 0;
+    if (arr->dtype == CSIM_BOOL)
+        v.i = base[w] != 0;
+    else
+        memcpy(&v, base + (size_t)w * 8, 8);
+    return v;
+}
+
+static void set_copy(const csim_array *arr, int32_t w, csim_value v)
+{
+    unsigned char *base = (unsigned char *)(uintptr_t)arr->host_addr;
+
+    if (arr->dtype == CSIM_BOOL)
+        base[w] = v.i != 0;
+    else
+        memcpy(base + (size_t)w * 8, &v, 8);
+}
+
+/* Whether copy b's compared value beats copy a's; equal values go by the tags and ties. */
+static int beats(const csim_reduction *red, int is_float, csim_value a, int64_t ta,
+                 csim_value b, int64_t tb)
+{
+    int less = is_float ? b.f < a.f : b.i < a.i;
+    int greater = is_float ? b.f > a.f : b.i > a.i;
+    int want_less = red->op == CSIM_RED_MIN || red->op == CSIM_RED_ARGMIN;
+
+    if (less || greater)
+        return want_less ? less : greater;
+    return red->ties ? tb > ta : tb < ta;
+}
+
+/* Fold the copies of an arithmetic reduction's cell into copy 0, in worker order. */
+static int fold_cell(sched *s, const csim_reduction *red, const csim_array *arr)
+{
+    csim_value acc = copy_value(arr, 0);
+
+    for (int32_t w = 1; w < s->nworkers; w++) {
+        csim_value v = copy_value(arr, w);
+        int overflow = 0;
+        if (arr->dtype == CSIM_FLOAT64) {
+            acc.f = red->op == CSIM_RED_ADD ? acc.f + v.f : acc.f * v.f;
+            continue;
+        }
+        switch ((csim_reduce_op)red->op) {
+        case CSIM_RED_ADD: overflow = __builtin_add_overflow(acc.i, v.i, &acc.i); break;
+        case CSIM_RED_MUL: overflow = __builtin_mul_overflow(acc.i, v.i, &acc.i); break;
+        case CSIM_RED_AND: acc.i &= v.i; break;
+        case CSIM_RED_OR: acc.i |= v.i; break;
+        default: acc.i ^= v.i; break;
+        }
+        if (overflow)
+            return failf(s, CSIM_OVERFLOW, "integer overflow: the reduction's combined value does "
+                         "not fit in the simulator's 64-bit ints");
+    }
+    set_copy(arr, 0, acc);
+    return CSIM_OK;
+}
+
+/* Combine every reduction object's copies into copy 0 (the main context's). */
+static int combine_copies(sched *s)
+{
+    const csim_array *arrays = s->core->arrays;
+
+    for (int32_t r = 0; r < s->nreductions; r++) {
+        const csim_reduction *red = &s->reductions[r];
+        int64_t *tags = (int64_t *)(uintptr_t)arrays[red->tag_slot].host_addr;
+        const csim_array *first = &arrays[red->first_slot];
+        int32_t best = 0;
+
+        if (red->op <= CSIM_RED_XOR) {
+            for (int32_t cell = 0; cell < red->ncells; cell++) {
+                int st = fold_cell(s, red, &arrays[red->first_slot + cell]);
+                if (st != CSIM_OK)
+                    return st;
+            }
+        } else if (red->op == CSIM_RED_LAST) {
+            for (int32_t w = 1; w < s->nworkers; w++)
+                if (tags[w] > tags[best])
+                    best = w;
+        } else {
+            int is_float = first->dtype == CSIM_FLOAT64;
+            for (int32_t w = 1; w < s->nworkers; w++)
+                if (beats(red, is_float, copy_value(first, best), tags[best],
+                          copy_value(first, w), tags[w]))
+                    best = w;
+        }
+        for (int32_t cell = 0; best != 0 && cell < red->ncells; cell++) {
+            const csim_array *arr = &arrays[red->first_slot + cell];
+            set_copy(arr, 0, copy_value(arr, best));
+        }
+        tags[0] = -1;
+    }
+    return CSIM_OK;
+}
+
+/* The main context reached PAR_BEGIN (issued at its clock). */
+static int begin_loop(sched *s)
+{
+    ctx *m = &s->main;
+    const csim_instr *in = &s->code[m->pc];
+    int32_t w = s->nworkers;
+    size_t nseg = in->aux > 0 ? in->aux : 1;
+
+    s->begin_pc = m->pc;
+    s->trip = INT64_MAX;
+    if (in->a >= 0) {
+        int64_t step = m->regs[in->c].i;
+        if (step == 0)
+            return failf(s, CSIM_VALUE_ERROR, "range() arg 3 must not be zero");
+        s->trip = trip_count(m->regs[in->a].i, m->regs[in->b].i, step);
+    }
+    s->segments = in->aux;
+    s->coupled = in->dst == 1;
+    s->exit_iter = INT64_MAX;
+    s->exit_kind = SCHED_EXIT_NONE;
+    free(s->wm);
+    free(s->ring);
+    free(s->inflight);
+    free(s->wm_arrival);
+    s->wm = calloc(nseg, sizeof *s->wm);
+    s->ring = malloc(nseg * (size_t)s->ring_size * sizeof *s->ring);
+    s->inflight = calloc(nseg * (size_t)w, sizeof *s->inflight);
+    s->wm_arrival = calloc(nseg * (size_t)w, sizeof *s->wm_arrival);
+    if (s->wm == NULL || s->ring == NULL || s->inflight == NULL || s->wm_arrival == NULL)
+        return failf(s, CSIM_NO_MEMORY, "out of memory starting a parallel loop");
+    for (size_t j = 0; j < nseg * (size_t)s->ring_size; j++)
+        s->ring[j].iteration = -1;
+    init_copies(s);
+    s->nundo = 0;
+    s->undo_pruned = 0;
+    s->undo_on = 1;
+    s->active = 1;
+    s->loops++;
+    m->state = CTX_IDLE;
+    uint64_t at = m->cycle + s->loop_start_cost;
+    for (int32_t k = 0; k < w; k++) {
+        ctx *x = &s->workers[k];
+        x->state = CTX_IDLE;
+        x->iteration = -1;
+        if (x->cycle < m->cycle)            /* idle since its last loop (its idle time) */
+            x->cycle = m->cycle;
+        if (k < s->trip) {
+            x->dispatch += at - x->cycle;
+            start_iteration(s, x, k, at);
+        }
+    }
+    return CSIM_OK;
+}
+
+/* Every worker is idle: the loop is over. Returns CSIM_OK when the main context goes on. */
+static int end_loop(sched *s)
+{
+    ctx *m = &s->main;
+    uint64_t end = m->cycle;
+
+    for (int32_t k = 0; k < s->nworkers; k++)
+        if (s->workers[k].cycle > end)
+            end = s->workers[k].cycle;
+    /* Undo the stores of the iterations past the exit, newest first. */
+    for (int64_t j = s->nundo - 1; j >= 0; j--) {
+        const sched_undo *u = &s->undo[j];
+        if (u->iteration > s->exit_iter)
+            memcpy(u->addr, &u->old, (size_t)u->size);
+    }
+    s->nundo = 0;
+    s->undo_on = 0;
+    s->active = 0;
+    m->cycle = m->when = end;
+    m->state = CTX_READY;
+    switch (s->exit_kind) {
+    case SCHED_EXIT_RAISE:
+        m->pc = s->exit_pc;
+        snprintf(s->core->msg, (size_t)s->core->msg_size, "%s", s->exit_msg);
+        return s->exit_status;
+    case SCHED_EXIT_RETURN:
+        memcpy(m->regs, s->workers[s->exit_worker].regs,
+               (size_t)s->core->nregs * sizeof *m->regs);
+        m->pc = s->exit_pc;
+        s->core->msg[0] = '\0';
+        return CSIM_OK;
+    default:
+        break;
+    }
+    int32_t pc = s->begin_pc + 1;           /* PAR_END */
+    int st = combine_copies(s);
+    if (st != CSIM_OK) {
+        m->pc = pc;
+        return st;
+    }
+    s->core->stats[pc].exec++;           /* PAR_END: the main context's next instruction */
+    s->core->instructions++;
+    m->instructions++;
+    m->dispatch += s->loop_end_cost;
+    m->cycle = m->when = end + s->loop_end_cost;
+    m->slots = s->core->width;
+    m->pc = s->core->code[pc].target;
+    return CSIM_OK;
+}
+
+/* -- segments ------------------------------------------------------------------------------- */
+
+/* Whether WAIT seg by x is released; if so *at is when its signals arrive at x. */
+static int wait_released(const sched *s, const ctx *x, int32_t seg, uint64_t *at)
+{
+    int64_t i = x->iteration;
+
+    *at = 0;
+    if (i == 0)
+        return 1;
+    if (s->coupled) {
+        const sched_signal *sig = &s->ring[(int64_t)seg * s->ring_size + (i - 1) % s->ring_size];
+        if (sig->iteration != i - 1)
+            return 0;
+        *at = sched_signal_arrival(s, seg, sig->worker, x->worker, sig->sent);
+        return 1;
+    }
+    if (s->wm[seg] < i)
+        return 0;
+    *at = s->wm_arrival[(int64_t)seg * s->nworkers + x->worker];
+    return 1;
+}
+
+static void block(ctx *x, int32_t seg, int in_signal)
+{
+    x->state = CTX_WAITING;
+    x->wait_seg = seg;
+    x->wait_signal = in_signal;
+    x->wait_since = x->cycle;
+}
+
+/* Move x's clock forward to at (if later), as waiting time. */
+static void wait_until(ctx *x, uint64_t at)
+{
+    if (at > x->cycle) {
+        x->wait += at - x->cycle;
+        x->cycle = at;
+    }
+    x->when = x->cycle;
+}
+
+/* Wake the contexts blocked on seg that an event at cycle now released. */
+static void wake(sched *s, int32_t seg, uint64_t now)
+{
+    for (int32_t k = 0; k < s->nworkers; k++) {
+        ctx *y = &s->workers[k];
+        uint64_t at = now;
+        if (y->state != CTX_WAITING || y->wait_seg != seg)
+            continue;
+        if (y->wait_signal) {               /* it retries its SIGNAL from now on */
+            if (s->inflight[(int64_t)seg * s->nworkers + k] >= SCHED_MAX_INFLIGHT)
+                continue;
+        } else {
+            if (!wait_released(s, y, seg, &at))
+                continue;
+            y->pc++;                        /* past the WAIT */
+        }
+        wait_until(y, at);
+        y->state = CTX_READY;
+    }
+}
+
+/* SIGNAL seg by x: returns 1 if it went through, 0 if x stalls on the in-flight limit. */
+static int do_signal(sched *s, ctx *x, int32_t seg)
+{
+    int32_t w = s->nworkers;
+    int32_t *inflight = &s->inflight[(int64_t)seg * w];
+    sched_signal *ring = &s->ring[(int64_t)seg * s->ring_size];
+    uint64_t *arrival = &s->wm_arrival[(int64_t)seg * w];
+
+    if (inflight[x->worker] >= SCHED_MAX_INFLIGHT) {
+        block(x, seg, 1);
+        return 0;
+    }
+    sched_signal *sig = &ring[x->iteration % s->ring_size];
+    sig->iteration = x->iteration;
+    sig->sent = x->cycle;
+    sig->worker = x->worker;
+    inflight[x->worker]++;
+    /* Advance the watermark over consecutive signalled iterations. */
+    for (;;) {
+        int64_t j = s->wm[seg];
+        const sched_signal *next = &ring[j % s->ring_size];
+        if (next->iteration != j)
+            break;
+        for (int32_t r = 0; r < w; r++) {
+            uint64_t at = sched_signal_arrival(s, seg, next->worker, r, next->sent);
+            if (at > arrival[r])
+                arrival[r] = at;
+        }
+        inflight[next->worker]--;
+        s->wm[seg] = j + 1;
+    }
+    wake(s, seg, x->cycle);
+    return 1;
+}
+
+/* x stopped at the SYNC instruction at its pc (issued at its clock). */
+static int sync_op(sched *s, ctx *x)
+{
+    const csim_instr *in = &s->code[x->pc];
+    const char *name = csim_op_table[in->op].name;
+
+    if (x == &s->main) {
+        if (in->op == OP_PAR_BEGIN)
+            return begin_loop(s);
+        return failf(s, CSIM_BAD_PARALLEL, "pc %d: %s outside a parallel loop", (int)x->pc, name);
+    }
+    switch ((csim_opcode)in->op) {
+    case OP_WAIT:
+    case OP_SIGNAL:
+        if (in->aux >= s->segments)
+            return failf(s, CSIM_BAD_PARALLEL, "pc %d: %s %d in iteration %" PRId64 " of the "
+                         "parallel loop at pc %d, which declares %d segments", (int)x->pc, name,
+                         (int)in->aux, x->iteration, (int)s->begin_pc, (int)s->segments);
+        if (in->op == OP_SIGNAL) {
+            if (do_signal(s, x, in->aux))
+                x->pc++;
+            return CSIM_OK;
+        }
+        uint64_t at;
+        if (!wait_released(s, x, in->aux, &at)) {
+            block(x, in->aux, 0);
+            return CSIM_OK;
+        }
+        wait_until(x, at);
+        x->pc++;
+        return CSIM_OK;
+    case OP_ITER_END:
+        x->iterations++;
+        next_iteration(s, x);
+        return CSIM_OK;
+    case OP_LOOP_EXIT:
+    case OP_LOOP_RETURN:
+        x->iterations++;
+        set_exit(s, x->iteration, in->op == OP_LOOP_EXIT ? SCHED_EXIT_BREAK : SCHED_EXIT_RETURN,
+                 x->worker, x->pc);
+        x->state = CTX_IDLE;                /* no iteration past the exit starts */
+        return CSIM_OK;
+    default:
+        return failf(s, CSIM_BAD_PARALLEL, "pc %d: %s inside iteration %" PRId64 " of the "
+                     "parallel loop at pc %d: one parallel loop runs at a time", (int)x->pc, name,
+                     x->iteration, (int)s->begin_pc);
+    }
+}
+
+/* No context is ready but some wait: name the lowest waiting iteration and what it waits for. */
+static int deadlock(sched *s, const ctx *low)
+{
+    for (int32_t k = 0; k < s->nworkers; k++) {
+        const ctx *y = &s->workers[k];
+        if (y->state == CTX_WAITING && y->iteration < low->iteration)
+            low = y;
+    }
+    s->main.pc = low->pc;
+    if (low->wait_signal)
+        return failf(s, CSIM_DEADLOCK, "deadlock in the parallel loop at pc %d: segment %d: "
+                     "iteration %" PRId64 " cannot signal at pc %d with %d signals of its core "
+                     "in flight, and iteration %" PRId64 " never signals", (int)s->begin_pc,
+                     (int)low->wait_seg, low->iteration, (int)low->pc, SCHED_MAX_INFLIGHT,
+                     s->wm[low->wait_seg]);
+    int64_t awaited = s->coupled ? low->iteration - 1 : s->wm[low->wait_seg];
+    return failf(s, CSIM_DEADLOCK, "deadlock in the parallel loop at pc %d: segment %d: "
+                 "iteration %" PRId64 " waits at pc %d for iteration %" PRId64 ", which never "
+                 "signals it", (int)s->begin_pc, (int)low->wait_seg, low->iteration,
+                 (int)low->pc, awaited);
+}
+
+/* The READY worker that next needs the global order (lowest number on ties); *horizon gets
+   the next such time among the others. */
+static ctx *pick(sched *s, uint64_t *horizon)
+{
+    ctx *best = NULL;
+    uint64_t second = UINT64_MAX;
+
+    for (int32_t k = 0; k < s->nworkers; k++) {
+        ctx *y = &s->workers[k];
+        if (y->state != CTX_READY)
+            continue;
+        if (best == NULL || y->when < best->when) {
+            if (best != NULL)
+                second = best->when;
+            best = y;
+        } else if (y->when < second) {
+            second = y->when;
+        }
+    }
+    *horizon = second;
+    return best;
+}
+
+/* One scheduling decision while a loop runs: CSIM_OK to go on, or how the run stops. */
+static int loop_step(sched *s, uint64_t left)
+{
+    uint64_t horizon;
+    ctx *x = pick(s, &horizon);
+
+    if (x == NULL) {
+        for (int32_t k = 0; k < s->nworkers; k++)
+            if (s->workers[k].state == CTX_WAITING)
+                return deadlock(s, &s->workers[k]);
+        int st = end_loop(s);
+        return st == CSIM_OK && s->exit_kind == SCHED_EXIT_RETURN ? SCHED_RETURNED : st;
+    }
+    int st = core_step(s->core, x, s, left, horizon);
+    switch (st) {
+    case CORE_YIELD:
+    case CSIM_PAUSED:
+        return CSIM_OK;
+    case CORE_SYNC:
+        st = sync_op(s, x);
+        if (x->state == CTX_READY && x->when < x->cycle)
+            x->when = x->cycle;
+        prune_undo(s);
+        return st;
+    case CSIM_BUDGET:
+    case CSIM_NO_MEMORY:
+        s->main.pc = x->pc;
+        return st;
+    case CSIM_OK:
+        s->main.pc = x->pc;
+        return failf(s, CSIM_BAD_PARALLEL, "pc %d: RET inside iteration %" PRId64 " of the "
+                     "parallel loop at pc %d", (int)x->pc, x->iteration, (int)s->begin_pc);
+    default:
+        /* An exception: the iteration ends the loop unless an earlier one already did. */
+        if (x->iteration < s->exit_iter) {
+            s->exit_status = st;
+            snprintf(s->exit_msg, (size_t)s->core->msg_size, "%s", s->core->msg);
+            set_exit(s, x->iteration, SCHED_EXIT_RAISE, x->worker, x->pc);
+        }
+        x->state = CTX_IDLE;
+        return CSIM_OK;
+    }
+}
+
+int sched_step(sched *s, uint64_t max_steps)
+{
+    core *c = s->core;
+    uint64_t start = c->instructions;
+    int st;
+
+    if (s->done)
+        return s->final_status;
+    for (;;) {
+        uint64_t left = 0;
+        if (max_steps != 0) {
+            uint64_t ran = c->instructions - start;
+            if (ran >= max_steps)
+                return CSIM_PAUSED;
+            left = max_steps - ran;
+        }
+        if (s->active) {
+            st = loop_step(s, left);
+            if (st == CSIM_OK)
+                continue;
+            if (st == SCHED_RETURNED)
+                st = CSIM_OK;
+            break;
+        }
+        st = core_step(c, &s->main, s, left, UINT64_MAX);
+        if (st == CORE_SYNC)
+            st = sync_op(s, &s->main);
+        if (st == CSIM_OK && s->active)
+            continue;                       /* a loop began */
+        if (st == CSIM_PAUSED)
+            continue;
+        break;
+    }
+    s->done = 1;
+    s->final_status = st;
+    return st;
+}
