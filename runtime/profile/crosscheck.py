@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
 import libcst as cst
@@ -86,6 +86,13 @@ class CrossCheck:
     @property
     def candidates(self) -> list[Finding]:
         return [f for f in self.findings if f.severity == "candidate"]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON: the findings (locations as ``file:line:col``), the loops not
+        exercised, and the profile."""
+        findings = [{**asdict(f), "loc": str(f.loc)} for f in self.findings]
+        return {"function": self.function, "findings": findings, "unexercised": list(self.unexercised),
+                "profile": self.profile.to_dict()}
 
     def format(self) -> str:
         out = [f"{self.analysis.filename}: {self.function}: static analysis vs. profile"]

@@ -27,7 +27,7 @@ from bytecode import Bytecode, Instr, Label
 
 from helixrc.csim.errors import Loc, ProfileError
 from helixrc.profile.recorder import Recorder, make_hooks
-from helixrc.profile.source import FunctionSource, LoopSource, Pos
+from helixrc.profile.source import FunctionSource, Pos
 
 _LOADS = ("LOAD_FAST", "LOAD_DEREF", "LOAD_GLOBAL")
 _STORES = ("STORE_FAST", "STORE_DEREF", "DELETE_FAST", "DELETE_DEREF", "STORE_GLOBAL", "DELETE_GLOBAL")
@@ -294,4 +294,4 @@ def _copy_function(fn: FunctionType, code: CodeType) -> FunctionType:
     return new
 
 
-__all__ = ["Instrumenter", "LoopSource"]
+__all__ = ["Instrumenter"]

@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
@@ -110,6 +110,12 @@ class DynamicDeps:
             if loop.line == line:
                 return loop
         raise KeyError(f"no loop of {self.function} starts on line {line}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON (the return value as its repr; distance keys stay ints)."""
+        data = asdict(self)
+        data["value"] = repr(self.value)
+        return data
 
     def format(self) -> str:
         """A readable listing: per loop its trip counts, then each observed dependence."""

@@ -25,6 +25,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from helixrc.profile.source import LoopSource
+
 #: dependence kinds, source access first in execution order
 RAW, WAR, WAW = "RAW", "WAR", "WAW"
 
@@ -63,7 +65,7 @@ def identity(obj: Any) -> int:
 class Recorder:
     """The state behind the hooks of one profiled call."""
 
-    def __init__(self, loops: list[Any], max_iterations: int, max_accesses: int) -> None:
+    def __init__(self, loops: list[LoopSource], max_iterations: int, max_accesses: int) -> None:
         self.loops = loops
         index = {id(lp): k for k, lp in enumerate(loops)}
         #: per loop index: itself and its ancestors (the stack below it holds only these)
