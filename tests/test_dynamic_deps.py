@@ -3,6 +3,7 @@ its cross-check with the static analysis (every sample; a planted wrong static c
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import random
@@ -13,12 +14,17 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import helixrc
 from helixrc import AnalysisBugError, AnalysisBugWarning, ProfileError, cross_check, profile_dependences
 from helixrc.passes.analysis import ScalarClass
 from helixrc.profile import DynamicDeps, crosscheck
 from helixrc.resolve import import_file
+from equality import assert_same
+from kernel_gen import GenConfig, arguments, kernel_file
+from kernel_gen import kernels as generated_kernels
 from kernel_gen_carried import make_inputs, random_kernel
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
@@ -356,6 +362,32 @@ def test_follow_calls_attributes_helper_accesses_to_the_call() -> None:
     assert all(d.dst_line == call and d.dst_via == f"scatter_helper:{inside}" for d in deps)
 
 
+@settings(max_examples=40, deadline=None, derandomize=True, database=None, print_blob=False,
+          suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_instrumented_runs_as_the_original(data: st.DataObject) -> None:
+    """Random kernels (kernel_gen's typed grammar: arrays, helpers, loops, early returns) give the
+    original's result and final arguments, or raise the same exception type."""
+    kern = data.draw(generated_kernels(GenConfig(arrays=True, helpers=1, numpy_bare=True)))
+    args = data.draw(arguments(kern))
+    fn = getattr(import_file(kernel_file(kern.source)), "k")
+    expected_args = copy.deepcopy(args)
+    got_args = copy.deepcopy(args)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            expected: Any = fn(*expected_args)
+        except Exception as e:  # noqa: BLE001 - the kernel's own exception, compared by type
+            expected = type(e)
+        try:
+            got: Any = profile_dependences(fn, got_args, copy_args=False, follow_calls=True).value
+        except Exception as e:  # noqa: BLE001
+            got = type(e)
+    assert_same(expected, got)
+    for before, after in zip(expected_args, got_args):
+        assert_same(before, after, "argument")
+
+
 def test_profile_errors_name_file_and_line(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match="not a Python function"):
         profile_dependences(len, ([1],))
@@ -435,6 +467,12 @@ def shift2(a, n):
         a[i] = a[i - 2] + 1
         s += i
     return s
+
+
+def copy_shift(dst, src, n):
+    for i in range(1, n):
+        dst[i] = src[i - 1] + 1
+    return 0
 '''
 
 
@@ -456,6 +494,14 @@ def test_candidate_with_its_run_time_check(kernels: Any) -> None:
     assert data["profile"]["loops"]["hist/L1"]["iterations"] == 6
     collide = cross_check(kernels.hist, (np.zeros(6), np.array([5, 3, 1, 3, 2, 4])))
     assert collide.findings == []
+
+
+def test_overlapping_arguments_break_an_assumption_not_the_analysis(kernels: Any) -> None:
+    a = np.zeros(6)
+    cc = cross_check(kernels.copy_shift, (a, a, 6))  # one array as both: copied as one
+    (finding,) = cc.findings
+    assert (finding.severity, finding.target) == ("assumption", "src") and "dst[]" in finding.message
+    assert cross_check(kernels.copy_shift, (np.zeros(6), np.zeros(6), 6)).findings == []
 
 
 def _planted(monkeypatch: pytest.MonkeyPatch, edit: Any) -> None:
