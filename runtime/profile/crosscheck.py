@@ -235,7 +235,9 @@ def _candidates(km: KernelModule, la: LoopAnalysis, pl: LoopProfile, filename: s
             tuple(d.describe() for d in static), [], la.loc, check=check, checkable=check is not None,
             not_checkable=reason))
     for name, info in sorted(la.scalars.items()):
-        if info.cls is ScalarClass.CARRIED and name not in pl.carried_scalars:
+        # a live-out carried scalar also needs its last write in order, which a RAW inside the
+        # loop does not show: only in-loop flow is judged
+        if info.cls is ScalarClass.CARRIED and not info.live_out and name not in pl.carried_scalars:
             out.append(_finding(
                 "candidate", la, name, "scalar",
                 f"{name}: carried by the analysis ({info.reason}), {coverage}",
