@@ -39,7 +39,6 @@ typedef struct ctx {
     ctx_state state;
     int32_t wait_seg;        /* CTX_WAITING: the segment */
     int wait_signal;         /* CTX_WAITING: 1 stalled in SIGNAL (in-flight limit), 0 in WAIT */
-    uint64_t wait_since;     /* CTX_WAITING: the clock when it blocked */
     cache *l1;               /* its core's */
     bpred *bp;               /* its core's */
     /* counters */
