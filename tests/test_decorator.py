@@ -38,6 +38,12 @@ KERNELS = "import helixrc\n" + "".join(
     def no_loop(xs):
         xs[0] = 7
         return xs[1]
+
+
+    def chase(nxt, p, steps):
+        for i in range(steps):
+            p = nxt[p]
+        return p
 ''')
 
 
@@ -136,6 +142,14 @@ def test_nothing_to_transform_falls_back(kernels: ModuleType) -> None:
     with pytest.warns(helixrc.FallbackWarning, match="no_loop has no loops"):
         assert f(xs) == 2
     assert xs.tolist() == [7, 2]
+
+
+def test_a_refused_loop_falls_back_naming_the_dependence_and_line(kernels: ModuleType) -> None:
+    f = helixrc.parallelize(machine="atom1")(kernels.chase)
+    line = f.__wrapped__.__code__.co_firstlineno + 2
+    with pytest.warns(helixrc.FallbackWarning, match=rf"chase/L1: refused: p carried on every path \(line {line}\)"):
+        assert f(np.array([1, 2, 0]), 0, 5) == 2
+    assert f"chase/L1: refused: p carried on every path (line {line})" in f.report
 
 
 def test_bare_decorator_and_unknown_machine() -> None:

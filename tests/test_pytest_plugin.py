@@ -102,6 +102,58 @@ def test_a_wrong_transformed_kernel_fails(session: pytest.Pytester) -> None:
     assert not (session.path / ".helixrc-baselines").exists()
 
 
+def test_rtol_admits_float_differences_within_it(session: pytest.Pytester) -> None:
+    session.makepyfile(float_kernels=textwrap.dedent("""\
+        def total(a, n):
+            s = 0.0
+            for i in range(n):
+                s += a[i]
+            return s
+
+
+        def total_off(a, n):
+            s = 0.0
+            for i in range(n):
+                s += a[i] * 1.000000000000001
+            return s
+    """))
+    result = run(session, """
+        import dataclasses
+
+        import helixrc
+        from helixrc import pytest_plugin
+        from float_kernels import total
+
+
+        @pytest.fixture
+        def reordered(monkeypatch):
+            # a parallel form whose float sum differs in the last bits, as a reassociated one may
+            real = pytest_plugin.transform_for
+            off = helixrc.transform(total.__code__.co_filename + "::total_off").function
+            monkeypatch.setattr(pytest_plugin, "transform_for",
+                                lambda *a: dataclasses.replace(real(*a), function=off))
+
+
+        def test_exact(helixrc_check, reordered):
+            helixrc_check(total, (np.linspace(0.1, 7.0, 50), 50))
+
+
+        @pytest.mark.helixrc(rtol=1e-12)
+        def test_within(helixrc_check, reordered):
+            helixrc_check(total, (np.linspace(0.1, 7.0, 50), 50))
+
+
+        def test_beyond(helixrc_check, reordered):
+            helixrc_check(total, (np.linspace(0.1, 7.0, 50), 50), rtol=1e-17)
+    """)
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines_random([
+        "*test_exact*", "*test_beyond*",
+        "helixrc: the transformed code in CPython differs from the original total in CPython: return value: *",
+    ])
+    result.stdout.no_fnmatch_line("FAILED*test_within*")
+
+
 def test_a_speedup_below_the_minimum_fails_and_the_marker_sets_it(session: pytest.Pytester) -> None:
     result = run(session, """
         def test_argument(helixrc_check):
