@@ -78,7 +78,8 @@ def _features(rng: np.random.Generator, n: int, nfeat: int, p_missing: float) ->
     return x.astype(np.float32)
 
 
-def _grow(rng: np.random.Generator, sample: np.ndarray, depth: int, fprob: np.ndarray) -> list[tuple]:
+def _grow(rng: np.random.Generator, sample: np.ndarray, depth: int,
+          fprob: np.ndarray) -> list[tuple]:
     """One tree, breadth first: (feature, threshold, left, right, default_left, weight) per node,
     children as indices within the tree."""
     nodes: list[list] = [[-1, 0.0, -1, -1, False, 0.0, 0]]  # last field: the node's depth

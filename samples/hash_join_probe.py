@@ -20,9 +20,10 @@ entered on the match path only; `revenue` is privatized as an int reduction. The
 refused on its own (its exit and `h` are carried on every path) and stays inside the parallel
 body.
 
-Inputs: `n_build` distinct keys below 2**31 in a power-of-two table filled to `load`; `n_probe`
-outer rows whose keys are build keys with probability `p_match` (Zipf-skewed popularity, knob
-`skew`), other keys otherwise; int32 payloads, int16 quantities.
+Inputs: `n_build` distinct keys below 2**31 in the smallest power-of-two table holding them at
+load `load` or less (so filled to between `load` / 2 and `load`, as a growing table is);
+`n_probe` outer rows whose keys are build keys with probability `p_match` (Zipf-skewed
+popularity, knob `skew`), other keys otherwise; int32 payloads, int16 quantities.
 """
 import numpy as np
 

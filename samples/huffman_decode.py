@@ -28,8 +28,9 @@ overlap (the loop is really parallel, with `total` an int reduction). The symbol
 refill loop are refused: their exits and the accumulator are carried on every path.
 
 Inputs: `nstr` header values drawn from HTTP-like templates (paths, user agents, cookies, dates,
-tokens; lengths 4 to 400 bytes), encoded with a canonical Huffman code built over all 256 byte
-values from a training sample of the same traffic (a floor count keeps every byte codable).
+tokens; 9 to about 250 bytes, 50 on average), encoded with a canonical Huffman code built over
+all 256 byte values from a training sample of the same traffic (a floor count keeps every byte
+codable).
 """
 import heapq
 

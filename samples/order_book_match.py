@@ -88,7 +88,8 @@ def order_book_match(kind, oid, price, qty, head, tail, lvl_qty, onext, oprev, o
         opp = 1 - side
         px = int(price[i])
         left = int(qty[i])
-        while left > 0 and ((side == BUY and best[SELL] <= px) or (side == SELL and best[BUY] >= px)):
+        while left > 0 and ((side == BUY and best[SELL] <= px)
+                            or (side == SELL and best[BUY] >= px)):
             lp = int(best[opp])
             m = int(head[opp, lp])
             fill = min(left, int(oqty[m]))

@@ -564,7 +564,8 @@ def test_huffman_decode(seed):
         assert all(32 <= c < 127 for c in syms)  # header text, not garbage
         bits = "".join(codes[c] for c in syms)
         bits += "1" * (-len(bits) % 8)
-        assert int(bits, 2).to_bytes(len(bits) // 8, "big") == data[in_lo[s]:in_lo[s + 1]].tobytes()
+        encoded = int(bits, 2).to_bytes(len(bits) // 8, "big")
+        assert encoded == data[in_lo[s]:in_lo[s + 1]].tobytes()
         long_codes += sum(lengths[c] > mod.LUT_BITS for c in syms)
     assert long_codes > 0  # the second-level path is taken
 
@@ -636,7 +637,7 @@ def test_bfs_frontier_step(seed):
 
 
 def _book_replay(mod, args):
-    """A plain matching engine on dicts of FIFO lists; returns trades, levels, best, path counts."""
+    """A plain matching engine on dicts of FIFO lists: (trades, book, resting quantities, paths)."""
     kind, oid, price, qty, head, _, _, onext, _, oqty = args[:10]
     nticks = head.shape[1]
     book = [{}, {}]  # side -> price -> [order id, ...] in time order

@@ -42,7 +42,7 @@ def test_all_nineteen_samples_present() -> None:
 
 
 def test_latency_critical_suite_is_registered() -> None:
-    """The suite list of the benchmark script names sample kernels, and samples/README.md lists it."""
+    """The benchmark script's suite names sample kernels, and samples/README.md lists the same."""
     bench = import_file(str(SAMPLES.parent / "benchmarks" / "simulate_samples.py"))
     suite = bench.LATENCY_CRITICAL
     assert len(suite) == len(set(suite)) == 10
