@@ -97,3 +97,18 @@ class KernelAssertionError(KernelError, AssertionError):
 
 class KernelUnboundLocalError(KernelError, UnboundLocalError):
     pass
+
+
+class ProfileError(HelixError):
+    """The dynamic dependence profiler cannot instrument or run a function (no source, a construct
+    it does not model); the location names the function's file and line."""
+
+
+class AnalysisBugError(HelixError):
+    """The dynamic profile saw a loop-carried dependence that the static analysis proves absent
+    (``cross_check(..., strict=True)``); the location is the sink access's line."""
+
+
+class AnalysisBugWarning(UserWarning):
+    """``cross_check`` found a dependence the static analysis proves absent; the message names the
+    loop, the array or scalar and the lines."""

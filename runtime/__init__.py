@@ -4,21 +4,49 @@ Public names::
 
     helixrc.simulate(kernel, args, machine="atom1", **overrides) -> SimResult
     helixrc.transform(kernel, plan=None, signals=None, name=None, machine=None) -> Transformed
+    helixrc.run(kernel, args, machine="helixrc16", plan=None, **overrides) -> RunResult
+    @helixrc.parallelize(machine="helixrc16", plan=None, strict=False, profile_inputs=None)
+    helixrc.FallbackWarning (a parallelized kernel runs as the original), ParallelizeError
+    helixrc.ResultMismatchError (the parallel form disagreed with the sequential run)
     helixrc.Plan, helixrc.load_plan (what plan= accepts, besides a path or a dict)
     helixrc.MachineConfig, helixrc.resolve_machine, helixrc.PRESETS
+    helixrc.profile_dependences(fn, args, *, max_iterations=200_000, max_accesses=1_000_000,
+                                copy_args=True, follow_calls=False) -> DynamicDeps
+        runs fn instrumented in CPython (any Python function) and returns per loop the observed
+        loop-carried RAW/WAR/WAW dependences on arrays and scalars, their distances, counts and
+        lines, and fn's return value (docs/profiler.md)
+    helixrc.cross_check(fn, args, strict=False) -> CrossCheck
+        the static loop dependences against a profile: "bug" findings (the run saw what the
+        analysis proves absent; AnalysisBugWarning, or AnalysisBugError when strict) and
+        "candidate" findings for assume_independent, with the run-time check they would need
     helixrc.HelixError (the root of every error helixrc reports), LanguageError, PlanError,
-    CheckError (checking mode: simulate(..., check=True))
+    ProfileError, AnalysisBugError, CheckError (checking mode: simulate(..., check=True));
+    helixrc.AnalysisBugWarning
 """
 
 from helixrc.api import SimResult, simulate
 from helixrc.csim.check_report import CheckError
-from helixrc.csim.errors import HelixError, KernelError, LanguageError, PlanError
+from helixrc.csim.errors import (
+    AnalysisBugError,
+    AnalysisBugWarning,
+    HelixError,
+    KernelError,
+    LanguageError,
+    PlanError,
+    ProfileError,
+)
 from helixrc.csim.machine import PRESETS, MachineConfig, resolve_machine
+from helixrc.decorator import FallbackWarning, ParallelizeError, parallelize
 from helixrc.passes.plan import Plan, load_plan
+from helixrc.profile import CrossCheck, DynamicDeps, cross_check, profile_dependences
+from helixrc.run import ResultMismatchError, RunResult, run
 from helixrc.transform_api import Transformed, transform
 
 __all__ = [
-    "CheckError", "HelixError", "KernelError", "LanguageError", "MachineConfig", "PRESETS", "Plan", "PlanError",
-    "SimResult", "Transformed", "load_plan", "resolve_machine", "simulate", "transform",
+    "AnalysisBugError", "AnalysisBugWarning", "CheckError", "CrossCheck", "DynamicDeps", "FallbackWarning",
+    "HelixError", "KernelError", "LanguageError", "MachineConfig", "PRESETS", "ParallelizeError",
+    "Plan", "PlanError", "ProfileError", "ResultMismatchError", "RunResult", "SimResult",
+    "Transformed", "cross_check", "load_plan", "parallelize", "profile_dependences",
+    "resolve_machine", "run", "simulate", "transform",
 ]
 __version__ = "0.1.0"
