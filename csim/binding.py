@@ -78,6 +78,12 @@ _INSTR_DTYPE = np.dtype([("op", "<u2"), ("aux", "<u2"), ("dst", "<i4"), ("a", "<
 if _INSTR_DTYPE.itemsize != ffi.sizeof("csim_instr"):
     raise ImportError("csim_instr is not laid out as (u16 op, u16 aux, i32 dst, a, b, c)")
 
+#: csim_trace_event as NumPy sees it (one row per event, in the scheduler's order)
+TRACE_DTYPE = np.dtype([("cycle", "<u8"), ("iteration", "<i8"), ("arg", "<i8"), ("kind", "<i4"),
+                        ("core", "<i4"), ("worker", "<i4"), ("seg", "<i4")])
+if TRACE_DTYPE.itemsize != ffi.sizeof("csim_trace_event"):
+    raise ImportError("csim_trace_event is not laid out as (u64 cycle, i64 iteration, arg, i32 kind, core, worker, seg)")
+
 
 @dataclass(frozen=True)
 class ArrayArg:
@@ -180,6 +186,10 @@ class RunOutcome:
     host_seconds: float
     #: per core: busy, wait, dispatch, idle, iterations, instructions (csim_core_stats)
     cores: list[dict[str, int]]
+    #: the trace events (TRACE_DTYPE rows) when the run was traced, else None
+    trace: np.ndarray | None = None
+    #: events past the trace limit, not kept
+    trace_dropped: int = 0
 
     @property
     def ok(self) -> bool:
@@ -238,12 +248,16 @@ def run(
     arrays: Sequence[ArrayArg],
     config: MachineConfig,
     slice_steps: int = 50_000_000,
+    trace_limit: int | None = None,
 ) -> RunOutcome:
     """Run program on the machine config from the given registers and arrays.
 
     Array memory is read and written in place. Returns the outcome whatever the kernel did;
     raises MachineError for an invalid config, SimulatorError for an invalid program.
+    ``trace_limit`` (at least 1) records the scheduler's events, keeping at most that many.
     """
+    if trace_limit is not None and trace_limit < 1:
+        raise SimulatorError(f"the trace limit must be at least 1 (got {trace_limit})")
     regs = _register_file(program.nregs, reg_init)
     table = _array_table(arrays)
     prog = ffi.new(
@@ -265,6 +279,8 @@ def run(
             raise MachineError(f"machine {config.name!r}: {text}")
         raise SimulatorError(f"{Status(status[0]).name.lower().replace('_', ' ')}: {text}")
     try:
+        if trace_limit is not None:
+            lib.csim_trace_enable(sim, trace_limit)
         start = time.perf_counter()
         # Python runs signal handlers between the slices, so Ctrl-C interrupts a long run.
         code = lib.csim_run(sim, slice_steps)
@@ -280,6 +296,7 @@ def run(
         for k in range(lib.csim_core_count(sim)):
             lib.csim_get_core_stats(sim, k, one)
             cores.append({name: int(getattr(one, name)) for name, _ in ffi.typeof("csim_core_stats").fields})
+        events, dropped = _trace_events(sim) if trace_limit is not None else (None, 0)
     finally:
         lib.csim_free(sim)
 
@@ -294,7 +311,19 @@ def run(
         pc_stats=pc_stats,
         host_seconds=host_seconds,
         cores=cores,
+        trace=events,
+        trace_dropped=dropped,
     )
+
+
+def _trace_events(sim: Any) -> tuple[np.ndarray, int]:
+    """A copy of the run's trace events (the core frees its buffer) and the dropped count."""
+    count, dropped = ffi.new("int64_t *"), ffi.new("int64_t *")
+    ptr = lib.csim_trace_events(sim, count, dropped)
+    if count[0] == 0:
+        return np.zeros(0, dtype=TRACE_DTYPE), int(dropped[0])
+    raw = ffi.buffer(ptr, count[0] * TRACE_DTYPE.itemsize)
+    return np.frombuffer(raw, dtype=TRACE_DTYPE).copy(), int(dropped[0])
 
 
 def _totals_dict(t: Any) -> dict[str, Any]:

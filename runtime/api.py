@@ -11,11 +11,12 @@ the named machine config, echoed in ``stats["machine"]``; they are not measureme
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from helixrc.args import marshal, signature_of
 from helixrc.csim import binding
-from helixrc.csim.errors import KernelIndexError, SimulatorError
+from helixrc.csim.errors import HelixError, KernelIndexError, SimulatorError
 from helixrc.csim.machine import MachineConfig, resolve_machine
 from helixrc.csim.opcodes import Opcode, Status
 from helixrc.passes.encode import Encoded
@@ -23,7 +24,7 @@ from helixrc.passes.ir import Scalar
 from helixrc.passes.pipeline import compile_kernel
 from helixrc.resolve import resolve_kernel
 from helixrc.stats import build_stats
-
+from helixrc.trace import DEFAULT_TRACE_LIMIT, build_trace, write_trace
 
 
 @dataclass
@@ -37,11 +38,24 @@ class SimResult:
     #: the JSON-ready statistics (see runtime/stats.py)
     stats: dict[str, Any]
     machine: MachineConfig
+    #: the Chrome/Perfetto trace-event object (runtime/trace.py) when simulated with trace=...
+    trace: dict[str, Any] | None = None
+
+    def write_trace(self, path: str | Path) -> None:
+        """Write the trace as JSON to path (open it in ui.perfetto.dev or chrome://tracing)."""
+        if self.trace is None:
+            raise HelixError("this result has no trace: simulate with trace=True")
+        write_trace(self.trace, path)
 
 
 def simulate(kernel: Callable[..., Any] | str, args: Sequence[Any], machine: str | MachineConfig = "atom1",
-             *, func: str | None = None, **overrides: Any) -> SimResult:
-    """Run ``kernel(*args)`` on the simulator; args are mutated as the original call would."""
+             *, func: str | None = None, trace: bool | str | Path = False,
+             trace_limit: int = DEFAULT_TRACE_LIMIT, **overrides: Any) -> SimResult:
+    """Run ``kernel(*args)`` on the simulator; args are mutated as the original call would.
+
+    ``trace`` records a Chrome/Perfetto trace of the run (``SimResult.trace``), keeping at most
+    ``trace_limit`` events; a path also writes it there.
+    """
     config = resolve_machine(machine, **overrides)
     module, name = resolve_kernel(kernel, func)
     compiled, cached = compile_kernel(module, name, signature_of(args))
@@ -49,7 +63,7 @@ def simulate(kernel: Callable[..., Any] | str, args: Sequence[Any], machine: str
     call = marshal(args, fn)
     try:
         outcome = binding.run(compiled.program, compiled.encoded.const_init + call.reg_init,
-                              call.arrays, config)
+                              call.arrays, config, trace_limit=trace_limit if trace is not False else None)
     finally:
         for step in call.finish:
             step()
@@ -59,7 +73,12 @@ def simulate(kernel: Callable[..., Any] | str, args: Sequence[Any], machine: str
     value = _return_value(outcome, compiled.encoded, fn.returns_tuple)
     label = f"{module.filename}::{name}"
     stats = build_stats(label, compiled.encoded, outcome, config, compiled.compile_seconds, cached)
-    return SimResult(value, stats["cycles"], stats["instructions"], stats, config)
+    result = SimResult(value, stats["cycles"], stats["instructions"], stats, config)
+    if outcome.trace is not None:
+        result.trace = build_trace(outcome.trace, outcome.trace_dropped, config, label, result.cycles)
+        if not isinstance(trace, bool):
+            result.write_trace(trace)
+    return result
 
 
 def _return_value(outcome: binding.RunOutcome, encoded: Encoded, as_tuple: bool) -> Any:

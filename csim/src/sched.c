@@ -161,6 +161,7 @@ static void start_iteration(sched *s, ctx *x, int64_t it, uint64_t at)
 {
     ctx_start(x, &s->main, s->core->nregs, s->begin_pc + 2, at, s->core->width);
     x->iteration = it;
+    TRACE_EVENT(s->trace, CSIM_TRACE_ITER_BEGIN, at, x->core, x->worker, it, -1, 0);
 }
 
 /* The context's iteration is over (ended, exited, raised or squashed): start its next one, if
@@ -187,8 +188,11 @@ static void set_exit(sched *s, int64_t it, sched_exit kind, int32_t worker, int3
     s->exit_pc = pc;
     for (int32_t k = 0; k < s->nworkers; k++) {
         ctx *y = &s->workers[k];
-        if (y->state != CTX_IDLE && y->iteration > it)
+        if (y->state != CTX_IDLE && y->iteration > it) {
             y->state = CTX_IDLE;
+            TRACE_EVENT(s->trace, CSIM_TRACE_ITER_END, y->cycle, y->core, y->worker, y->iteration,
+                        -1, CSIM_TRACE_END_SQUASHED);
+        }
     }
 }
 
@@ -377,6 +381,8 @@ static int begin_loop(sched *s)
     s->active = 1;
     s->loops++;
     m->state = CTX_IDLE;
+    TRACE_EVENT(s->trace, CSIM_TRACE_LOOP_BEGIN, m->cycle, 0, -1,
+                s->trip == INT64_MAX ? -1 : s->trip, s->segments, s->begin_pc);
     uint64_t at = m->cycle + s->loop_start_cost;
     for (int32_t k = 0; k < w; k++) {
         ctx *x = &s->workers[k];
@@ -401,6 +407,8 @@ static int end_loop(sched *s)
     for (int32_t k = 0; k < s->nworkers; k++)
         if (s->workers[k].cycle > end)
             end = s->workers[k].cycle;
+    TRACE_EVENT(s->trace, CSIM_TRACE_LOOP_END, end, 0, -1, -1, -1,
+                s->exit_iter == INT64_MAX ? -1 : s->exit_iter);
     /* Undo the stores of the iterations past the exit, newest first. */
     for (int64_t j = s->nundo - 1; j >= 0; j--) {
         const sched_undo *u = &s->undo[j];
@@ -508,6 +516,8 @@ static void wake(sched *s, int32_t seg, uint64_t now)
         y->pc++;                            /* past the WAIT */
         wait_until(y, at);
         y->state = CTX_READY;
+        TRACE_EVENT(s->trace, CSIM_TRACE_WAIT_RELEASE, y->cycle, y->core, y->worker, y->iteration,
+                    seg, y->iteration - 1);
     }
 }
 
@@ -528,6 +538,7 @@ static int do_signal(sched *s, ctx *x, int32_t seg)
     sig->sent = x->cycle;
     sig->worker = x->worker;
     inflight[x->worker]++;
+    TRACE_EVENT(s->trace, CSIM_TRACE_SIGNAL, x->cycle, x->core, x->worker, x->iteration, seg, 0);
     /* Advance the watermark over consecutive signalled iterations. */
     for (;;) {
         int64_t j = s->wm[seg];
@@ -570,20 +581,28 @@ static int sync_op(sched *s, ctx *x)
             return CSIM_OK;
         }
         uint64_t at;
+        TRACE_EVENT(s->trace, CSIM_TRACE_WAIT_START, x->cycle, x->core, x->worker, x->iteration,
+                    in->aux, 0);
         if (!wait_released(s, x, in->aux, &at)) {
             block(x, in->aux, 0);
             return CSIM_OK;
         }
         wait_until(x, at);
+        TRACE_EVENT(s->trace, CSIM_TRACE_WAIT_RELEASE, x->cycle, x->core, x->worker, x->iteration,
+                    in->aux, x->iteration - 1);
         x->pc++;
         return CSIM_OK;
     case OP_ITER_END:
         x->iterations++;
+        TRACE_EVENT(s->trace, CSIM_TRACE_ITER_END, x->cycle, x->core, x->worker, x->iteration, -1,
+                    CSIM_TRACE_END_NEXT);
         next_iteration(s, x);
         return CSIM_OK;
     case OP_LOOP_EXIT:
     case OP_LOOP_RETURN:
         x->iterations++;
+        TRACE_EVENT(s->trace, CSIM_TRACE_ITER_END, x->cycle, x->core, x->worker, x->iteration, -1,
+                    CSIM_TRACE_END_EXIT);
         set_exit(s, x->iteration, in->op == OP_LOOP_EXIT ? SCHED_EXIT_BREAK : SCHED_EXIT_RETURN,
                  x->worker, x->pc);
         x->state = CTX_IDLE;                /* no iteration past the exit starts */
@@ -682,6 +701,8 @@ static int loop_step(sched *s, uint64_t left)
             set_exit(s, x->iteration, SCHED_EXIT_RAISE, x->worker, x->pc);
         }
         x->state = CTX_IDLE;
+        TRACE_EVENT(s->trace, CSIM_TRACE_ITER_END, x->cycle, x->core, x->worker, x->iteration, -1,
+                    CSIM_TRACE_END_RAISED);
         return CSIM_OK;
     }
 }
