@@ -182,14 +182,12 @@ class RunOutcome:
     message: str                 # the exception's text (empty for OK and RAISE)
     regs: Registers
     totals: dict[str, Any]       # csim_totals; "cat" is {"busy": .., "mem_l1": .., ...}
+    trace: np.ndarray | None     # the trace events (TRACE_DTYPE rows) of a traced run, else None
+    trace_dropped: int           # events past the trace limit, not kept
     pc_stats: np.ndarray         # (ncode, 1 + ncat) uint64: exec count, then cycles per csim_cat
     host_seconds: float
     #: per core: busy, wait, dispatch, idle, iterations, instructions (csim_core_stats)
     cores: list[dict[str, int]]
-    #: the trace events (TRACE_DTYPE rows) when the run was traced, else None
-    trace: np.ndarray | None = None
-    #: events past the trace limit, not kept
-    trace_dropped: int = 0
 
     @property
     def ok(self) -> bool:
@@ -289,6 +287,7 @@ def run(
         host_seconds = time.perf_counter() - start
         pc = lib.csim_fault_pc(sim)
         message = ffi.string(lib.csim_message(sim)).decode()
+        events, dropped = _trace_events(sim) if trace_limit is not None else (None, 0)
         totals = ffi.new("csim_totals *")
         lib.csim_get_totals(sim, totals)
         cores = []
@@ -296,7 +295,6 @@ def run(
         for k in range(lib.csim_core_count(sim)):
             lib.csim_get_core_stats(sim, k, one)
             cores.append({name: int(getattr(one, name)) for name, _ in ffi.typeof("csim_core_stats").fields})
-        events, dropped = _trace_events(sim) if trace_limit is not None else (None, 0)
     finally:
         lib.csim_free(sim)
 
@@ -308,11 +306,11 @@ def run(
         message=message,
         regs=Registers(raw),
         totals=_totals_dict(totals),
+        trace=events,
+        trace_dropped=dropped,
         pc_stats=pc_stats,
         host_seconds=host_seconds,
         cores=cores,
-        trace=events,
-        trace_dropped=dropped,
     )
 
 

@@ -10,13 +10,13 @@ the named machine config, echoed in ``stats["machine"]``; they are not measureme
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from helixrc.args import marshal, signature_of
 from helixrc.csim import binding
-from helixrc.csim.errors import HelixError, KernelIndexError, SimulatorError
+from helixrc.csim.errors import KernelIndexError, SimulatorError
 from helixrc.csim.machine import MachineConfig, resolve_machine
 from helixrc.csim.opcodes import Opcode, Status
 from helixrc.passes.encode import Encoded
@@ -41,15 +41,13 @@ class SimResult:
     #: the Chrome/Perfetto trace-event object (runtime/trace.py) when simulated with trace=...
     trace: dict[str, Any] | None = None
 
-    def write_trace(self, path: str | Path) -> None:
+    def write_trace(self, path: str | os.PathLike[str]) -> None:
         """Write the trace as JSON to path (open it in ui.perfetto.dev or chrome://tracing)."""
-        if self.trace is None:
-            raise HelixError("this result has no trace: simulate with trace=True")
         write_trace(self.trace, path)
 
 
 def simulate(kernel: Callable[..., Any] | str, args: Sequence[Any], machine: str | MachineConfig = "atom1",
-             *, func: str | None = None, trace: bool | str | Path = False,
+             *, func: str | None = None, trace: bool | str | os.PathLike[str] = False,
              trace_limit: int = DEFAULT_TRACE_LIMIT, **overrides: Any) -> SimResult:
     """Run ``kernel(*args)`` on the simulator; args are mutated as the original call would.
 

@@ -21,6 +21,7 @@ and slices still open where it was cut are left out.
 from __future__ import annotations
 
 import json
+import os
 from enum import IntEnum
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from helixrc.csim._core import lib
+from helixrc.csim.errors import HelixError
 from helixrc.csim.machine import MachineConfig
 
 __all__ = ["DEFAULT_TRACE_LIMIT", "TraceEnd", "TraceKind", "build_trace", "write_trace"]
@@ -184,7 +186,9 @@ def build_trace(events: np.ndarray, dropped: int, machine: MachineConfig, kernel
     }
 
 
-def write_trace(trace: dict[str, Any], path: str | Path) -> None:
+def write_trace(trace: dict[str, Any] | None, path: str | os.PathLike[str]) -> None:
     """Write a trace object as JSON (compact: traces get large)."""
+    if trace is None:
+        raise HelixError("this result has no trace: simulate with trace=True")
     text = json.dumps(trace, separators=(",", ":"))   # one C-encoder pass; json.dump writes piecewise
     Path(path).write_text(text, encoding="utf-8")

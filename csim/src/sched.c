@@ -7,6 +7,7 @@
 
 #include "opcodes.h"
 #include "sched.h"
+#include "trace.h"
 
 /* Ring slots per worker and segment: the in-flight limit keeps the signalled iterations past the
    watermark within 2 per worker, so 4 per worker never wrap over one still needed. */
@@ -407,8 +408,6 @@ static int end_loop(sched *s)
     for (int32_t k = 0; k < s->nworkers; k++)
         if (s->workers[k].cycle > end)
             end = s->workers[k].cycle;
-    TRACE_EVENT(s->trace, CSIM_TRACE_LOOP_END, end, 0, -1, -1, -1,
-                s->exit_iter == INT64_MAX ? -1 : s->exit_iter);
     /* Undo the stores of the iterations past the exit, newest first. */
     for (int64_t j = s->nundo - 1; j >= 0; j--) {
         const sched_undo *u = &s->undo[j];
@@ -420,6 +419,8 @@ static int end_loop(sched *s)
     s->active = 0;
     m->cycle = m->when = end;
     m->state = CTX_READY;
+    TRACE_EVENT(s->trace, CSIM_TRACE_LOOP_END, end, 0, -1, -1, -1,
+                s->exit_iter == INT64_MAX ? -1 : s->exit_iter);
     switch (s->exit_kind) {
     case SCHED_EXIT_RAISE:
         m->pc = s->exit_pc;
@@ -533,12 +534,12 @@ static int do_signal(sched *s, ctx *x, int32_t seg)
         block(x, seg, 1);
         return 0;
     }
+    TRACE_EVENT(s->trace, CSIM_TRACE_SIGNAL, x->cycle, x->core, x->worker, x->iteration, seg, 0);
     sched_signal *sig = &ring[x->iteration % s->ring_size];
     sig->iteration = x->iteration;
     sig->sent = x->cycle;
     sig->worker = x->worker;
     inflight[x->worker]++;
-    TRACE_EVENT(s->trace, CSIM_TRACE_SIGNAL, x->cycle, x->core, x->worker, x->iteration, seg, 0);
     /* Advance the watermark over consecutive signalled iterations. */
     for (;;) {
         int64_t j = s->wm[seg];

@@ -33,7 +33,6 @@
 #include "cache.h"
 #include "core.h"
 #include "ctx.h"
-#include "trace.h"
 
 #define SCHED_MAX_INFLIGHT 2
 
@@ -98,7 +97,7 @@ typedef struct sched {
     int done;
     int final_status;
     uint64_t loops;          /* parallel loops run */
-    trace *trace;            /* the event trace; NULL when tracing is off */
+    struct trace *trace;     /* the event trace (trace.h); NULL when tracing is off */
 } sched;
 
 /* Set up the main context (on the caller's register file) and cores worker contexts, each with
