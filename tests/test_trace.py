@@ -135,6 +135,17 @@ def test_the_limit_cuts_the_trace_and_says_so(tmp_path: Path) -> None:
         helixrc.simulate(fn, args, cores=CORES, trace=True, trace_limit=0)
 
 
+def test_the_buffer_grows_past_its_first_block_and_stops_at_the_limit() -> None:
+    fn, _ = transformed("uncoupled")
+    args = import_file(str(SAMPLE)).make_inputs("medium", 1)
+    full = helixrc.simulate(fn, copy.deepcopy(args), cores=CORES, trace=True)
+    cut = helixrc.simulate(fn, args, cores=CORES, trace=True, trace_limit=1500)
+    total = full.trace["otherData"]["events"]
+    assert total > 2048 and not full.trace["otherData"]["truncated"]     # grew twice from 1024
+    assert len(slices(full.trace, "iteration")) == len(args[1]) - 1
+    assert (cut.trace["otherData"]["events"], cut.trace["otherData"]["dropped_events"]) == (1500, total - 1500)
+
+
 def test_write_trace_needs_a_traced_run(runs: tuple[Any, Any, int], tmp_path: Path) -> None:
     plain, traced, _ = runs
     with pytest.raises(HelixError, match="no trace"):
