@@ -78,6 +78,12 @@ _INSTR_DTYPE = np.dtype([("op", "<u2"), ("aux", "<u2"), ("dst", "<i4"), ("a", "<
 if _INSTR_DTYPE.itemsize != ffi.sizeof("csim_instr"):
     raise ImportError("csim_instr is not laid out as (u16 op, u16 aux, i32 dst, a, b, c)")
 
+#: csim_trace_event as NumPy sees it (one row per event, in the scheduler's order)
+TRACE_DTYPE = np.dtype([("cycle", "<u8"), ("iteration", "<i8"), ("arg", "<i8"), ("kind", "<i4"),
+                        ("core", "<i4"), ("worker", "<i4"), ("seg", "<i4")])
+if TRACE_DTYPE.itemsize != ffi.sizeof("csim_trace_event"):
+    raise ImportError("csim_trace_event is not laid out as (u64 cycle, i64 iteration, arg, i32 kind, core, worker, seg)")
+
 
 @dataclass(frozen=True)
 class ArrayArg:
@@ -176,6 +182,8 @@ class RunOutcome:
     message: str                 # the exception's text (empty for OK and RAISE)
     regs: Registers
     totals: dict[str, Any]       # csim_totals; "cat" is {"busy": .., "mem_l1": .., ...}
+    trace: np.ndarray | None     # the trace events (TRACE_DTYPE rows) of a traced run, else None
+    trace_dropped: int           # events past the trace limit, not kept
     pc_stats: np.ndarray         # (ncode, 1 + ncat) uint64: exec count, then cycles per csim_cat
     host_seconds: float
     #: per core: busy (issue and stalls per category), wait, dispatch, idle, iterations,
@@ -243,12 +251,16 @@ def run(
     arrays: Sequence[ArrayArg],
     config: MachineConfig,
     slice_steps: int = 50_000_000,
+    trace_limit: int | None = None,
 ) -> RunOutcome:
     """Run program on the machine config from the given registers and arrays.
 
     Array memory is read and written in place. Returns the outcome whatever the kernel did;
     raises MachineError for an invalid config, SimulatorError for an invalid program.
+    ``trace_limit`` (at least 1) records the scheduler's events, keeping at most that many.
     """
+    if trace_limit is not None and trace_limit < 1:
+        raise SimulatorError(f"the trace limit must be at least 1 (got {trace_limit})")
     regs = _register_file(program.nregs, reg_init)
     table = _array_table(arrays)
     prog = ffi.new(
@@ -270,6 +282,8 @@ def run(
             raise MachineError(f"machine {config.name!r}: {text}")
         raise SimulatorError(f"{Status(status[0]).name.lower().replace('_', ' ')}: {text}")
     try:
+        if trace_limit is not None:
+            lib.csim_trace_enable(sim, trace_limit)
         start = time.perf_counter()
         # Python runs signal handlers between the slices, so Ctrl-C interrupts a long run.
         code = lib.csim_run(sim, slice_steps)
@@ -278,6 +292,7 @@ def run(
         host_seconds = time.perf_counter() - start
         pc = lib.csim_fault_pc(sim)
         message = ffi.string(lib.csim_message(sim)).decode()
+        events, dropped = _trace_events(sim) if trace_limit is not None else (None, 0)
         totals = ffi.new("csim_totals *")
         lib.csim_get_totals(sim, totals)
         cores = []
@@ -304,12 +319,24 @@ def run(
         message=message,
         regs=Registers(raw),
         totals=_totals_dict(totals),
+        trace=events,
+        trace_dropped=dropped,
         pc_stats=pc_stats,
         host_seconds=host_seconds,
         cores=cores,
         comm=comm,
         violation=violation,
     )
+
+
+def _trace_events(sim: Any) -> tuple[np.ndarray, int]:
+    """A copy of the run's trace events (the core frees its buffer) and the dropped count."""
+    count, dropped = ffi.new("int64_t *"), ffi.new("int64_t *")
+    ptr = lib.csim_trace_events(sim, count, dropped)
+    if count[0] == 0:
+        return np.zeros(0, dtype=TRACE_DTYPE), int(dropped[0])
+    raw = ffi.buffer(ptr, count[0] * TRACE_DTYPE.itemsize)
+    return np.frombuffer(raw, dtype=TRACE_DTYPE).copy(), int(dropped[0])
 
 
 def _totals_dict(t: Any) -> dict[str, Any]:

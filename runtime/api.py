@@ -10,6 +10,7 @@ the named machine config, echoed in ``stats["machine"]``; they are not measureme
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Callable, Sequence
@@ -25,7 +26,7 @@ from helixrc.passes.ir import Scalar
 from helixrc.passes.pipeline import compile_kernel
 from helixrc.resolve import resolve_kernel
 from helixrc.stats import build_stats
-
+from helixrc.trace import DEFAULT_TRACE_LIMIT, build_trace, write_trace
 
 
 @dataclass
@@ -39,14 +40,24 @@ class SimResult:
     #: the JSON-ready statistics (see runtime/stats.py)
     stats: dict[str, Any]
     machine: MachineConfig
+    #: the Chrome/Perfetto trace-event object (runtime/trace.py) when simulated with trace=...
+    trace: dict[str, Any] | None = None
+
+    def write_trace(self, path: str | os.PathLike[str]) -> None:
+        """Write the trace as JSON to path (open it in ui.perfetto.dev or chrome://tracing)."""
+        write_trace(self.trace, path)
 
 
 def simulate(kernel: Callable[..., Any] | str, args: Sequence[Any], machine: str | MachineConfig = "atom1",
-             *, func: str | None = None, **overrides: Any) -> SimResult:
+             *, func: str | None = None, trace: bool | str | os.PathLike[str] = False,
+             trace_limit: int = DEFAULT_TRACE_LIMIT, **overrides: Any) -> SimResult:
     """Run ``kernel(*args)`` on the simulator; args are mutated as the original call would.
 
     ``overrides`` replace machine fields, e.g. ``cores=4`` or ``check=True`` (checking mode: a
-    parallel loop whose accesses break sequential order raises :class:`CheckError`)."""
+    parallel loop whose accesses break sequential order raises :class:`CheckError`).
+    ``trace`` records a Chrome/Perfetto trace of the run (``SimResult.trace``), keeping at most
+    ``trace_limit`` events; a path also writes it there.
+    """
     config = resolve_machine(machine, **overrides)
     module, name = resolve_kernel(kernel, func)
     compiled, cached = compile_kernel(module, name, signature_of(args))
@@ -54,7 +65,7 @@ def simulate(kernel: Callable[..., Any] | str, args: Sequence[Any], machine: str
     call = marshal(args, fn)
     try:
         outcome = binding.run(compiled.program, compiled.encoded.const_init + call.reg_init,
-                              call.arrays, config)
+                              call.arrays, config, trace_limit=trace_limit if trace is not False else None)
     finally:
         for step in call.finish:
             step()
@@ -69,7 +80,12 @@ def simulate(kernel: Callable[..., Any] | str, args: Sequence[Any], machine: str
     value = _return_value(outcome, compiled.encoded, fn.returns_tuple)
     label = f"{module.filename}::{name}"
     stats = build_stats(label, compiled.encoded, outcome, config, compiled.compile_seconds, cached)
-    return SimResult(value, stats["cycles"], stats["instructions"], stats, config)
+    result = SimResult(value, stats["cycles"], stats["instructions"], stats, config)
+    if outcome.trace is not None:
+        result.trace = build_trace(outcome.trace, outcome.trace_dropped, config, label, result.cycles)
+        if not isinstance(trace, bool):
+            result.write_trace(trace)
+    return result
 
 
 def _return_value(outcome: binding.RunOutcome, encoded: Encoded, as_tuple: bool) -> Any:

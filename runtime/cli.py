@@ -28,6 +28,7 @@ from helixrc.passes.pipeline import compile_kernel
 from helixrc.csim.errors import HelixError, KernelError
 from helixrc.csim.machine import PRESETS, parse_override, resolve_machine
 from helixrc.report import format_simulation
+from helixrc.trace import DEFAULT_TRACE_LIMIT
 from helixrc.resolve import import_file, load_source_file, resolve_kernel, split_spec
 
 SIZES = ("small", "medium", "large")
@@ -54,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a machine config field, e.g. --set l1_size=64K (repeatable)")
     sim.add_argument("--json", metavar="OUT", help="also write the statistics as JSON to OUT ('-' for stdout)")
+    sim.add_argument("--trace", metavar="OUT.json",
+                     help="also write a Chrome/Perfetto trace of the run to OUT.json (1 us = 1 cycle; "
+                     "open it in ui.perfetto.dev)")
+    sim.add_argument("--trace-limit", type=int, default=DEFAULT_TRACE_LIMIT, metavar="N",
+                     help=f"keep at most N trace events; past it the trace is cut and says so "
+                     f"(default: {DEFAULT_TRACE_LIMIT})")
     sim.add_argument("--top", type=int, default=10, help="how many hot lines to list (default: 10)")
     sim.add_argument("--ir", action="store_true",
                      help="also print the lowered IR the simulator runs (helpers inlined)")
@@ -124,7 +131,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     call_args = make(args.size, args.seed)
     if not isinstance(call_args, tuple):
         call_args = (call_args,)
-    result = simulate(f"{path}::{func}", call_args, config)
+    result = simulate(f"{path}::{func}", call_args, config, trace=args.trace or False,
+                      trace_limit=args.trace_limit)
     if args.json == "-":
         json.dump(result.stats, sys.stdout, indent=1)
         print()
@@ -138,6 +146,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         with open(args.json, "w") as f:
             json.dump(result.stats, f, indent=1)
         print(f"\nstatistics written to {args.json}")
+    if args.trace and result.trace is not None:
+        meta = result.trace["otherData"]
+        cut = f", truncated: {meta['dropped_events']} events past the limit" if meta["truncated"] else ""
+        print(f"\ntrace written to {args.trace} ({meta['events']} events{cut})")
     return 0
 
 

@@ -244,4 +244,43 @@ const char *csim_strerror(int status);
 int csim_opcode_count(void);
 const char *csim_opcode_name(int op);
 
+/* Tracing (off unless enabled; see docs/multicore.md, "Tracing"). Events come in the order the
+   scheduler made them; cycles are the acting context's clock. */
+typedef enum csim_trace_kind {
+    CSIM_TRACE_LOOP_BEGIN = 0,   /* the main context issued PAR_BEGIN; iteration: the trip count
+                                    (-1: until an exit), seg: segments, arg: its pc */
+    CSIM_TRACE_LOOP_END,         /* the loop's last iteration ended; arg: the exit iteration (-1:
+                                    the trip count ran out) */
+    CSIM_TRACE_ITER_BEGIN,       /* worker starts iteration */
+    CSIM_TRACE_ITER_END,         /* worker's iteration is over; arg: csim_trace_end */
+    CSIM_TRACE_WAIT_START,       /* WAIT seg issued */
+    CSIM_TRACE_WAIT_RELEASE,     /* WAIT seg released; arg: the iteration whose signal it needed */
+    CSIM_TRACE_SIGNAL            /* SIGNAL seg went through */
+} csim_trace_kind;
+
+/* How an iteration ended (CSIM_TRACE_ITER_END's arg). */
+typedef enum csim_trace_end {
+    CSIM_TRACE_END_NEXT = 0,     /* ITER_END */
+    CSIM_TRACE_END_EXIT,         /* LOOP_EXIT or LOOP_RETURN */
+    CSIM_TRACE_END_SQUASHED,     /* past an earlier iteration's exit */
+    CSIM_TRACE_END_RAISED        /* an exception */
+} csim_trace_end;
+
+typedef struct csim_trace_event {
+    uint64_t cycle;
+    int64_t iteration;           /* -1 for the main context's events but LOOP_BEGIN */
+    int64_t arg;                 /* per kind, above */
+    int32_t kind;                /* csim_trace_kind */
+    int32_t core;
+    int32_t worker;              /* -1: the main context */
+    int32_t seg;                 /* WAIT/SIGNAL: the segment */
+} csim_trace_event;
+
+/* Record events from now on, keeping at most limit (>= 1) of them; call before csim_run. Returns
+   CSIM_OK, or CSIM_BAD_CONFIG for a limit below 1. */
+int csim_trace_enable(csim_sim *sim, int64_t limit);
+/* The events kept (NULL when tracing is off); *count gets how many, *dropped how many past the
+   limit were not kept. The buffer lives until csim_free. */
+const csim_trace_event *csim_trace_events(const csim_sim *sim, int64_t *count, int64_t *dropped);
+
 #endif

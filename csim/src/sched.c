@@ -7,6 +7,7 @@
 
 #include "opcodes.h"
 #include "sched.h"
+#include "trace.h"
 
 /* Ring slots per worker and segment: the in-flight limit keeps the signalled iterations past the
    watermark within 2 per worker, so 4 per worker never wrap over one still needed. */
@@ -291,6 +292,7 @@ static void start_iteration(sched *s, ctx *x, int64_t it, uint64_t at)
 {
     ctx_start(x, &s->main, s->core->nregs, s->begin_pc + 2, at, s->core->width);
     x->iteration = it;
+    TRACE_EVENT(s->trace, CSIM_TRACE_ITER_BEGIN, at, x->core, x->worker, it, -1, 0);
 }
 
 /* The context's iteration is over (ended, exited, raised or squashed): start its next one, if
@@ -317,8 +319,11 @@ static void set_exit(sched *s, int64_t it, sched_exit kind, int32_t worker, int3
     s->exit_pc = pc;
     for (int32_t k = 0; k < s->nworkers; k++) {
         ctx *y = &s->workers[k];
-        if (y->state != CTX_IDLE && y->iteration > it)
+        if (y->state != CTX_IDLE && y->iteration > it) {
             y->state = CTX_IDLE;
+            TRACE_EVENT(s->trace, CSIM_TRACE_ITER_END, y->cycle, y->core, y->worker, y->iteration,
+                        -1, CSIM_TRACE_END_SQUASHED);
+        }
     }
 }
 
@@ -522,6 +527,8 @@ static int begin_loop(sched *s)
     s->active = 1;
     s->loops++;
     m->state = CTX_IDLE;
+    TRACE_EVENT(s->trace, CSIM_TRACE_LOOP_BEGIN, m->cycle, 0, -1,
+                s->trip == INT64_MAX ? -1 : s->trip, s->segments, s->begin_pc);
     uint64_t at = m->cycle + s->loop_start_cost;
     for (int32_t k = 0; k < w; k++) {
         ctx *x = &s->workers[k];
@@ -564,6 +571,8 @@ static int end_loop(sched *s)
     s->active = 0;
     m->cycle = m->when = end;
     m->state = CTX_READY;
+    TRACE_EVENT(s->trace, CSIM_TRACE_LOOP_END, end, 0, -1, -1, -1,
+                s->exit_iter == INT64_MAX ? -1 : s->exit_iter);
     switch (s->exit_kind) {
     case SCHED_EXIT_RAISE:
         m->pc = s->exit_pc;
@@ -661,6 +670,8 @@ static void wake(sched *s, int32_t seg, uint64_t now)
         ctx_open_segment(y, seg);
         wait_until(y, at);
         y->state = CTX_READY;
+        TRACE_EVENT(s->trace, CSIM_TRACE_WAIT_RELEASE, y->cycle, y->core, y->worker, y->iteration,
+                    seg, y->iteration - 1);
     }
 }
 
@@ -676,6 +687,7 @@ static int do_signal(sched *s, ctx *x, int32_t seg)
         block(x, seg, 1);
         return 0;
     }
+    TRACE_EVENT(s->trace, CSIM_TRACE_SIGNAL, x->cycle, x->core, x->worker, x->iteration, seg, 0);
     sched_signal *sig = &ring[x->iteration % s->ring_size];
     sig->iteration = x->iteration;
     sig->sent = x->cycle;
@@ -736,21 +748,29 @@ static int sync_op(sched *s, ctx *x)
             return CSIM_OK;
         }
         uint64_t at;
+        TRACE_EVENT(s->trace, CSIM_TRACE_WAIT_START, x->cycle, x->core, x->worker, x->iteration,
+                    in->aux, 0);
         if (!wait_released(s, x, in->aux, &at)) {
             block(x, in->aux, 0);
             return CSIM_OK;
         }
         wait_until(x, at);
+        TRACE_EVENT(s->trace, CSIM_TRACE_WAIT_RELEASE, x->cycle, x->core, x->worker, x->iteration,
+                    in->aux, x->iteration - 1);
         x->pc++;
         ctx_open_segment(x, in->aux);
         return CSIM_OK;
     case OP_ITER_END:
         x->iterations++;
+        TRACE_EVENT(s->trace, CSIM_TRACE_ITER_END, x->cycle, x->core, x->worker, x->iteration, -1,
+                    CSIM_TRACE_END_NEXT);
         next_iteration(s, x);
         return CSIM_OK;
     case OP_LOOP_EXIT:
     case OP_LOOP_RETURN:
         x->iterations++;
+        TRACE_EVENT(s->trace, CSIM_TRACE_ITER_END, x->cycle, x->core, x->worker, x->iteration, -1,
+                    CSIM_TRACE_END_EXIT);
         set_exit(s, x->iteration, in->op == OP_LOOP_EXIT ? SCHED_EXIT_BREAK : SCHED_EXIT_RETURN,
                  x->worker, x->pc);
         x->state = CTX_IDLE;                /* no iteration past the exit starts */
@@ -853,6 +873,8 @@ static int loop_step(sched *s, uint64_t left)
             set_exit(s, x->iteration, SCHED_EXIT_RAISE, x->worker, x->pc);
         }
         x->state = CTX_IDLE;
+        TRACE_EVENT(s->trace, CSIM_TRACE_ITER_END, x->cycle, x->core, x->worker, x->iteration, -1,
+                    CSIM_TRACE_END_RAISED);
         return CSIM_OK;
     }
 }

@@ -112,6 +112,7 @@ typedef struct sched {
     int done;
     int final_status;
     uint64_t loops;          /* parallel loops run */
+    struct trace *trace;     /* the event trace (trace.h); NULL when tracing is off */
 } sched;
 
 /* Set up the main context (on the caller's register file) and cores worker contexts, each with

@@ -15,6 +15,7 @@
 #include "cache.h"
 #include "core.h"
 #include "sched.h"
+#include "trace.h"
 #include "opcodes.h"
 
 #define SIM_MSG_SIZE 512
@@ -30,6 +31,7 @@ struct csim_sim {
     int32_t ncores;
     core core;
     sched sched;
+    trace trace;                 /* used when tracing is enabled (sched.trace points to it) */
     csim_pc_stats *stats;
     csim_pc_stats *own_stats;    /* allocated when the caller passes no pc_stats */
     int32_t ncode;
@@ -502,6 +504,7 @@ void csim_free(csim_sim *sim)
     if (sim == NULL)
         return;
     sched_free(&sim->sched);
+    trace_free(&sim->trace);
     core_free(&sim->core);
     for (int32_t k = 0; k < sim->ncores; k++) {
         if (sim->bps != NULL)
@@ -514,4 +517,21 @@ void csim_free(csim_sim *sim)
     cache_free(&sim->l2);
     free(sim->own_stats);
     free(sim);
+}
+
+int csim_trace_enable(csim_sim *sim, int64_t limit)
+{
+    if (limit < 1)
+        return CSIM_BAD_CONFIG;
+    trace_free(&sim->trace);
+    trace_init(&sim->trace, limit);
+    sim->sched.trace = &sim->trace;
+    return CSIM_OK;
+}
+
+const csim_trace_event *csim_trace_events(const csim_sim *sim, int64_t *count, int64_t *dropped)
+{
+    *count = sim->trace.count;
+    *dropped = sim->trace.dropped;
+    return sim->trace.events;
 }
