@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from helixrc.csim.machine import PRESETS
+
 CATEGORY_LABELS = {
     "busy": "busy (issuing)",
     "mem_l1": "memory: L1 hit latency",
@@ -27,6 +29,7 @@ def format_simulation(stats: dict[str, Any], value: Any = None, top_lines: int =
     out = [
         f"kernel   {stats['kernel']}",
         f"machine  {m['name']}: {m.get('description', '')}".rstrip(),
+        *_overrides(m),
         "         (simulated: these are the model's cycles for this config, not a hardware measurement)",
         f"result   {value!r}",
         "",
@@ -79,6 +82,15 @@ def format_simulation(stats: dict[str, Any], value: Any = None, top_lines: int =
             out.append(f"  {Path(e['file']).name}:{e['line']:<5} {100 * e['share']:5.1f}%  "
                        f"{e['cycles']:>12,} cyc  {text}")
     return "\n".join(out) + "\n"
+
+
+def _overrides(machine: dict[str, Any]) -> list[str]:
+    """The fields that differ from the preset of the same name (the resolved config is in the JSON)."""
+    preset = PRESETS.get(machine["name"])
+    if preset is None:
+        return []
+    changed = [f"{k}={v}" for k, v in machine.items() if getattr(preset, k, v) != v]
+    return [f"         overrides: {', '.join(changed)}"] if changed else []
 
 
 def _multicore(stats: dict[str, Any]) -> list[str]:

@@ -90,6 +90,8 @@ def build_stats(kernel: str, encoded: Encoded, outcome: RunOutcome, config: Mach
         "cores": [dict(c) for c in outcome.cores],
         "core_cpi_stacks": [core_cpi_stack(c) for c in outcome.cores],
         "communication": communication(outcome.comm, config),
+        # checking mode: a violation stops the run with CheckError, so a result is a clean run
+        **({"checker": {"violations": 0}} if config.check else {}),
         "loops": sorted(loops.values(), key=lambda e: (e["file"], e["line"], e["id"])),
         "lines": [
             {"file": f, "line": ln, "cycles": c, "instructions": n, "share": share(c)}

@@ -41,6 +41,7 @@ def test_the_presets_report_their_communication() -> None:
                           module.make_inputs("small", 1), "helixrc16", check=True)
     conv = helixrc.simulate(helixrc.transform(f"{path}::{name}", machine="conventional16").function,
                             module.make_inputs("small", 1), "conventional16", check=True)
+    assert rc.stats["checker"] == {"violations": 0} == conv.stats["checker"]
     ring = rc.stats["communication"]["ring"]
     assert ring["stores"] > 0 and ring["signals"] > 0 and ring["flushes"] == 1
     assert conv.stats["communication"]["coherence"]["flag_transfers"] > 0

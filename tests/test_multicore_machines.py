@@ -4,6 +4,8 @@ the transform."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -11,7 +13,7 @@ import helixrc
 from helixrc.cli import main as cli_main
 from helixrc.csim.errors import HelixError, MachineError, SimulatorError
 from helixrc.csim.machine import PRESETS, SIGNAL_KINDS, parse_override, resolve_machine
-from test_transform_api import COUNT
+from test_transform_api import COUNT, SAMPLES
 
 
 
@@ -65,7 +67,17 @@ def test_simulating_a_loop_transformed_for_the_other_semantics_is_an_error() -> 
     assert helixrc.simulate(t.function, (xs, out), "conventional16", signals="either").value == 4
 
 
-def test_cli_lists_the_presets_and_echoes_overrides(capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_lists_the_presets(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli_main(["machines"]) == 0
     text = capsys.readouterr().out
     assert "helixrc16" in text and "conventional16" in text and "ring" in text
+
+
+def test_cli_report_echoes_overrides_and_per_core_stacks(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "mcf_rc.py"
+    assert cli_main(["transform", f"{SAMPLES}/mcf_pricing.py::mcf_pricing", "--machine", "helixrc16", "-o", str(out)]) == 0
+    assert cli_main(["simulate", f"{out}::mcf_pricing", "--machine", "helixrc16", "--set", "ring_size=2K",
+                     "--set", "check=1", "--top", "1"]) == 0
+    text = capsys.readouterr().out
+    assert "overrides: ring_size=2048, check=1" in text
+    assert "per-core CPI stack" in text and "ring: stores" in text
