@@ -15,17 +15,25 @@ Public names::
         the static loop dependences against a profile: "bug" findings (the run saw what the
         analysis proves absent; AnalysisBugWarning, or AnalysisBugError when strict) and
         "candidate" findings for assume_independent, with the run-time check they would need
+    helixrc.advise(kernel, args=None, machine="helixrc16", size=None, cores=(1, 2, 4, 8, 16),
+                   profile=True, *, seed=0, thresholds=Thresholds(), **overrides) -> Advice
+        hot loops, per-loop verdicts and predicted gains by simulation, the loop selection on the
+        loop forest, and the recommended plan (.plan, .format(), .to_dict(), .predicted_speedup;
+        docs/adviser.md)
     helixrc.HelixError (the root of every error helixrc reports), LanguageError, PlanError,
-    ProfileError, AnalysisBugError; helixrc.AnalysisBugWarning
+    ProfileError, AnalysisBugError, AdviseError; helixrc.AnalysisBugWarning, ParallelMismatchWarning
 """
 
+from helixrc.advise import Advice, Thresholds, advise
 from helixrc.api import SimResult, simulate
 from helixrc.csim.errors import (
+    AdviseError,
     AnalysisBugError,
     AnalysisBugWarning,
     HelixError,
     KernelError,
     LanguageError,
+    ParallelMismatchWarning,
     PlanError,
     ProfileError,
 )
@@ -35,9 +43,9 @@ from helixrc.profile import CrossCheck, DynamicDeps, cross_check, profile_depend
 from helixrc.transform_api import Transformed, transform
 
 __all__ = [
-    "AnalysisBugError", "AnalysisBugWarning", "CrossCheck", "DynamicDeps", "HelixError", "KernelError",
-    "LanguageError", "MachineConfig", "PRESETS", "Plan", "PlanError", "ProfileError", "SimResult",
-    "Transformed", "cross_check", "load_plan", "profile_dependences", "resolve_machine", "simulate",
-    "transform",
+    "AdviseError", "Advice", "AnalysisBugError", "AnalysisBugWarning", "CrossCheck", "DynamicDeps", "HelixError",
+    "KernelError", "LanguageError", "MachineConfig", "PRESETS", "ParallelMismatchWarning", "Plan", "PlanError",
+    "ProfileError", "SimResult", "Thresholds", "Transformed", "advise", "cross_check", "load_plan",
+    "profile_dependences", "resolve_machine", "simulate", "transform",
 ]
 __version__ = "0.1.0"

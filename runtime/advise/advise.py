@@ -1,0 +1,284 @@
+"""``helixrc.advise``: profile a kernel call, predict each loop's gain on the target machine, pick the plan.
+
+    >>> advice = helixrc.advise("samples/mcf_pricing.py::mcf_pricing", size="small", machine="helixrc16")
+    >>> advice.plan                   # a Plan: what `helixrc transform --plan` takes (advice.plan.to_toml())
+    >>> advice.predicted_speedup      # on the machine's own core count
+    >>> print(advice.format())        # hot loops, verdicts, dependences, predictions, the plan
+    >>> advice.to_dict()              # the same as JSON-ready data (docs/adviser.md)
+
+Steps: a sequential simulation (hotspots); the static analysis (verdicts); optionally the dynamic
+profile held against it (:func:`helixrc.cross_check`); for each loop the analysis allows, a
+simulation of the kernel with a plan naming only that loop at every core count; the selection on
+the loop forest at the machine's core count; then the chosen plan simulated at every core count.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from helixrc.advise.hotspots import line_hotspots, loop_hotspots
+from helixrc.advise.predict import Predictor, Run
+from helixrc.advise.report import SCHEMA_VERSION, Advice
+from helixrc.advise.select import Thresholds, select_loops
+from helixrc.csim.errors import AdviseError, AnalysisBugWarning, HelixError
+from helixrc.csim.machine import MachineConfig, resolve_machine
+from helixrc.passes.analysis import KernelAnalysis, LoopAnalysis, VerdictKind, analyze_kernel
+from helixrc.passes.plan import SIGNALS, LoopPlan, Plan
+from helixrc.profile import cross_check
+from helixrc.resolve import build_inputs, import_file, resolve_kernel, split_spec
+
+DEFAULT_CORES: tuple[int, ...] = (1, 2, 4, 8, 16)
+
+
+def advise(
+    kernel: Callable[..., Any] | str,
+    args: Sequence[Any] | None = None,
+    machine: str | MachineConfig = "helixrc16",
+    size: str | None = None,
+    cores: Sequence[int] = DEFAULT_CORES,
+    profile: bool = True,
+    *,
+    seed: int = 0,
+    thresholds: Thresholds = Thresholds(),
+    **overrides: Any,
+) -> Advice:
+    """Advise on ``kernel(*args)``: the hot loops, each loop's verdict and predicted gain, and a plan.
+
+    ``kernel`` is a kernel function or ``"FILE::FUNC"``. ``args`` are the representative inputs;
+    without them the kernel's module builds them with ``make_inputs(size or "small", seed)``
+    (pass one or the other). ``machine`` is a preset or config, with ``overrides`` of its fields;
+    the plan is chosen for the machine's ``cores`` and predictions are made at every count of
+    ``cores`` too. ``profile`` adds the dynamic dependence profile and its cross-check (a run of
+    the original in CPython, instrumented). The arguments are not modified.
+    """
+    config = resolve_machine(machine, **overrides)
+    module, name = resolve_kernel(kernel)
+    if name not in module.functions:
+        listed = ", ".join(module.functions) or "none"
+        raise AdviseError(f"{module.filename}: no function {name!r} (functions: {listed})")
+    original = _original(kernel, module.filename, name)
+    call_args = _inputs(original, args, size, seed)
+    counts = sorted({*(_check_cores(c) for c in cores), config.cores})
+    signals = _signals(config)
+    analysis = analyze_kernel(module, name)
+    predictor = Predictor(kernel, module, name, call_args, config)
+    seq = predictor.sequential
+    checked = None
+    if profile:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", AnalysisBugWarning)
+            checked = cross_check(original, call_args)
+        for w in caught:  # re-raised from here, so the user's filters apply to advise's caller
+            warnings.warn(w.message, w.category, stacklevel=2)
+
+    hot = {h["id"]: h for h in loop_hotspots(seq.stats)}
+    loops: dict[str, dict[str, Any]] = {}
+    saved: dict[str, int] = {}
+    for lid, la in analysis.loops.items():
+        entry = _loop_entry(la, hot.get(lid))
+        loops[lid] = entry
+        technique = _technique(la)
+        if technique is None:
+            entry["status"] = "refused by the analysis"
+            continue
+        entry["technique"] = technique
+        if entry["cycles"] == 0:
+            entry["status"] = "not tried: these inputs do not run it"
+            continue
+        if entry["mean_trip"] < thresholds.min_trip:
+            entry["status"] = f"not tried: {entry['mean_trip']:g} iterations per invocation < {thresholds.min_trip:g}"
+            continue
+        if entry["share"] < thresholds.min_saving:
+            entry["status"] = f"not tried: {100 * entry['share']:g}% of the run < {100 * thresholds.min_saving:g}%"
+            continue
+        plan = Plan({lid: LoopPlan(technique, signals)}, signals, source=f"<advise {lid}>")
+        target = predictor.run(plan, config.cores)
+        if target.rejected is not None:
+            entry["status"] = f"rejected: {target.rejected}"
+            continue
+        gain = seq.cycles - target.cycles
+        entry["saved"] = gain
+        # the other core counts only for a loop that pays where it counts (they cost a run each)
+        shown = counts if gain > 0 else [config.cores]
+        entry["prediction"] = _prediction(seq.cycles, {c: predictor.run(plan, c) for c in shown})
+        if gain <= 0:
+            entry["status"] = f"does not pay on {config.cores} cores ({-gain} cycles slower)"
+        elif gain < thresholds.min_saving * seq.cycles:
+            entry["status"] = f"saves {gain} cycles, under {100 * thresholds.min_saving:g}% of the run"
+        else:
+            saved[lid] = gain
+            entry["status"] = "eligible"
+    chosen, best = select_loops({lid: la.parent for lid, la in analysis.loops.items()}, saved)
+    for lid, entry in loops.items():
+        entry["best"] = best.get(lid, 0)
+        if lid in chosen:
+            entry["status"] = "chosen"
+        elif entry["status"] == "eligible":
+            entry["status"] = "not chosen: " + _why_not(lid, chosen, analysis)
+    plan = Plan({lid: LoopPlan(loops[lid]["technique"], signals) for lid in chosen}, signals,
+                source=f"<plan advised for {name}>")
+    notes: list[str] = []
+    runs = {c: predictor.run(plan, c) for c in counts} if chosen else {}
+    if chosen and (runs[config.cores].rejected is not None or runs[config.cores].cycles >= seq.cycles):
+        notes.append(f"the loops chosen together ({', '.join(chosen)}) did not pay on {config.cores} cores; "
+                     "the plan leaves every loop sequential")
+        for lid in chosen:
+            loops[lid]["status"] = "dropped: the combined plan did not pay"
+        plan, chosen, runs = Plan({}, signals, source=f"<plan advised for {name}>"), [], {}
+
+    data = {
+        "schema_version": SCHEMA_VERSION,
+        "kernel": {"file": module.filename, "function": name},
+        "inputs": {"size": size, "seed": seed if args is None else None, "given": args is not None},
+        "machine": config.to_dict(),
+        "signals": signals,
+        "target_cores": config.cores,
+        "cores": counts,
+        "thresholds": dataclasses.asdict(thresholds),
+        "sequential": {"cycles": seq.cycles, "instructions": seq.instructions, "cpi_stack": seq.stats["cpi_stack"]},
+        "hotspots": {"loops": list(hot.values()), "lines": line_hotspots(seq.stats)},
+        "loops": list(loops.values()),
+        "cross_check": _cross_check_dict(checked, analysis),
+        "plan": plan.to_dict(),
+        "prediction": _prediction(seq.cycles, runs) if runs else _sequential_prediction(seq.cycles, counts, seq.stats),
+        "notes": notes,
+    }
+    return Advice(plan, data)
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs
+# ---------------------------------------------------------------------------------------------
+
+
+def _original(kernel: Callable[..., Any] | str, filename: str, name: str) -> Callable[..., Any]:
+    """The kernel as a Python function (to profile it and to find its make_inputs)."""
+    if callable(kernel):
+        return kernel
+    path, _ = split_spec(kernel)
+    fn = getattr(import_file(path), name, None)
+    if not callable(fn):
+        raise AdviseError(f"{filename}: {name} is not a function")
+    return fn
+
+
+def _inputs(original: Callable[..., Any], args: Sequence[Any] | None, size: str | None, seed: int) -> tuple[Any, ...]:
+    if args is not None:
+        if size is not None:
+            raise AdviseError("pass args or a size, not both: a size asks make_inputs for the inputs")
+        return tuple(args)
+    module = inspect.getmodule(original)
+    if module is None:
+        raise AdviseError(f"{original.__name__}: no args given, and its module (for make_inputs) is unknown")
+    return build_inputs(module, "make_inputs", size or "small", seed)
+
+
+def _check_cores(n: int) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise AdviseError(f"core counts are positive ints, not {n!r}")
+    return n
+
+
+def _signals(config: MachineConfig) -> str:
+    """The signal semantics of the machine (its ``signals`` field, where presets have one)."""
+    value = getattr(config, "signals", None)
+    return value if value in SIGNALS else "uncoupled"
+
+
+# ---------------------------------------------------------------------------------------------
+# Per loop
+# ---------------------------------------------------------------------------------------------
+
+
+def _technique(la: LoopAnalysis) -> str | None:
+    """The plan technique for a loop the analysis allows; a float reduction keeps its ordered segment."""
+    if la.verdict.kind is VerdictKind.REFUSED:
+        return None
+    if la.verdict.kind is VerdictKind.DOALL and not la.float_reductions:
+        return "doall"
+    return "helix"
+
+
+def _loop_entry(la: LoopAnalysis, hot: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "id": la.id,
+        "line": la.loc.line,
+        "parent": la.parent,
+        "verdict": la.verdict.kind.name,
+        "verdict_text": la.verdict.text,
+        "deciding": list(la.verdict.deciding),
+        "segments": [{"scalars": list(s.scalars), "arrays": list(s.arrays), "lines": list(s.lines),
+                      "every_path": s.every_path} for s in la.verdict.segments],
+        "share": hot["share"] if hot else 0.0,
+        "cycles": hot["cycles"] if hot else 0,
+        "mean_trip": hot["mean_trip"] if hot else 0.0,
+        "technique": None,
+        "saved": None,
+        "best": 0,
+        "status": "",
+        "prediction": None,
+    }
+
+
+def _why_not(lid: str, chosen: list[str], analysis: KernelAnalysis) -> str:
+    """The chosen loop around or inside ``lid`` that wins over it."""
+    for other in chosen:
+        if other.startswith(lid + "."):
+            return f"its inner loops save more ({other})"
+        if lid.startswith(other + "."):
+            return f"the enclosing loop {other} saves more"
+    return "another loop saves more"
+
+
+def _prediction(seq_cycles: int, runs: dict[int, Run]) -> list[dict[str, Any]]:
+    """Per core count: cycles, speedup, and where the cores' time went (busy/wait/dispatch/idle)."""
+    out = []
+    for cores, run in sorted(runs.items()):
+        if run.stats is None:
+            out.append({"cores": cores, "rejected": run.rejected})
+            continue
+        out.append({
+            "cores": cores, "cycles": run.cycles, "saved": seq_cycles - run.cycles,
+            "speedup": round(seq_cycles / run.cycles, 4) if run.cycles else 0.0,
+            "core_time": _core_time(run.stats, run.cycles), "cpi_stack": run.stats["cpi_stack"],
+        })
+    return out
+
+
+def _sequential_prediction(seq_cycles: int, counts: list[int], stats: dict[str, Any]) -> list[dict[str, Any]]:
+    """The prediction of a plan that parallelizes nothing: the sequential run at every count."""
+    return [{"cores": c, "cycles": seq_cycles, "saved": 0, "speedup": 1.0,
+             "core_time": _core_time(stats, seq_cycles), "cpi_stack": stats["cpi_stack"]} for c in counts]
+
+
+def _core_time(stats: dict[str, Any], cycles: int) -> dict[str, float]:
+    """Shares of all cores' cycles (cores x run cycles): busy, waiting in segments, dispatch, idle."""
+    per_core = stats["cores"]
+    total = cycles * len(per_core)
+    keys = ("busy", "wait", "dispatch", "idle")
+    sums = {k: sum(int(c.get(k, 0)) for c in per_core) for k in keys}
+    return {k: round(v / total, 4) if total else 0.0 for k, v in sums.items()}
+
+
+def _cross_check_dict(checked: Any, analysis: KernelAnalysis) -> dict[str, Any] | None:
+    """Per loop the static deciding dependences beside the observed ones, then the findings."""
+    if checked is None:
+        return None
+    prof = checked.profile
+    loops = []
+    for lid, la in analysis.loops.items():
+        pl = next((p for p in prof.loops.values() if p.line == la.loc.line), None)
+        observed: list[str] = []
+        if pl is not None:
+            observed = [f"{d.what} {d.describe()}" for ds in pl.arrays.values() for d in ds]
+            observed += [f"scalar {d.describe()}" for n in pl.carried_scalars for d in pl.scalars[n] if d.kind == "RAW"]
+        loops.append({"id": lid, "line": la.loc.line, "static": list(la.verdict.deciding), "observed": observed,
+                      "iterations": pl.iterations if pl else 0, "invocations": pl.invocations if pl else 0})
+    findings = [{"severity": f.severity, "loop": f.loop, "line": f.line, "target": f.target, "what": f.what,
+                 "message": f.message, "check": f.check, "not_checkable": f.not_checkable} for f in checked.findings]
+    return {"loops": loops, "findings": findings, "unexercised": list(checked.unexercised),
+            "truncated": prof.truncated, "notes": list(prof.notes)}
