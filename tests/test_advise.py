@@ -167,6 +167,27 @@ def test_a_wrong_parallel_result_rejects_the_loop_loudly(nest: Path, monkeypatch
     assert not advice.plan.loops
 
 
+def test_an_assume_independent_candidate_gets_its_check_and_gain(tmp_path: Path) -> None:
+    path = tmp_path / "scatter.py"
+    path.write_text(textwrap.dedent('''
+        def scatter_add(xs, idx, out):
+            for i in range(xs.shape[0]):
+                out[idx[i]] += xs[i] * 3 % 11
+            return out[0]
+    '''))
+    idx = np.random.default_rng(0).permutation(64).astype(np.int64)
+    args = (np.arange(64, dtype=np.int64), idx, np.zeros(64, dtype=np.int64))
+    advice = helixrc.advise(f"{path}::scatter_add", args, MACHINE, cores=(16,))
+    (finding,) = advice.to_dict()["cross_check"]["findings"]
+    assert finding["severity"] == "candidate" and finding["target"] == "out"
+    assert finding["check"] == 'independent(out, 0, xs.shape[0], 1, (idx, 0, "w"))'
+    if finding["predicted_gain"] is None:  # until the simulator runs independent(...)
+        assert finding["gain_note"].startswith("not simulated: independent(...)")
+        assert "predicted gain: not simulated" in advice.format()
+    else:
+        assert "more cycles on 16 cores" in advice.format()
+
+
 # ---------------------------------------------------------------------------------------------
 # The CLI
 # ---------------------------------------------------------------------------------------------

@@ -79,46 +79,16 @@ def advise(
     loops: dict[str, dict[str, Any]] = {}
     saved: dict[str, int] = {}
     for lid, la in analysis.loops.items():
-        entry = _loop_entry(la, hot.get(lid))
-        loops[lid] = entry
-        technique = _technique(la)
-        if technique is None:
-            entry["status"] = "refused by the analysis"
-            continue
-        entry["technique"] = technique
-        if entry["cycles"] == 0:
-            entry["status"] = "not tried: these inputs do not run it"
-            continue
-        if entry["mean_trip"] < thresholds.min_trip:
-            entry["status"] = f"not tried: {entry['mean_trip']:g} iterations per invocation < {thresholds.min_trip:g}"
-            continue
-        if entry["share"] < thresholds.min_saving:
-            entry["status"] = f"not tried: {100 * entry['share']:g}% of the run < {100 * thresholds.min_saving:g}%"
-            continue
-        plan = Plan({lid: LoopPlan(technique, signals)}, signals, source=f"<advise {lid}>")
-        target = predictor.run(plan, config.cores)
-        if target.rejected is not None:
-            entry["status"] = f"rejected: {target.rejected}"
-            continue
-        gain = seq.cycles - target.cycles
-        entry["saved"] = gain
-        # the other core counts only for a loop that pays where it counts (they cost a run each)
-        shown = counts if gain > 0 else [config.cores]
-        entry["prediction"] = _prediction(seq.cycles, {c: predictor.run(plan, c) for c in shown})
-        if gain <= 0:
-            entry["status"] = f"does not pay on {config.cores} cores ({-gain} cycles slower)"
-        elif gain < thresholds.min_saving * seq.cycles:
-            entry["status"] = f"saves {gain} cycles, under {100 * thresholds.min_saving:g}% of the run"
-        else:
-            saved[lid] = gain
-            entry["status"] = "eligible"
+        loops[lid] = _loop_entry(la, hot.get(lid))
+        if _try_loop(loops[lid], la, predictor, signals, counts, thresholds):
+            saved[lid] = loops[lid]["saved"]
     chosen, best = select_loops({lid: la.parent for lid, la in analysis.loops.items()}, saved)
     for lid, entry in loops.items():
         entry["best"] = best.get(lid, 0)
         if lid in chosen:
             entry["status"] = "chosen"
         elif entry["status"] == "eligible":
-            entry["status"] = "not chosen: " + _why_not(lid, chosen, analysis)
+            entry["status"] = "not chosen: " + _why_not(lid, chosen)
     plan = Plan({lid: LoopPlan(loops[lid]["technique"], signals) for lid in chosen}, signals,
                 source=f"<plan advised for {name}>")
     notes: list[str] = []
@@ -130,6 +100,7 @@ def advise(
             loops[lid]["status"] = "dropped: the combined plan did not pay"
         plan, chosen, runs = Plan({}, signals, source=f"<plan advised for {name}>"), [], {}
 
+    gains = _assumption_gains(checked, module, name, predictor, config.cores, signals, loops) if checked else {}
     data = {
         "schema_version": SCHEMA_VERSION,
         "kernel": {"file": module.filename, "function": name},
@@ -142,7 +113,7 @@ def advise(
         "sequential": {"cycles": seq.cycles, "instructions": seq.instructions, "cpi_stack": seq.stats["cpi_stack"]},
         "hotspots": {"loops": list(hot.values()), "lines": line_hotspots(seq.stats)},
         "loops": list(loops.values()),
-        "cross_check": _cross_check_dict(checked, analysis),
+        "cross_check": _cross_check_dict(checked, analysis, gains),
         "plan": plan.to_dict(),
         "prediction": _prediction(seq.cycles, runs) if runs else _sequential_prediction(seq.cycles, counts, seq.stats),
         "notes": notes,
@@ -224,7 +195,46 @@ def _loop_entry(la: LoopAnalysis, hot: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
-def _why_not(lid: str, chosen: list[str], analysis: KernelAnalysis) -> str:
+def _try_loop(entry: dict[str, Any], la: LoopAnalysis, predictor: Predictor, signals: str, counts: list[int],
+              thresholds: Thresholds) -> bool:
+    """Simulate the loop alone in parallel unless it is refused or tiny; fill in its entry's
+    technique, saved, prediction and status; whether it is eligible for the selection."""
+    technique = _technique(la)
+    if technique is None:
+        entry["status"] = "refused by the analysis"
+        return False
+    entry["technique"] = technique
+    if entry["cycles"] == 0:
+        entry["status"] = "not tried: these inputs do not run it"
+        return False
+    if entry["mean_trip"] < thresholds.min_trip:
+        entry["status"] = f"not tried: {entry['mean_trip']:g} iterations per invocation < {thresholds.min_trip:g}"
+        return False
+    if entry["share"] < thresholds.min_saving:
+        entry["status"] = f"not tried: {100 * entry['share']:g}% of the run < {100 * thresholds.min_saving:g}%"
+        return False
+    cores = predictor.config.cores
+    seq_cycles = predictor.sequential.cycles
+    plan = Plan({la.id: LoopPlan(technique, signals)}, signals, source=f"<advise {la.id}>")
+    target = predictor.run(plan, cores)
+    if target.rejected is not None:
+        entry["status"] = f"rejected: {target.rejected}"
+        return False
+    gain = entry["saved"] = seq_cycles - target.cycles
+    # the other core counts only for a loop that pays where it counts (they cost a run each)
+    shown = counts if gain > 0 else [cores]
+    entry["prediction"] = _prediction(seq_cycles, {c: predictor.run(plan, c) for c in shown})
+    if gain <= 0:
+        entry["status"] = f"does not pay on {cores} cores ({-gain} cycles slower)"
+        return False
+    if gain < thresholds.min_saving * seq_cycles:
+        entry["status"] = f"saves {gain} cycles, under {100 * thresholds.min_saving:g}% of the run"
+        return False
+    entry["status"] = "eligible"
+    return True
+
+
+def _why_not(lid: str, chosen: list[str]) -> str:
     """The chosen loop around or inside ``lid`` that wins over it."""
     for other in chosen:
         if other.startswith(lid + "."):
@@ -264,7 +274,30 @@ def _core_time(stats: dict[str, Any], cycles: int) -> dict[str, float]:
     return {k: round(v / total, 4) if total else 0.0 for k, v in sums.items()}
 
 
-def _cross_check_dict(checked: Any, analysis: KernelAnalysis) -> dict[str, Any] | None:
+def _assumption_gains(checked: Any, module: Any, name: str, predictor: Predictor, cores: int, signals: str,
+                      loops: dict[str, dict[str, Any]]) -> dict[tuple[str, str], int | str]:
+    """For each checkable assume_independent candidate: the cycles its loop would save on ``cores``
+    with the dependence assumed away (and checked at run time), beyond what it saves without; or
+    why that cannot be predicted."""
+    gains: dict[tuple[str, str], int | str] = {}
+    for f in checked.candidates:
+        if f.what != "array" or not f.checkable or f.loop not in loops:
+            continue
+        assumed = analyze_kernel(module, name, assume_independent={f.loop: [f.target]}).loops[f.loop]
+        technique = _technique(assumed)
+        if technique is None:
+            gains[(f.loop, f.target)] = "the loop stays refused: other dependences hold it back"
+            continue
+        plan = Plan({f.loop: LoopPlan(technique, signals, assume_independent=(f.target,))}, signals,
+                    source=f"<advise {f.loop} assuming {f.target}>")
+        run = predictor.run(plan, cores, optional=True)
+        before = max(loops[f.loop]["saved"] or 0, 0)
+        gains[(f.loop, f.target)] = run.rejected or predictor.sequential.cycles - run.cycles - before
+    return gains
+
+
+def _cross_check_dict(checked: Any, analysis: KernelAnalysis,
+                      gains: dict[tuple[str, str], int | str]) -> dict[str, Any] | None:
     """Per loop the static deciding dependences beside the observed ones, then the findings."""
     if checked is None:
         return None
@@ -279,6 +312,14 @@ def _cross_check_dict(checked: Any, analysis: KernelAnalysis) -> dict[str, Any] 
         loops.append({"id": lid, "line": la.loc.line, "static": list(la.verdict.deciding), "observed": observed,
                       "iterations": pl.iterations if pl else 0, "invocations": pl.invocations if pl else 0})
     findings = [{"severity": f.severity, "loop": f.loop, "line": f.line, "target": f.target, "what": f.what,
-                 "message": f.message, "check": f.check, "not_checkable": f.not_checkable} for f in checked.findings]
+                 "message": f.message, "check": f.check, "not_checkable": f.not_checkable,
+                 **_gain(gains.get((f.loop, f.target)))} for f in checked.findings]
     return {"loops": loops, "findings": findings, "unexercised": list(checked.unexercised),
             "truncated": prof.truncated, "notes": list(prof.notes)}
+
+
+def _gain(gain: int | str | None) -> dict[str, Any]:
+    """A finding's ``predicted_gain`` (cycles) and, when it has none, ``gain_note`` (why)."""
+    if isinstance(gain, str):
+        return {"predicted_gain": None, "gain_note": gain}
+    return {"predicted_gain": gain, "gain_note": None}

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from helixrc.api import SimResult, simulate
-from helixrc.csim.errors import HelixError, KernelError, ParallelMismatchWarning
+from helixrc.csim.errors import HelixError, KernelError, LanguageError, ParallelMismatchWarning
 from helixrc.csim.machine import MachineConfig
 from helixrc.passes.frontend import KernelModule
 from helixrc.passes.plan import Plan
@@ -51,20 +51,27 @@ class Predictor:
         self._runs: dict[tuple[Plan, int], Run] = {}
         self._functions: dict[Plan, Any] = {}
 
-    def run(self, plan: Plan, cores: int) -> Run:
-        """The plan's parallel form on ``cores`` cores (rejected if it errs or its results differ)."""
+    def run(self, plan: Plan, cores: int, optional: bool = False) -> Run:
+        """The plan's parallel form on ``cores`` cores (rejected if it errs or its results differ).
+
+        ``optional``: a form the simulator does not take yet (a LanguageError) is rejected quietly.
+        """
         key = (plan, cores)
         if key not in self._runs:
-            self._runs[key] = self._simulate(plan, cores)
+            self._runs[key] = self._simulate(plan, cores, optional)
         return self._runs[key]
 
-    def _simulate(self, plan: Plan, cores: int) -> Run:
+    def _simulate(self, plan: Plan, cores: int, optional: bool) -> Run:
         what = ", ".join(plan.loops) or "no loop"
         try:
             if plan not in self._functions:
                 self._functions[plan] = transform_kernel(self.module, self.name, plan).function
             fresh = copy.deepcopy(self.args)
             result = simulate(self._functions[plan], fresh, dataclasses.replace(self.config, cores=cores))
+        except LanguageError as err:
+            if optional:
+                return Run(cores, 0, None, f"not simulated: {err.message}")
+            return self._reject(cores, what, f"the parallel form is not simulated: {err}")
         except (HelixError, KernelError) as err:
             return self._reject(cores, what, f"the parallel run failed: {type(err).__name__}: {err}")
         diff = _difference((result.value, fresh), self._expected)

@@ -91,6 +91,11 @@ class Advice:
                 out.append(f"  {f['severity'].upper()} {f['loop']} line {f['line']}: {f['message']}")
                 if f["check"]:
                     out.append(f"    run-time check: {f['check']}")
+                if f["predicted_gain"] is not None:
+                    out.append(f"    assuming it (checked at run time) saves {f['predicted_gain']:,} more cycles "
+                               f"on {d['target_cores']} cores")
+                elif f["gain_note"]:
+                    out.append(f"    predicted gain: {f['gain_note']}")
             if cc["truncated"]:
                 out.append(f"  profile truncated: {cc['truncated']}")
         out += ["", "predicted speedup of the plan, and where the cores' time goes"]
