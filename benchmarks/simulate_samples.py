@@ -45,6 +45,24 @@ def machine_info() -> dict[str, Any]:
             "python": platform.python_version(), "platform": platform.platform()}
 
 
+def sample_kernels(only: list[str] | None) -> list[tuple[Path, str]]:
+    """(file, kernel name) of every sample with make_inputs, or only the named kernels."""
+    found = []
+    for path in sorted(SAMPLES.glob("*.py")):
+        module = import_file(str(path))
+        if hasattr(module, "make_inputs"):
+            found += [(path, name) for name in getattr(module, "KERNELS", (path.stem,))
+                      if not only or name in only]
+    return found
+
+
+def write_json(path: str, opts: argparse.Namespace, rows: list[dict[str, Any]]) -> None:
+    """The rows with the host's description and the options, as the benchmarks record them."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as f:
+        json.dump({"machine": machine_info(), "options": vars(opts), "rows": rows}, f, indent=1)
+
+
 def fingerprint(value: Any) -> Any:
     """A comparable form of a result or argument: floats by bits, arrays by dtype and bytes."""
     if isinstance(value, (bool, np.bool_)):
@@ -107,19 +125,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="write the rows and machine info as JSON")
     opts = parser.parse_args(argv)
     rows = []
-    for path in sorted(SAMPLES.glob("*.py")):
-        module = import_file(str(path))
-        if not hasattr(module, "make_inputs"):
-            continue
-        for name in getattr(module, "KERNELS", (path.stem,)):
-            if opts.only and name not in opts.only:
-                continue
-            row = bench_kernel(path, name, opts.size, opts.seed, opts.repeat, opts.machine)
-            rows.append(row)
-            print(f"{name:<26} {row['instructions']:>12,} inst {row['sim_seconds']:8.3f} s "
-                  f"{row['inst_rate'] / 1e6:7.1f} M/s (core {row['core_inst_rate'] / 1e6:6.1f}) "
-                  f"cpython {row['cpython_seconds']:8.3f} s  ratio {row['ratio']:5.2f}  "
-                  f"compile {row['compile_seconds'] * 1e3:6.1f} ms", flush=True)
+    for path, name in sample_kernels(opts.only):
+        row = bench_kernel(path, name, opts.size, opts.seed, opts.repeat, opts.machine)
+        rows.append(row)
+        print(f"{name:<26} {row['instructions']:>12,} inst {row['sim_seconds']:8.3f} s "
+              f"{row['inst_rate'] / 1e6:7.1f} M/s (core {row['core_inst_rate'] / 1e6:6.1f}) "
+              f"cpython {row['cpython_seconds']:8.3f} s  ratio {row['ratio']:5.2f}  "
+              f"compile {row['compile_seconds'] * 1e3:6.1f} ms", flush=True)
     total_inst = sum(r["instructions"] for r in rows)
     total_sim = sum(r["sim_seconds"] for r in rows)
     total_py = sum(r["cpython_seconds"] for r in rows)
@@ -132,9 +144,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{r['inst_rate'] / 1e6:.1f} | {r['cpython_seconds']:.3f} | {r['ratio']:.2f} | "
               f"{r['compile_seconds'] * 1e3:.1f} |")
     if opts.json:
-        Path(opts.json).parent.mkdir(parents=True, exist_ok=True)
-        with open(opts.json, "w") as f:
-            json.dump({"machine": machine_info(), "options": vars(opts), "rows": rows}, f, indent=1)
+        write_json(opts.json, opts, rows)
     return 0
 
 

@@ -178,8 +178,13 @@ class RunOutcome:
     totals: dict[str, Any]       # csim_totals; "cat" is {"busy": .., "mem_l1": .., ...}
     pc_stats: np.ndarray         # (ncode, 1 + ncat) uint64: exec count, then cycles per csim_cat
     host_seconds: float
-    #: per core: busy, wait, dispatch, idle, iterations, instructions (csim_core_stats)
+    #: per core: busy (issue and stalls per category), wait, dispatch, idle, iterations,
+    #: instructions (csim_core_stats)
     cores: list[dict[str, int]]
+    #: the ring cache's and the coherence directory's counters (csim_comm_stats)
+    comm: dict[str, int]
+    #: after a CHECK_VIOLATION status: the first violation (csim_violation's fields)
+    violation: dict[str, int] | None = None
 
     @property
     def ok(self) -> bool:
@@ -280,6 +285,14 @@ def run(
         for k in range(lib.csim_core_count(sim)):
             lib.csim_get_core_stats(sim, k, one)
             cores.append({name: int(getattr(one, name)) for name, _ in ffi.typeof("csim_core_stats").fields})
+        comm_struct = ffi.new("csim_comm_stats *")
+        lib.csim_get_comm_stats(sim, comm_struct)
+        comm = {name: int(getattr(comm_struct, name)) for name, _ in ffi.typeof("csim_comm_stats").fields}
+        violation = None
+        if code == Status.CHECK_VIOLATION:
+            v = ffi.new("csim_violation *")
+            lib.csim_get_violation(sim, v)
+            violation = {name: int(getattr(v, name)) for name, _ in ffi.typeof("csim_violation").fields}
     finally:
         lib.csim_free(sim)
 
@@ -294,6 +307,8 @@ def run(
         pc_stats=pc_stats,
         host_seconds=host_seconds,
         cores=cores,
+        comm=comm,
+        violation=violation,
     )
 
 

@@ -31,6 +31,13 @@ PRESET_DIR = Path(__file__).resolve().parent / "presets"
 
 #: bpred_kind values by name.
 BPRED_KINDS: Mapping[str, int] = MappingProxyType({"bimodal": 0, "gshare": 1})
+#: signals values by name: the wait/signal semantics the machine runs (DESIGN.md); "either" runs
+#: each loop with the semantics it was transformed for.
+SIGNAL_KINDS: Mapping[str, int] = MappingProxyType({"uncoupled": 0, "coupled": 1, "either": 2})
+#: On/off fields: True and False stand for 1 and 0.
+_FLAGS = frozenset({"ring_cache", "check"})
+#: Fields given by name in presets and --set, with their values by name.
+_NAMED: Mapping[str, Mapping[str, int]] = MappingProxyType({"bpred_kind": BPRED_KINDS, "signals": SIGNAL_KINDS})
 
 # Bounds shared with check_config() in src/sim.c and cache_geometry_ok() in src/cache.c.
 _MAX_LATENCY = 1_000_000
@@ -51,8 +58,23 @@ _RANGES: Mapping[str, tuple[int, int]] = MappingProxyType(
         "loop_start_cost": (0, _MAX_LATENCY),
         "loop_end_cost": (0, _MAX_LATENCY),
         "signal_latency": (0, _MAX_LATENCY),
+        "signals": (0, 2),
+        "ring_cache": (0, 1),
+        "ring_ways": (1, 64),
+        **{f"ring_{k}_latency": (0, _MAX_LATENCY) for k in ("hit", "inject", "hop")},
+        "ring_data_bandwidth": (1, 255),
+        "ring_signal_bandwidth": (1, 255),
+        "ring_inject_queue": (1, 1024),
+        "ring_signal_buffer": (1, 1024),
+        "c2c_latency": (0, 2**20),
+        "upgrade_latency": (0, 2**20),
+        "check": (0, 1),
     }
 )
+# Bounds shared with check_config() in src/sim.c and params_ok() in src/ring.c.
+_RING_WORD = 8
+_RING_MAX_SIZE = 2**20
+_RING_MAX_OWNER_LINE = 4096
 _CACHE_MAX_LINES = 2**24
 _CACHE_MAX_LINE = 4096
 _CACHE_MAX_ASSOC = 1024
@@ -99,9 +121,40 @@ class MachineConfig:
     loop_end_cost: int = 20
     #: cycles from a SIGNAL to the WAIT it releases on another core (no ring or coherence model)
     signal_latency: int = 10
+    #: the wait/signal semantics: 0 uncoupled, 1 coupled, 2 either (SIGNAL_KINDS); a loop
+    #: transformed for the other semantics is an error
+    signals: int = 2
+    #: 1: memory operations inside sequential segments, and signals, go through the ring cache
+    ring_cache: int = 0
+    #: one ring node: a ring_ways-way array of one-word (8-byte) lines
+    ring_size: int = 1024
+    ring_ways: int = 8
+    ring_hit_latency: int = 1
+    ring_inject_latency: int = 2
+    ring_hop_latency: int = 1
+    #: per link per cycle
+    ring_data_bandwidth: int = 1
+    ring_signal_bandwidth: int = 5
+    #: owner node = (addr / ring_owner_line_bytes) mod cores
+    ring_owner_line_bytes: int = 64
+    #: stores a node holds before they leave / signals of one sender in transit; full: a stall
+    ring_inject_queue: int = 8
+    ring_signal_buffer: int = 16
+    #: coherence: a line last written by another core (75; 10 is the optimistic case)
+    c2c_latency: int = 75
+    #: coherence: a store to a line other cores hold too
+    upgrade_latency: int = 0
+    #: 1: checking mode (shadow shared memory, raise CheckError at the first order violation)
+    check: int = 0
 
     def __post_init__(self) -> None:
         _validate(self)
+
+    @property
+    def signal_semantics(self) -> str | None:
+        """``"coupled"`` or ``"uncoupled"``: what helixrc.transform should write for this machine;
+        None when the machine runs either."""
+        return {0: "uncoupled", 1: "coupled"}.get(self.signals)
 
     def to_dict(self) -> dict[str, Any]:
         """All fields, name and description first (what results echo)."""
@@ -150,6 +203,20 @@ def _validate(cfg: MachineConfig) -> None:
                 f"{level}_size must be {level}_assoc * {level}_line ({assoc} * {line}) times a power of two, "
                 f"and at most {_CACHE_MAX_LINES} lines (got {size})"
             )
+    if cfg.cores > 1 and cfg.l1_line < 8:
+        raise MachineError(f"l1_line must be at least 8 bytes with cores > 1 (the coherence directory's lines; "
+                           f"got {cfg.l1_line})")
+    ring_set = cfg.ring_ways * _RING_WORD
+    if not (cfg.ring_size % ring_set == 0 and _is_pow2(cfg.ring_size // ring_set) and cfg.ring_size <= _RING_MAX_SIZE):
+        raise MachineError(
+            f"ring_size must be ring_ways * {_RING_WORD} ({cfg.ring_ways} * {_RING_WORD}) times a power of two, "
+            f"at most {_RING_MAX_SIZE} bytes (got {cfg.ring_size})"
+        )
+    if not (_is_pow2(cfg.ring_owner_line_bytes) and _RING_WORD <= cfg.ring_owner_line_bytes <= _RING_MAX_OWNER_LINE):
+        raise MachineError(
+            f"ring_owner_line_bytes must be a power of two from {_RING_WORD} to {_RING_MAX_OWNER_LINE} "
+            f"(got {cfg.ring_owner_line_bytes})"
+        )
 
 
 def _unknown_field(key: str) -> MachineError:
@@ -162,12 +229,15 @@ def _coerce(key: str, value: Any) -> Any:
         raise _unknown_field(key)
     if key in ("name", "description"):
         return str(value)
-    if key == "bpred_kind" and isinstance(value, str) and value.strip().lower() in BPRED_KINDS:
-        return BPRED_KINDS[value.strip().lower()]
+    if isinstance(value, bool) and key in _FLAGS:     # check=True, ring_cache=False
+        return int(value)
+    names = _NAMED.get(key, {})
+    if isinstance(value, str) and value.strip().lower() in names:
+        return names[value.strip().lower()]
     if isinstance(value, str):
         m = _SUFFIX.match(value)
         if m is None:
-            kinds = f" or one of {', '.join(BPRED_KINDS)}" if key == "bpred_kind" else ""
+            kinds = f" or one of {', '.join(names)}" if names else ""
             raise MachineError(f"{key} must be an integer, optionally with a K, M or G suffix{kinds} (got {value!r})")
         return int(m.group(1)) * _SCALE[m.group(2).upper()] if m.group(2) else int(m.group(1))
     return value

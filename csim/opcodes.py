@@ -104,6 +104,7 @@ class Status(IntEnum):
     NO_MEMORY = 11
     DEADLOCK = 12
     BAD_PARALLEL = 13
+    CHECK_VIOLATION = 14
 
 
 class DType(IntEnum):
@@ -131,6 +132,7 @@ class Cat(IntEnum):
     MEM_DRAM = 3
     BRANCH = 4
     DEPENDENCE = 5
+    COMM = 6
 
 
 def _check_enums() -> None:

@@ -3,7 +3,7 @@
 Public names::
 
     helixrc.simulate(kernel, args, machine="atom1", **overrides) -> SimResult
-    helixrc.transform(kernel, plan=None, signals=None, name=None) -> Transformed
+    helixrc.transform(kernel, plan=None, signals=None, name=None, machine=None) -> Transformed
     helixrc.Plan, helixrc.load_plan (what plan= accepts, besides a path or a dict)
     helixrc.MachineConfig, helixrc.resolve_machine, helixrc.PRESETS
     helixrc.profile_dependences(fn, args, *, max_iterations=200_000, max_accesses=1_000_000,
@@ -21,11 +21,13 @@ Public names::
         loop forest, and the recommended plan (.plan, .format(), .to_dict(), .predicted_speedup;
         docs/adviser.md)
     helixrc.HelixError (the root of every error helixrc reports), LanguageError, PlanError,
-    ProfileError, AnalysisBugError, AdviseError; helixrc.AnalysisBugWarning, ParallelMismatchWarning
+    ProfileError, AnalysisBugError, AdviseError, CheckError (checking mode: simulate(..., check=True));
+    helixrc.AnalysisBugWarning, ParallelMismatchWarning
 """
 
 from helixrc.advise import Advice, Thresholds, advise
 from helixrc.api import SimResult, simulate
+from helixrc.csim.check_report import CheckError
 from helixrc.csim.errors import (
     AdviseError,
     AnalysisBugError,
@@ -43,9 +45,9 @@ from helixrc.profile import CrossCheck, DynamicDeps, cross_check, profile_depend
 from helixrc.transform_api import Transformed, transform
 
 __all__ = [
-    "AdviseError", "Advice", "AnalysisBugError", "AnalysisBugWarning", "CrossCheck", "DynamicDeps", "HelixError",
-    "KernelError", "LanguageError", "MachineConfig", "PRESETS", "ParallelMismatchWarning", "Plan", "PlanError",
-    "ProfileError", "SimResult", "Thresholds", "Transformed", "advise", "cross_check", "load_plan",
+    "AdviseError", "Advice", "AnalysisBugError", "AnalysisBugWarning", "CheckError", "CrossCheck", "DynamicDeps",
+    "HelixError", "KernelError", "LanguageError", "MachineConfig", "PRESETS", "ParallelMismatchWarning", "Plan",
+    "PlanError", "ProfileError", "SimResult", "Thresholds", "Transformed", "advise", "cross_check", "load_plan",
     "profile_dependences", "resolve_machine", "simulate", "transform",
 ]
 __version__ = "0.1.0"

@@ -11,10 +11,12 @@ the named machine config, echoed in ``stats["machine"]``; they are not measureme
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any, Callable, Sequence
 
 from helixrc.args import marshal, signature_of
 from helixrc.csim import binding
+from helixrc.csim.check_report import violation_error
 from helixrc.csim.errors import KernelIndexError, SimulatorError
 from helixrc.csim.machine import MachineConfig, resolve_machine
 from helixrc.csim.opcodes import Opcode, Status
@@ -41,7 +43,10 @@ class SimResult:
 
 def simulate(kernel: Callable[..., Any] | str, args: Sequence[Any], machine: str | MachineConfig = "atom1",
              *, func: str | None = None, **overrides: Any) -> SimResult:
-    """Run ``kernel(*args)`` on the simulator; args are mutated as the original call would."""
+    """Run ``kernel(*args)`` on the simulator; args are mutated as the original call would.
+
+    ``overrides`` replace machine fields, e.g. ``cores=4`` or ``check=True`` (checking mode: a
+    parallel loop whose accesses break sequential order raises :class:`CheckError`)."""
     config = resolve_machine(machine, **overrides)
     module, name = resolve_kernel(kernel, func)
     compiled, cached = compile_kernel(module, name, signature_of(args))
@@ -54,6 +59,11 @@ def simulate(kernel: Callable[..., Any] | str, args: Sequence[Any], machine: str
         for step in call.finish:
             step()
         call.buffers.clear()
+    if outcome.status == Status.CHECK_VIOLATION and outcome.violation is not None:
+        # the arrays as the run laid them out: the slot names, the cells among the scratch regions
+        raise violation_error(SimpleNamespace(**outcome.violation), call.arrays,
+                              [slot.name for slot in fn.arrays], compiled.encoded.locs,
+                              {region.slot.slot for region in fn.scratch}, module.source)
     if outcome.status != Status.OK:
         raise _kernel_error(outcome, compiled.encoded, fn.arrays)
     value = _return_value(outcome, compiled.encoded, fn.returns_tuple)

@@ -23,7 +23,7 @@ from helixrc.advise import DEFAULT_CORES, advise
 from helixrc.api import simulate
 from helixrc.passes.analysis import analyze_kernel
 from helixrc.passes.plan import load_plan
-from helixrc.transform_api import format_report, is_kernel, transform_kernels
+from helixrc.transform_api import format_report, is_kernel, machine_signals, transform_kernels
 from helixrc.args import signature_of
 from helixrc.passes.ir import format_function
 from helixrc.passes.pipeline import compile_kernel
@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="signal semantics without --plan: coupled (every path waits and signals every "
                     "segment) or uncoupled (a path that skips a segment signals it without waiting; "
                     "default). A plan sets its own signals")
+    tr.add_argument("--machine", metavar="PRESET", default=None,
+                    help="transform for this machine: use its signals field (helixrc16 uncoupled, "
+                    "conventional16 coupled)")
     mode = tr.add_mutually_exclusive_group()
     mode.add_argument("--diff", action="store_true", help="print a unified diff instead of the source")
     mode.add_argument("--check", action="store_true", help="print nothing; exit 1 if FILE would change")
@@ -176,7 +179,10 @@ def cmd_transform(args: argparse.Namespace) -> int:
     if args.plan is not None and args.signals is not None:
         raise HelixError("--signals and --plan together: the plan sets the signals",
                          hint='write signals = "coupled" at the top of the plan, or per loop')
-    signals = args.signals or "uncoupled"
+    signals = args.signals
+    if args.machine is not None:
+        signals = machine_signals(resolve_machine(args.machine), signals)
+    signals = signals or "uncoupled"
     path, func = split_spec(args.target)
     original = load_source_file(path)
     plan = load_plan(args.plan) if args.plan is not None else None
@@ -243,7 +249,15 @@ def cmd_machines(args: argparse.Namespace) -> int:
         kind = "gshare" if c.bpred_kind == 1 else "bimodal"
         print(f"  branches {kind}, 2^{c.bpred_table_bits} counters, {c.mispredict_penalty}-cycle mispredict penalty")
         print(f"  cores    {c.cores}; dispatch {c.dispatch_cost}, loop start {c.loop_start_cost}, "
-              f"loop end {c.loop_end_cost}, signal {c.signal_latency} cycles")
+              f"loop end {c.loop_end_cost} cycles; signals {c.signal_semantics or 'either'}")
+        if c.ring_cache:
+            print(f"  ring     {c.ring_size} B {c.ring_ways}-way nodes; hit {c.ring_hit_latency}, inject "
+                  f"{c.ring_inject_latency}, hop {c.ring_hop_latency} cycles; {c.ring_data_bandwidth} word and "
+                  f"{c.ring_signal_bandwidth} signals per link per cycle")
+        if c.cores > 1:
+            print(f"  coherence core-to-core {c.c2c_latency} cycles, upgrade {c.upgrade_latency}")
+        else:
+            print(f"  signal   {c.signal_latency} cycles between cores")
     print("\nOverride any field with --set key=value; `helixrc machines --json` lists them all.")
     return 0
 

@@ -12,7 +12,11 @@ CATEGORY_LABELS = {
     "mem_dram": "memory: DRAM",
     "branch": "branch mispredicts",
     "dependence": "dependence stalls",
+    "comm": "communication (ring/coherence)",
 }
+#: Short column heads of the per-core CPI stacks.
+CORE_HEADS = {"busy": "busy", "mem_l1": "L1", "mem_l2": "L2", "mem_dram": "DRAM", "branch": "branch",
+              "dependence": "dep", "comm": "comm", "wait": "wait", "dispatch": "dispatch", "idle": "idle"}
 
 
 def format_simulation(stats: dict[str, Any], value: Any = None, top_lines: int = 10) -> str:
@@ -38,6 +42,8 @@ def format_simulation(stats: dict[str, Any], value: Any = None, top_lines: int =
     for name, n in stats["cpi_stack"].items():
         pct = 100.0 * n / cycles if cycles else 0.0
         out.append(f"  {CATEGORY_LABELS.get(name, name):<26} {n:>14,}  {pct:5.1f}%  {_bar(pct)}")
+    if m.get("cores", 1) > 1:
+        out += _multicore(stats)
     c = stats["caches"]
     b = stats["branches"]
     out += [
@@ -64,6 +70,23 @@ def format_simulation(stats: dict[str, Any], value: Any = None, top_lines: int =
             out.append(f"  {Path(e['file']).name}:{e['line']:<5} {100 * e['share']:5.1f}%  "
                        f"{e['cycles']:>12,} cyc  {text}")
     return "\n".join(out) + "\n"
+
+
+def _multicore(stats: dict[str, Any]) -> list[str]:
+    """The per-core CPI stacks (shares of the run's cycles) and the communication counters."""
+    m, cycles = stats["machine"], stats["cycles"] or 1
+    signals = {0: "uncoupled", 1: "coupled"}.get(m["signals"], "either")
+    memory = (f"ring cache {m['ring_size']} B {m['ring_ways']}-way" if m["ring_cache"] else "no ring cache")
+    out = ["", f"cores {m['cores']} ({memory}, coherence c2c {m['c2c_latency']} cycles, {signals} signals); "
+           "per-core CPI stack, % of cycles",
+           "  core " + "".join(f"{h:>9}" for h in CORE_HEADS.values()) + f"{'iters':>9}"]
+    for k, (stack, core) in enumerate(zip(stats["core_cpi_stacks"], stats["cores"])):
+        out.append(f"  {k:>4} " + "".join(f"{100 * stack[c] / cycles:>8.1f}%" for c in CORE_HEADS)
+                   + f"{core['iterations']:>9,}")
+    for model, counters in stats["communication"].items():
+        shown = ", ".join(f"{k.replace('_', ' ')} {v:,}" for k, v in counters.items() if v)
+        out.append(f"  {model}: {shown or 'no traffic'}")
+    return out
 
 
 def _bar(pct: float, width: int = 20) -> str:

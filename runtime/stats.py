@@ -84,9 +84,33 @@ def build_stats(kernel: str, encoded: Encoded, outcome: RunOutcome, config: Mach
         "branches": {"count": totals["branches"], "mispredicts": totals["mispredicts"]},
         # per core: busy + wait + dispatch + idle == cycles (core 0 also runs the main context)
         "cores": [dict(c) for c in outcome.cores],
+        "core_cpi_stacks": [core_cpi_stack(c) for c in outcome.cores],
+        "communication": communication(outcome.comm, config),
         "loops": sorted(loops.values(), key=lambda e: (e["file"], e["line"], e["id"])),
         "lines": [
             {"file": f, "line": ln, "cycles": c, "instructions": n, "share": share(c)}
             for (f, ln), (c, n) in sorted(lines.items())
         ],
     }
+
+
+#: The per-core CPI stack's categories, in report order; they sum to the run's cycles.
+CORE_CPI_CATEGORIES = ("busy", "mem_l1", "mem_l2", "mem_dram", "branch", "dependence", "comm",
+                       "wait", "dispatch", "idle")
+
+
+def core_cpi_stack(core: dict[str, int]) -> dict[str, int]:
+    """One core's cycles by category: issue cycles (busy), stalls by cause (memory by level,
+    branch, operand dependence, communication through the ring or coherence), blocked in a
+    segment's WAIT (wait), dispatch costs, and idle (no iteration to run)."""
+    return {"busy": core["issue"], **{k: core[k] for k in CORE_CPI_CATEGORIES[1:]}}
+
+
+def communication(comm: dict[str, int], config: MachineConfig) -> dict[str, dict[str, int]]:
+    """The ring cache's counters (with ring_cache) and the coherence directory's (cores > 1)."""
+    out: dict[str, dict[str, int]] = {}
+    if config.ring_cache:
+        out["ring"] = {k.removeprefix("ring_"): v for k, v in comm.items() if k.startswith("ring_")}
+    if config.cores > 1:
+        out["coherence"] = {k.removeprefix("coh_"): v for k, v in comm.items() if k.startswith("coh_")}
+    return out

@@ -30,6 +30,7 @@ from typing import Any, Union
 import libcst as cst
 
 from helixrc.csim.errors import HelixError, LanguageError, PlanError
+from helixrc.csim.machine import MachineConfig, resolve_machine
 from helixrc.passes.analysis import KernelAnalysis, analyze_kernel, format_explain
 from helixrc.passes.frontend import KernelModule, check_kernel
 from helixrc.passes.plan import PARALLEL_TECHNIQUES, SIGNALS, LoopPlan, Plan, load_plan, parse_plan
@@ -77,6 +78,7 @@ def transform(
     plan: PlanLike | None = None,
     signals: str | None = None,
     name: str | None = None,
+    machine: str | MachineConfig | None = None,
 ) -> Transformed:
     """Rewrite a kernel into HELIX parallel form; the result runs in CPython with the original's results.
 
@@ -86,6 +88,8 @@ def transform(
     like the file; loops it does not name stay sequential. Without a plan the outermost
     parallelizable loop is transformed with ``signals`` (``"uncoupled"``, the default, or
     ``"coupled"``); with one, the plan sets the signals and ``signals`` must be left out.
+    ``machine`` (a preset name or config) gives the signals its ``signals`` field names, so the
+    result runs on it: simulating a loop transformed for the other semantics is an error.
 
     >>> source = '''
     ... def count_hits(xs, out):
@@ -113,6 +117,8 @@ def transform(
             "pass signals or a plan, not both: the plan sets the signals",
             hint='write signals = "coupled" at the top of the plan, or per loop',
         )
+    if machine is not None:
+        signals = machine_signals(resolve_machine(machine), signals)
     module, kernel = _resolve(kernel_or_source, name)
     return transform_kernel(module, kernel, to_plan(plan) if plan is not None else None, signals or "uncoupled")
 
@@ -173,6 +179,17 @@ def _check_name(module: KernelModule, name: str) -> None:
         listed = ", ".join(module.functions) or "none"
         raise HelixError(f"{module.filename}: no function {name!r} (functions: {listed})",
                          hint=_did_you_mean(name, list(module.functions)))
+
+
+def machine_signals(config: MachineConfig, signals: str | None) -> str | None:
+    """The signals to transform with for config: its own, which an explicit ``signals`` must match."""
+    wanted = config.signal_semantics
+    if wanted is None:
+        return signals
+    if signals is not None and signals != wanted:
+        raise HelixError(f"signals={signals!r} but machine {config.name!r} runs {wanted} signals",
+                         hint="leave signals out to use the machine's, or pick a machine with signals = \"either\"")
+    return wanted
 
 
 def _check_signals(signals: object) -> None:

@@ -1,7 +1,7 @@
 """The adviser: loop selection on the forest, predictions by simulation, the plan, the report, the CLI.
 
 Golden reports (tests/golden/advise-samples.test) hold the JSON of ``helixrc.advise`` on samples at
-size small on atom1 with 16 cores; ``pytest tests/test_advise.py --update-golden`` accepts new
+size small on helixrc16; ``pytest tests/test_advise.py --update-golden`` accepts new
 output (review the diff: cycles move whenever the machine model does).
 """
 
@@ -23,7 +23,7 @@ from helixrc.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden" / "advise-samples.test"
-MACHINE = helixrc.resolve_machine("atom1", cores=16)
+MACHINE = helixrc.PRESETS["helixrc16"]
 
 NEST = textwrap.dedent('''
     def rows(a, b):
@@ -90,16 +90,18 @@ def test_inner_loop_chosen_when_the_outer_is_not_parallel(nest: Path) -> None:
     assert loops["rows/L1"]["verdict"] == "REFUSED" and loops["rows/L1"]["status"] == "refused by the analysis"
     assert loops["rows/L1.1"]["status"] == "chosen" and loops["rows/L1.1"]["saved"] > 0
     assert dict(advice.plan.loops) == {"rows/L1.1": helixrc.passes.plan.LoopPlan("doall", "uncoupled")}
-    assert advice.predicted_speedup > 4
+    assert advice.predicted_speedup > 2
     assert set(advice.speedups) == {1, 16} and advice.speedups[1] < advice.speedups[16]
 
 
 def test_a_loop_that_does_not_pay_stays_sequential(nest: Path) -> None:
     x = np.arange(64, dtype=np.int64)
-    advice = helixrc.advise(f"{nest}::chain", (x,), MACHINE, cores=(16,))
+    # a segment with nearly all the work, coupled signals through 75-cycle coherence
+    advice = helixrc.advise(f"{nest}::chain", (x,), "conventional16", cores=(16,))
     (loop,) = advice.to_dict()["loops"]
-    assert loop["verdict"] == "HELIX" and loop["saved"] < 0.02 * advice.to_dict()["sequential"]["cycles"]
-    assert loop["status"] != "chosen"
+    assert advice.to_dict()["signals"] == "coupled"
+    assert loop["verdict"] == "HELIX" and loop["saved"] < 0
+    assert loop["status"].startswith("does not pay on 16 cores")
     assert not advice.plan.loops and advice.predicted_speedup == 1.0
     assert "no loop pays" in advice.format()
     assert np.array_equal(x, np.arange(64))  # the arguments are not modified
@@ -196,7 +198,7 @@ def test_an_assume_independent_candidate_gets_its_check_and_gain(tmp_path: Path)
 def test_cli_writes_the_report_json_and_the_plan(nest: Path, tmp_path: Path,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     out_json, out_plan = tmp_path / "r.json", tmp_path / "p.toml"
-    rc = main(["advise", f"{nest}::rows", "--machine", "atom1", "--set", "cores=16", "--cores", "16",
+    rc = main(["advise", f"{nest}::rows", "--machine", "helixrc16", "--cores", "16",
                "--no-profile", "--json", str(out_json), "--plan-out", str(out_plan)])
     assert rc == 0
     text = capsys.readouterr().out
@@ -213,7 +215,7 @@ def test_cli_json_to_stdout_and_errors(nest: Path, capsys: pytest.CaptureFixture
     assert main(["advise", f"{nest}::chain", "--machine", "atom1", "--cores", "1", "--no-profile",
                  "--inputs", "chain_inputs", "--json", "-"]) == 2
     assert "no function 'chain_inputs'" in capsys.readouterr().err
-    assert main(["advise", f"{nest}::rows", "--machine", "atom1", "--set", "cores=4", "--cores", "4",
+    assert main(["advise", f"{nest}::rows", "--machine", "helixrc16", "--set", "cores=4", "--cores", "4",
                  "--no-profile", "--json", "-"]) == 0
     assert json.loads(capsys.readouterr().out)["target_cores"] == 4
     assert main(["advise", f"{nest}::rows", "--size", "huge", "--machine", "atom1"]) == 2

@@ -117,11 +117,11 @@ def test_float_registers_round_trip_bits() -> None:
 def test_outcome_shapes() -> None:
     code = [I("ADD_I", 2, 0, 1), I("MUL_I", 3, 2, 2), RET]
     out = run_code(code, [(0, 1), (1, 2)])
-    assert out.pc_stats.shape == (3, 7) and out.pc_stats.dtype == np.uint64
+    assert out.pc_stats.shape == (3, 8) and out.pc_stats.dtype == np.uint64
     assert list(out.pc_stats[:, 0]) == [1, 1, 1]
     assert out.totals["instructions"] == 3
     assert sum(out.totals["cat"].values()) == out.totals["cycles"] == int(out.pc_stats[:, 1:].sum())
-    assert set(out.totals["cat"]) == {"busy", "mem_l1", "mem_l2", "mem_dram", "branch", "dependence"}
+    assert set(out.totals["cat"]) == {"busy", "mem_l1", "mem_l2", "mem_dram", "branch", "dependence", "comm"}
     assert out.host_seconds >= 0.0
 
 

@@ -22,8 +22,8 @@ def test_atom1_defaults() -> None:
     assert resolve_machine() is atom
 
 
-def test_reserved_multicore_names_are_not_defined_yet() -> None:
-    assert "helixrc16" not in PRESETS and "conventional16" not in PRESETS
+def test_the_presets_are_the_single_core_and_the_two_multicores() -> None:
+    assert set(PRESETS) == {"atom1", "helixrc16", "conventional16"}
 
 
 def test_fields_mirror_csim_config() -> None:
@@ -59,7 +59,7 @@ def test_resolve_with_overrides() -> None:
 
 @pytest.mark.parametrize(
     "machine,overrides,words",
-    [("atom9", {}, r"unknown machine preset 'atom9' \(valid: atom1\)"),
+    [("atom9", {}, r"unknown machine preset 'atom9' \(valid: atom1, conventional16, helixrc16\)"),
      ("atom1", {"l1_sise": 1}, r"valid: name, description, issue_width"),
      ("atom1", {"l1_size": 0}, "l1_size must be"),
      ("atom1", {"l1_size": 3 * 1024 * 8 * 64}, "power of two"),

@@ -26,8 +26,8 @@ def test_dependence_stall_is_charged_to_the_consumer() -> None:
     out = run_code([I("MUL_I", 1, 0, 0), I("MUL_I", 2, 1, 1), RET], [(0, 3)], config=ATOM)
     # MUL at cycle 1, its result at 5: the second MUL waits 3 cycles, RET shares its cycle.
     assert out.totals["cycles"] == 5
-    assert list(out.pc_stats[1]) == [1, 1, 0, 0, 0, 0, 3]
-    assert out.totals["cat"] == {"busy": 2, "mem_l1": 0, "mem_l2": 0, "mem_dram": 0, "branch": 0, "dependence": 3}
+    assert list(out.pc_stats[1]) == [1, 1, 0, 0, 0, 0, 3, 0]
+    assert out.totals["cat"] == {"busy": 2, "mem_l1": 0, "mem_l2": 0, "mem_dram": 0, "branch": 0, "dependence": 3, "comm": 0}
 
 
 def test_load_latency_by_level() -> None:
@@ -65,14 +65,16 @@ def test_a_parallel_loop_on_one_core_runs_its_iterations_in_order() -> None:
     out = run_code(PAR_LOOP, [(0, 0), (1, 3), (2, 1)], config=ATOM)
     assert out.ok and out.totals["cycles"] == 35 + 20 + 1 and out.totals["instructions"] == 15
     assert list(out.pc_stats[:7, 0]) == [1, 1, 3, 3, 3, 3, 1]
-    assert out.cores == [{"busy": 1 + 3 * 2 + 1, "wait": 0, "dispatch": 20 + 2 * 4 + 20, "idle": 0,
-                          "iterations": 3, "instructions": 15}]
+    assert out.cores == [{"busy": 1 + 3 * 2 + 1, "issue": 1 + 3 * 2 + 1, "mem_l1": 0, "mem_l2": 0, "mem_dram": 0,
+                          "branch": 0, "dependence": 0, "comm": 0, "wait": 0, "dispatch": 20 + 2 * 4 + 20,
+                          "idle": 0, "iterations": 3, "instructions": 15}]
 
 
-def test_signals_reach_other_cores_after_the_signal_latency() -> None:
+def test_signals_reach_other_cores_after_the_flag_transfer() -> None:
     # Three cores start the three iterations at 21. Iteration 0 signals at 23; iteration 1's
-    # WAIT (issued at 22) is released at 23 + 10, it signals at 34; iteration 2 signals at 45.
-    out = run_code(PAR_LOOP, [(0, 0), (1, 3), (2, 1)], config=resolve_machine(ATOM, cores=3))
+    # WAIT (issued at 22) is released when the flag line arrives, 23 + c2c_latency (10), it
+    # signals at 34; iteration 2 signals at 45.
+    out = run_code(PAR_LOOP, [(0, 0), (1, 3), (2, 1)], config=resolve_machine(ATOM, cores=3, c2c_latency=10))
     assert out.ok and out.totals["cycles"] == 45 + 20 + 1
     assert [c["wait"] for c in out.cores] == [0, 33 - 22, 44 - 22]
     assert [c["iterations"] for c in out.cores] == [1, 1, 1]

@@ -26,8 +26,9 @@ typedef enum csim_status {
     CSIM_BAD_CONFIG,         /* the machine config is invalid (see csim_message) */
     CSIM_NO_MEMORY,          /* allocation failed */
     CSIM_DEADLOCK,           /* every context of a parallel loop waits (see csim_message) */
-    CSIM_BAD_PARALLEL        /* the parallel form misused at run time, e.g. a PAR_BEGIN inside an
+    CSIM_BAD_PARALLEL,       /* the parallel form misused at run time, e.g. a PAR_BEGIN inside an
                                 iteration (see csim_message) */
+    CSIM_CHECK_VIOLATION     /* checking mode: an access broke sequential order (csim_get_violation) */
 } csim_status;
 
 /* Element types of arrays. */
@@ -45,6 +46,7 @@ typedef enum csim_cat {
     CSIM_CAT_MEM_DRAM,       /* waiting on a load that went to DRAM */
     CSIM_CAT_BRANCH,         /* refilling after a mispredicted branch */
     CSIM_CAT_DEPENDENCE,     /* waiting on the result of a multi-cycle arithmetic instruction */
+    CSIM_CAT_COMM,           /* communication: a ring-cache load or stall, a coherence transfer */
     CSIM_NCAT
 } csim_cat;
 
@@ -141,20 +143,37 @@ typedef struct csim_config {
     int64_t dispatch_cost;       /* cycles from an iteration's end to the worker's next start */
     int64_t loop_start_cost;     /* cycles from PAR_BEGIN to the first iterations' start */
     int64_t loop_end_cost;       /* cycles from the loop's last iteration end to PAR_END */
-    int64_t signal_latency;      /* cycles from a SIGNAL to the WAIT it releases on another core */
+    int64_t signal_latency;      /* cycles from a SIGNAL to the WAIT it releases on another core
+                                    (used when cores share no communication model: cores == 1) */
+    int64_t signals;             /* 0 uncoupled, 1 coupled, 2 either: a loop transformed for the
+                                    other semantics is CSIM_BAD_PARALLEL */
+    int64_t ring_cache;          /* 1: segment accesses and signals go through the ring cache */
+    int64_t ring_size;           /* bytes of one ring node's array */
+    int64_t ring_ways;
+    int64_t ring_hit_latency;    /* a load served by the core's own node */
+    int64_t ring_inject_latency; /* core to node, for stores and signals */
+    int64_t ring_hop_latency;    /* node to next node */
+    int64_t ring_data_bandwidth; /* words per link per cycle */
+    int64_t ring_signal_bandwidth; /* signals per link per cycle */
+    int64_t ring_owner_line_bytes; /* every word of such a line has one owner node */
+    int64_t ring_inject_queue;   /* stores a node holds before they leave; full: the core stalls */
+    int64_t ring_signal_buffer;  /* signals of one sender in transit; full: the core stalls */
+    int64_t c2c_latency;         /* coherence: a line last written by another core */
+    int64_t upgrade_latency;     /* coherence: a store to a line others hold too */
+    int64_t check;               /* 1: shadow shared memory, stop at the first order violation */
 } csim_config;
 
 /* Per-pc counters, filled by the simulator (the caller zeroes them). */
 typedef struct csim_pc_stats {
     uint64_t exec;               /* times the instruction executed */
-    uint64_t cycles[6];          /* cycles charged to it, per csim_cat */
+    uint64_t cycles[7];          /* cycles charged to it, per csim_cat */
 } csim_pc_stats;
 
 /* Whole-run counters. */
 typedef struct csim_totals {
     uint64_t cycles;             /* the main context's clock at the end */
     uint64_t instructions;
-    uint64_t cat[6];             /* per csim_cat, over every context: sums to cycles on a program
+    uint64_t cat[7];             /* per csim_cat, over every context: sums to cycles on a program
                                     with no parallel loop */
     uint64_t loads, stores;
     uint64_t l1_hits, l1_misses, l2_hits, l2_misses;
@@ -162,15 +181,41 @@ typedef struct csim_totals {
 } csim_totals;
 
 /* One core's counters: where its cycles went over the whole run (busy + wait + dispatch + idle
-   = the run's cycles; core 0's busy includes the main context's). */
+   = the run's cycles; core 0's busy includes the main context's). busy splits into the issue
+   cycles and the stalls per csim_cat (its CPI stack). */
 typedef struct csim_core_stats {
     uint64_t busy;               /* executing instructions, stalls on their operands included */
+    uint64_t issue;              /* cycles in which it issued (csim_cat busy) */
+    uint64_t mem_l1, mem_l2, mem_dram, branch, dependence;
+    uint64_t comm;               /* ring loads and stalls, coherence transfers, the ring flush */
     uint64_t wait;               /* blocked in WAIT, or in a SIGNAL over the in-flight limit */
     uint64_t dispatch;           /* loop start, iteration dispatch and loop end costs */
     uint64_t idle;               /* no iteration to run (and, but for core 0, no loop running) */
     uint64_t iterations;         /* parallel-loop iterations it finished */
     uint64_t instructions;
 } csim_core_stats;
+
+/* The ring cache's and the coherence directory's counters (docs/multicore.md sections 9, 10). */
+typedef struct csim_comm_stats {
+    uint64_t ring_stores, ring_data_hops, ring_signals, ring_signal_hops, ring_miss_messages;
+    uint64_t ring_link_stalls, ring_core_stalls, ring_peak_inject_queue, ring_peak_signals;
+    uint64_t ring_hits, ring_hits_in_flight, ring_misses, ring_evictions, ring_writebacks;
+    uint64_t ring_flushes;
+    uint64_t coh_c2c_transfers, coh_invalidations, coh_upgrades, coh_flag_transfers;
+} csim_comm_stats;
+
+/* The first checking-mode violation (check.h's check_violation): the access at pc by iteration
+   iter broke the order with the access at other_pc by other_iter, at simulated address addr. */
+typedef struct csim_violation {
+    int32_t kind;                /* 1 read of a later write, 2 write after a later read,
+                                    3 write after a later write */
+    int32_t pc;
+    int64_t iter;
+    int32_t other_pc;
+    int32_t pad;
+    int64_t other_iter;
+    uint64_t addr;
+} csim_violation;
 
 typedef struct csim_sim csim_sim;
 
@@ -189,6 +234,9 @@ void csim_get_totals(const csim_sim *sim, csim_totals *out);
 /* The number of cores, and one core's counters. */
 int csim_core_count(const csim_sim *sim);
 void csim_get_core_stats(const csim_sim *sim, int core, csim_core_stats *out);
+void csim_get_comm_stats(const csim_sim *sim, csim_comm_stats *out);
+/* After CSIM_CHECK_VIOLATION: the violation. */
+void csim_get_violation(const csim_sim *sim, csim_violation *out);
 void csim_free(csim_sim *sim);
 
 const char *csim_strerror(int status);

@@ -127,7 +127,9 @@ int core_step(core *c, ctx *x, sched *s, uint64_t max_steps, uint64_t horizon)
     const uint64_t refill = (uint64_t)c->penalty + 1;
     const uint64_t start_cycle = x->cycle;
     const int logging = s->undo_on;
+    const int checking = s->checking;
     uint64_t cycle = x->cycle, fetch_ready = x->fetch_ready;
+    unsigned fetch_cat = x->fetch_cat;
     int64_t slots = x->slots;
     int32_t pc = x->pc;
     uint64_t loads = 0, stores = 0, branches = 0, mispredicts = 0;
@@ -161,6 +163,18 @@ int core_step(core *c, ctx *x, sched *s, uint64_t max_steps, uint64_t horizon)
 #define INT_OVERFLOW(expr_fmt, ...)                                            \
     FAIL(CSIM_OVERFLOW, "integer overflow: " expr_fmt                          \
          " does not fit in the simulator's 64-bit ints", __VA_ARGS__)
+/* A store's checking and timing: a ring store may stall the core (a full inject queue). */
+#define STORE_TIMING(addr)                                                     \
+    do {                                                                       \
+        uint64_t a_ = (addr);                                                  \
+        if (checking)                                                          \
+            TRY(sched_check(s, x, in->aux, a_, 1, pc));                        \
+        uint64_t stall_ = sched_mem_latency(s, x, a_, issue, 1, NULL);         \
+        if (stall_ != 0 && issue + stall_ > fetch_ready) {                     \
+            fetch_ready = issue + stall_;                                      \
+            fetch_cat = CSIM_CAT_COMM;                                         \
+        }                                                                      \
+    } while (0)
 #define SOURCE(r)                                                              \
     do {                                                                       \
         uint64_t t_ = ready[r];                                                \
@@ -186,7 +200,7 @@ int core_step(core *c, ctx *x, sched *s, uint64_t max_steps, uint64_t horizon)
 
         /* Issue: the first cycle with a free slot, ready sources and the fetch refilled. */
         uint64_t need = fetch_ready;
-        unsigned cat = CSIM_CAT_BRANCH;
+        unsigned cat = fetch_cat;
         SOURCE(in->a);
         SOURCE(in->b);
         SOURCE(in->c);
@@ -211,6 +225,8 @@ int core_step(core *c, ctx *x, sched *s, uint64_t max_steps, uint64_t horizon)
         if (issue > cycle) {
             st->cycles[CSIM_CAT_BUSY]++;
             st->cycles[cat] += issue - cycle - 1;
+            x->cat[CSIM_CAT_BUSY]++;
+            x->cat[cat] += issue - cycle - 1;
             cycle = issue;
             slots = 1;
         } else {
@@ -486,9 +502,12 @@ int core_step(core *c, ctx *x, sched *s, uint64_t max_steps, uint64_t horizon)
                 break;
             }
             regs[in->dst] = v;
+            uint64_t addr = arr->sim_addr + (uint64_t)off;
+            if (checking)
+                TRY(sched_check(s, x, in->aux, addr, 0, pc));
             /* Timing: the level that serves the line decides the latency and the stall cause. */
             unsigned level;
-            uint64_t lat = sched_mem_latency(s, x, arr->sim_addr + (uint64_t)off, 0, &level);
+            uint64_t lat = sched_mem_latency(s, x, addr, issue, 0, &level);
             loads++;
             ready[in->dst] = issue + lat;
             why[in->dst] = (uint8_t)level;
@@ -537,7 +556,7 @@ int core_step(core *c, ctx *x, sched *s, uint64_t max_steps, uint64_t horizon)
                 *p = v != 0;
                 break;
             }
-            sched_mem_latency(s, x, arr->sim_addr + (uint64_t)off, 1, NULL);
+            STORE_TIMING(arr->sim_addr + (uint64_t)off);
             stores++;
             pc++;
             continue;
@@ -573,7 +592,7 @@ int core_step(core *c, ctx *x, sched *s, uint64_t max_steps, uint64_t horizon)
                 FAIL(CSIM_VALUE_ERROR, "cannot store a float into an integer array (%s)",
                      dtype_names[arr->dtype]);
             }
-            sched_mem_latency(s, x, arr->sim_addr + (uint64_t)off, 1, NULL);
+            STORE_TIMING(arr->sim_addr + (uint64_t)off);
             stores++;
             pc++;
             continue;
@@ -589,6 +608,7 @@ int core_step(core *c, ctx *x, sched *s, uint64_t max_steps, uint64_t horizon)
             if (bpred_step(x->bp, pc, taken)) {
                 mispredicts++;
                 fetch_ready = issue + refill;
+                fetch_cat = CSIM_CAT_BRANCH;
             }
             pc = taken ? in->target : pc + 1;
             continue;
@@ -640,11 +660,13 @@ int core_step(core *c, ctx *x, sched *s, uint64_t max_steps, uint64_t horizon)
 #undef TRY
 #undef INT_OVERFLOW
 #undef SOURCE
+#undef STORE_TIMING
 
 stop:
     x->cycle = cycle;
     x->slots = slots;
     x->fetch_ready = fetch_ready;
+    x->fetch_cat = (uint8_t)fetch_cat;
     x->pc = pc;
     x->busy += cycle - start_cycle;
     x->instructions += n;

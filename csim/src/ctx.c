@@ -24,6 +24,7 @@ int ctx_init(ctx *x, int32_t nregs, csim_value *regs, int32_t worker, int32_t co
     x->worker = worker;
     x->core = core;
     x->iteration = -1;
+    x->fetch_cat = CSIM_CAT_BRANCH;
     x->l1 = l1;
     x->bp = bp;
     return CSIM_OK;
@@ -38,7 +39,30 @@ void ctx_start(ctx *x, const ctx *from, int32_t nregs, int32_t pc, uint64_t cycl
     x->cycle = x->when = cycle;
     x->slots = issue_width;              /* the first issue opens a new cycle */
     x->fetch_ready = 0;
+    x->fetch_cat = CSIM_CAT_BRANCH;
+    memset(x->open_segs, 0, sizeof x->open_segs);
+    x->nopen = 0;
     x->state = CTX_READY;
+}
+
+void ctx_open_segment(ctx *x, int32_t seg)
+{
+    uint64_t bit = UINT64_C(1) << (seg % 64);
+
+    if (!(x->open_segs[seg / 64] & bit)) {
+        x->open_segs[seg / 64] |= bit;
+        x->nopen++;
+    }
+}
+
+void ctx_close_segment(ctx *x, int32_t seg)
+{
+    uint64_t bit = UINT64_C(1) << (seg % 64);
+
+    if (x->open_segs[seg / 64] & bit) {     /* a skip path signals without waiting */
+        x->open_segs[seg / 64] &= ~bit;
+        x->nopen--;
+    }
 }
 
 void ctx_free(ctx *x)

@@ -31,7 +31,8 @@ typedef struct ctx {
     uint64_t when;           /* when it next needs the global order: its clock, or the issue
                                 cycle of the memory or SYNC instruction it yielded before */
     int64_t slots;           /* instructions issued in that cycle */
-    uint64_t fetch_ready;    /* first cycle after a mispredict refill */
+    uint64_t fetch_ready;    /* first cycle after a mispredict refill or a store stall */
+    uint8_t fetch_cat;       /* csim_cat of that stall (branch, or comm for a ring store) */
     int32_t pc;
     int32_t worker;          /* the worker number CTX reads (the main context: 0) */
     int32_t core;            /* the core it runs on */
@@ -40,11 +41,14 @@ typedef struct ctx {
     int32_t wait_seg;        /* CTX_WAITING: the segment */
     int wait_signal;         /* CTX_WAITING: 1 stalled in SIGNAL (in-flight limit), 0 in WAIT */
     uint64_t wait_since;     /* CTX_WAITING: the clock when it blocked */
+    uint64_t open_segs[CSIM_MAX_SEGMENTS / 64];  /* segments waited for and not yet signalled */
+    int32_t nopen;           /* how many: its memory operations go to the ring cache if any */
     cache *l1;               /* its core's */
     bpred *bp;               /* its core's */
     /* counters */
     uint64_t instructions, loads, stores, branches, mispredicts;
     uint64_t busy, wait, dispatch, iterations;
+    uint64_t cat[CSIM_NCAT]; /* busy split by csim_cat (issue cycles, then stalls) */
 } ctx;
 
 /* Set up a context for nregs registers. regs: the register file to use (the main context's),
@@ -55,5 +59,8 @@ int ctx_init(ctx *x, int32_t nregs, csim_value *regs, int32_t worker, int32_t co
 void ctx_start(ctx *x, const ctx *from, int32_t nregs, int32_t pc, uint64_t cycle,
                int64_t issue_width);
 void ctx_free(ctx *x);
+/* WAIT seg released / SIGNAL seg issued: the segment opens / closes for x. */
+void ctx_open_segment(ctx *x, int32_t seg);
+void ctx_close_segment(ctx *x, int32_t seg);
 
 #endif

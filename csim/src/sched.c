@@ -14,6 +14,52 @@
 /* loop_step's answer when the loop ended by LOOP_RETURN: the kernel returned. */
 #define SCHED_RETURNED 200
 
+/* The ring cache, the coherence directory and the checker the config asks for. */
+static int init_models(sched *s, const csim_config *config, core *c)
+{
+    int st;
+
+    if (config->ring_cache) {
+        ring_params p;
+        ring_default_params(&p, config->cores);
+        p.size_bytes = config->ring_size;
+        p.ways = config->ring_ways;
+        p.hit_latency = config->ring_hit_latency;
+        p.inject_latency = config->ring_inject_latency;
+        p.hop_latency = config->ring_hop_latency;
+        p.data_bandwidth = config->ring_data_bandwidth;
+        p.signal_bandwidth = config->ring_signal_bandwidth;
+        p.owner_line_bytes = config->ring_owner_line_bytes;
+        p.inject_queue = config->ring_inject_queue;
+        p.signal_buffer = config->ring_signal_buffer;
+        st = ring_init(&s->rc, &p, c->msg, (size_t)c->msg_size);
+        if (st != CSIM_OK)
+            return st;
+        s->ring_on = 1;
+    }
+    if (config->cores > 1) {
+        coh_params p;
+        coh_default_params(&p);
+        p.cores = config->cores;
+        p.line_bytes = config->l1_line;
+        p.c2c_latency = config->c2c_latency;
+        p.upgrade_latency = config->upgrade_latency;
+        if (!coh_params_ok(&p, c->msg, c->msg_size))
+            return CSIM_BAD_CONFIG;
+        st = coh_init(&s->coh, &p);
+        if (st != CSIM_OK)
+            return st;
+        s->coh_on = 1;
+    }
+    if (config->check) {
+        st = check_init(&s->ck, 0);
+        if (st != CSIM_OK)
+            return st;
+        s->check_on = 1;
+    }
+    return CSIM_OK;
+}
+
 int sched_init(sched *s, const csim_config *config, const csim_program *program, core *c,
                cache *l1s, cache *l2, bpred *bps)
 {
@@ -29,6 +75,7 @@ int sched_init(sched *s, const csim_config *config, const csim_program *program,
     s->lat_l2 = (uint64_t)config->l2_latency;
     s->lat_dram = (uint64_t)config->dram_latency;
     s->signal_latency = (uint64_t)config->signal_latency;
+    s->signals = config->signals;
     s->dispatch_cost = (uint64_t)config->dispatch_cost;
     s->loop_start_cost = (uint64_t)config->loop_start_cost;
     s->loop_end_cost = (uint64_t)config->loop_end_cost;
@@ -37,8 +84,18 @@ int sched_init(sched *s, const csim_config *config, const csim_program *program,
     s->ring_size = (int64_t)RING_PER_WORKER * w;
     s->workers = calloc((size_t)w, sizeof *s->workers);
     s->exit_msg = calloc(1, (size_t)c->msg_size);
-    if (s->workers == NULL || s->exit_msg == NULL)
+    s->unshadowed = calloc(program->narrays > 0 ? (size_t)program->narrays : 1, 1);
+    if (s->workers == NULL || s->exit_msg == NULL || s->unshadowed == NULL)
         return CSIM_NO_MEMORY;
+    for (int32_t r = 0; r < program->nreductions; r++) {
+        const csim_reduction *red = &program->reductions[r];
+        s->unshadowed[red->tag_slot] = 1;
+        for (int32_t cell = 0; cell < red->ncells; cell++)
+            s->unshadowed[red->first_slot + cell] = 1;
+    }
+    int st = init_models(s, config, c);
+    if (st != CSIM_OK)
+        return st;
     if (ctx_init(&s->main, program->nregs, program->regs, 0, 0, &l1s[0], &bps[0]) != CSIM_OK)
         return CSIM_NO_MEMORY;
     s->main.slots = config->issue_width;     /* a full cycle 0: the first issue opens cycle 1 */
@@ -51,6 +108,14 @@ int sched_init(sched *s, const csim_config *config, const csim_program *program,
 
 void sched_free(sched *s)
 {
+    if (s->ring_on)
+        ring_free(&s->rc);
+    if (s->coh_on)
+        coh_free(&s->coh);
+    if (s->check_on)
+        check_free(&s->ck);
+    free(s->sig_arrive);
+    free(s->unshadowed);
     if (s->workers != NULL)
         for (int32_t k = 0; k < s->nworkers; k++)
             ctx_free(&s->workers[k]);
@@ -67,9 +132,10 @@ void sched_free(sched *s)
 
 /* -- plug-in points ------------------------------------------------------------------------- */
 
-uint64_t sched_mem_latency(sched *s, const ctx *x, uint64_t addr, int is_store, unsigned *level)
+/* The private L1 l1, then the shared L2, then DRAM (0 for a store, which still allocates). */
+static uint64_t cache_path(sched *s, cache *l1, uint64_t addr, int is_store, unsigned *level)
 {
-    if (cache_access(x->l1, addr)) {
+    if (cache_access(l1, addr)) {
         if (level != NULL)
             *level = CSIM_CAT_MEM_L1;
         return is_store ? 0 : s->lat_l1;
@@ -84,11 +150,75 @@ uint64_t sched_mem_latency(sched *s, const ctx *x, uint64_t addr, int is_store, 
     return is_store ? 0 : s->lat_l1 + s->lat_l2 + s->lat_dram;
 }
 
-uint64_t sched_signal_arrival(const sched *s, int32_t seg, int32_t from, int32_t to,
-                              uint64_t sent)
+uint64_t sched_mem_latency(sched *s, ctx *x, uint64_t addr, uint64_t t, int is_store,
+                           unsigned *level)
 {
-    (void)seg;
-    return from == to ? sent : sent + s->signal_latency;
+    if (s->ring_on && x->nopen > 0) {
+        if (is_store)
+            return ring_store(&s->rc, x->core, addr, t) - t;
+        unsigned from = CSIM_CAT_COMM;
+        uint64_t ready = ring_load(&s->rc, x->core, addr, t);
+        if (ready == RING_MISS) {           /* the owner fetches it through its L1 */
+            int64_t owner = ring_owner(&s->rc, addr);
+            uint64_t fetch = cache_path(s, &s->l1s[owner], addr, 0, &from);
+            ready = ring_fill(&s->rc, x->core, addr, t, fetch);
+        }
+        if (level != NULL)
+            *level = from;
+        return ready - t;
+    }
+    uint64_t lat = cache_path(s, x->l1, addr, is_store, level);
+    if (!s->coh_on)
+        return lat;
+    coh_result r;
+    int st = is_store ? coh_store(&s->coh, x->core, addr, (int64_t)t, &r)
+                      : coh_load(&s->coh, x->core, addr, (int64_t)t, &r);
+    if (st != CSIM_OK) {
+        s->model_status = st;
+        return lat;
+    }
+    for (uint64_t m = r.invalidated; m != 0; m &= m - 1)
+        cache_invalidate(&s->l1s[__builtin_ctzll(m)], addr);
+    if (is_store || r.extra <= 0)
+        return lat;
+    if (level != NULL)
+        *level = CSIM_CAT_COMM;
+    return lat + (uint64_t)r.extra;
+}
+
+uint64_t sched_signal_arrival(sched *s, int32_t seg, const sched_signal *sig, int32_t to)
+{
+    if (s->ring_on)
+        return s->sig_arrive[(sig - s->ring) * s->nworkers + to];
+    if (sig->worker == to)
+        return sig->sent;
+    if (s->coh_on) {
+        int64_t at = coh_wait_release(&s->coh, to, seg, sig->worker, (int64_t)sig->sent,
+                                      (int64_t)sig->sent);
+        if (at >= 0)
+            return (uint64_t)at;
+    }
+    return sig->sent + s->signal_latency;
+}
+
+int sched_check(sched *s, const ctx *x, int32_t slot, uint64_t addr, int is_store, int32_t pc)
+{
+    if (s->unshadowed[slot])
+        return CSIM_OK;
+    int k = is_store ? check_write(&s->ck, addr, x->iteration, pc)
+                     : check_read(&s->ck, addr, x->iteration, pc);
+    if (k == CHECK_OK)
+        return CSIM_OK;
+    if (k < 0) {
+        snprintf(s->core->msg, (size_t)s->core->msg_size, "out of memory for the checker's "
+                 "shadow of the shared memory");
+        return CSIM_NO_MEMORY;
+    }
+    snprintf(s->core->msg, (size_t)s->core->msg_size, "checking mode: iteration %" PRId64
+             " at pc %d broke sequential order with iteration %" PRId64 " at pc %d",
+             s->ck.first.iter, (int)s->ck.first.pc, s->ck.first.other_iter,
+             (int)s->ck.first.other_pc);
+    return CSIM_CHECK_VIOLATION;
 }
 
 int sched_log_store(sched *s, const ctx *x, unsigned char *addr, int size)
@@ -356,12 +486,27 @@ static int begin_loop(sched *s)
     }
     s->segments = in->aux;
     s->coupled = in->dst == 1;
+    if (s->signals != 2 && s->coupled != (s->signals == 1))
+        return failf(s, CSIM_BAD_PARALLEL, "the parallel loop at pc %d was transformed with %s "
+                     "signals, but the machine's signals field is %s: transform it for this "
+                     "machine (helixrc.transform(..., machine=...))", (int)m->pc,
+                     s->coupled ? "coupled" : "uncoupled", s->coupled ? "uncoupled" : "coupled");
     s->exit_iter = INT64_MAX;
     s->exit_kind = SCHED_EXIT_NONE;
     free(s->wm);
     free(s->ring);
     free(s->inflight);
     free(s->wm_arrival);
+    free(s->sig_arrive);
+    s->sig_arrive = NULL;
+    if (s->ring_on) {
+        s->sig_arrive = calloc(nseg * (size_t)s->ring_size * (size_t)w, sizeof *s->sig_arrive);
+        if (s->sig_arrive == NULL)
+            return failf(s, CSIM_NO_MEMORY, "out of memory starting a parallel loop");
+    }
+    if (s->check_on)
+        check_reset(&s->ck);
+    s->checking = s->check_on;
     s->wm = calloc(nseg, sizeof *s->wm);
     s->ring = malloc(nseg * (size_t)s->ring_size * sizeof *s->ring);
     s->inflight = calloc(nseg * (size_t)w, sizeof *s->inflight);
@@ -401,6 +546,13 @@ static int end_loop(sched *s)
     for (int32_t k = 0; k < s->nworkers; k++)
         if (s->workers[k].cycle > end)
             end = s->workers[k].cycle;
+    if (s->ring_on) {                       /* the owners write the dirty words back */
+        uint64_t flushed = ring_flush(&s->rc, end);
+        m->busy += flushed - end;
+        m->cat[CSIM_CAT_COMM] += flushed - end;
+        end = flushed;
+    }
+    s->checking = 0;
     /* Undo the stores of the iterations past the exit, newest first. */
     for (int64_t j = s->nundo - 1; j >= 0; j--) {
         const sched_undo *u = &s->undo[j];
@@ -445,7 +597,7 @@ static int end_loop(sched *s)
 /* -- segments ------------------------------------------------------------------------------- */
 
 /* Whether WAIT seg by x is released; if so *at is when its signals arrive at x. */
-static int wait_released(const sched *s, const ctx *x, int32_t seg, uint64_t *at)
+static int wait_released(sched *s, const ctx *x, int32_t seg, uint64_t *at)
 {
     int64_t i = x->iteration;
 
@@ -456,7 +608,7 @@ static int wait_released(const sched *s, const ctx *x, int32_t seg, uint64_t *at
         const sched_signal *sig = &s->ring[(int64_t)seg * s->ring_size + (i - 1) % s->ring_size];
         if (sig->iteration != i - 1)
             return 0;
-        *at = sched_signal_arrival(s, seg, sig->worker, x->worker, sig->sent);
+        *at = sched_signal_arrival(s, seg, sig, x->worker);
         return 1;
     }
     if (s->wm[seg] < i)
@@ -498,6 +650,7 @@ static void wake(sched *s, int32_t seg, uint64_t now)
             if (!wait_released(s, y, seg, &at))
                 continue;
             y->pc++;                        /* past the WAIT */
+            ctx_open_segment(y, seg);
         }
         wait_until(y, at);
         y->state = CTX_READY;
@@ -521,14 +674,27 @@ static int do_signal(sched *s, ctx *x, int32_t seg)
     sig->sent = x->cycle;
     sig->worker = x->worker;
     inflight[x->worker]++;
+    ctx_close_segment(x, seg);
+    if (s->ring_on) {                       /* the signal follows the data on the ring */
+        uint64_t go = ring_signal(&s->rc, x->core, x->cycle,
+                                  &s->sig_arrive[(sig - s->ring) * w]);
+        x->busy += go - x->cycle;           /* a full signal buffer stalls the core */
+        x->cat[CSIM_CAT_COMM] += go - x->cycle;
+        x->cycle = go;
+    } else if (s->coh_on) {                 /* a store to the flag line waiters spin on */
+        coh_result r;
+        int st = coh_signal(&s->coh, x->core, seg, (int64_t)x->cycle, &r);
+        if (st != CSIM_OK)
+            s->model_status = st;
+    }
     /* Advance the watermark over consecutive signalled iterations. */
     for (;;) {
         int64_t j = s->wm[seg];
         const sched_signal *next = &ring[j % s->ring_size];
         if (next->iteration != j)
             break;
-        for (int32_t r = 0; r < w; r++) {
-            uint64_t at = sched_signal_arrival(s, seg, next->worker, r, next->sent);
+        for (int32_t r = 0; r < w && !s->coupled; r++) {    /* coupled: wait_released */
+            uint64_t at = sched_signal_arrival(s, seg, next, r);
             if (at > arrival[r])
                 arrival[r] = at;
         }
@@ -569,6 +735,7 @@ static int sync_op(sched *s, ctx *x)
         }
         wait_until(x, at);
         x->pc++;
+        ctx_open_segment(x, in->aux);
         return CSIM_OK;
     case OP_ITER_END:
         x->iterations++;
@@ -639,6 +806,9 @@ static int loop_step(sched *s, uint64_t left)
     uint64_t horizon;
     ctx *x = pick(s, &horizon);
 
+    if (s->model_status != CSIM_OK)
+        return failf(s, s->model_status, "out of memory in the coherence directory");
+
     if (x == NULL) {
         for (int32_t k = 0; k < s->nworkers; k++)
             if (s->workers[k].state == CTX_WAITING)
@@ -659,6 +829,7 @@ static int loop_step(sched *s, uint64_t left)
         return st;
     case CSIM_BUDGET:
     case CSIM_NO_MEMORY:
+    case CSIM_CHECK_VIOLATION:
         s->main.pc = x->pc;
         return st;
     case CSIM_OK:
@@ -702,6 +873,8 @@ int sched_step(sched *s, uint64_t max_steps)
             break;
         }
         st = core_step(c, &s->main, s, left, UINT64_MAX);
+        if (s->model_status != CSIM_OK)
+            st = failf(s, s->model_status, "out of memory in the coherence directory");
         if (st == CORE_SYNC)
             st = sync_op(s, &s->main);
         if (st == CSIM_OK && s->active)

@@ -31,8 +31,11 @@
 
 #include "api.h"
 #include "cache.h"
+#include "check.h"
+#include "coherence.h"
 #include "core.h"
 #include "ctx.h"
+#include "ring.h"
 
 #define SCHED_MAX_INFLIGHT 2
 
@@ -69,6 +72,7 @@ typedef struct sched {
     cache *l2;               /* shared */
     uint64_t lat_l1, lat_l2, lat_dram;
     uint64_t signal_latency, dispatch_cost, loop_start_cost, loop_end_cost;
+    int64_t signals;         /* the machine's: 0 uncoupled, 1 coupled, 2 either */
     const csim_reduction *reductions;
     int32_t nreductions;
     /* the running loop */
@@ -93,6 +97,17 @@ typedef struct sched {
     int undo_on;
     sched_undo *undo;
     int64_t nundo, undo_cap, undo_pruned;
+    /* communication: the ring cache (segment accesses and signals), the coherence directory
+       (every other access when cores > 1; signals too without the ring) */
+    int ring_on, coh_on;
+    ring rc;
+    coh coh;
+    uint64_t *sig_arrive;    /* ring: [segments * ring_size * nworkers] each signal at each node */
+    int model_status;        /* a model's CSIM_NO_MEMORY, reported by the next step */
+    /* checking mode (docs/multicore.md section 7) */
+    int check_on, checking;  /* checking: check_on while a loop runs */
+    check ck;
+    uint8_t *unshadowed;     /* per array slot: 1 for reduction copies and tags (private) */
     /* stop state */
     int done;
     int final_status;
@@ -109,14 +124,21 @@ void sched_free(sched *s);
 
 /* Plug-in points for the memory and communication models. */
 
-/* The load-to-use latency of an access by context x to simulated address addr (0 for a store,
-   which still allocates); *level (if not NULL) gets the csim_cat of a load's stall. Today: the
-   private L1 of x's core, then the shared L2, then DRAM. */
-uint64_t sched_mem_latency(sched *s, const ctx *x, uint64_t addr, int is_store, unsigned *level);
-/* The cycle at which worker to sees the signal of segment seg sent by worker from at cycle
-   sent. Today: sent + signal_latency across cores, sent on the same core. */
-uint64_t sched_signal_arrival(const sched *s, int32_t seg, int32_t from, int32_t to,
-                              uint64_t sent);
+/* The load-to-use latency of a load by context x, issued at cycle t, of simulated address addr
+   (*level, if not NULL, gets the csim_cat of its stall), or the cycles a store stalls the core.
+   Inside a segment with the ring cache: x's ring node (a miss is fetched by the owner through
+   its L1 path); otherwise the private L1 of x's core, the shared L2, DRAM, plus the coherence
+   directory's transfer (cores > 1; a store invalidates the other L1s' copies and does not
+   stall: the store buffer hides it). */
+uint64_t sched_mem_latency(sched *s, ctx *x, uint64_t addr, uint64_t t, int is_store,
+                           unsigned *level);
+/* The cycle at which worker to sees signal sig of segment seg: with the ring, its arrival at
+   to's node; with coherence, when to's spin on the sender's flag line sees it; otherwise
+   sig->sent + signal_latency across cores, sig->sent on the same core. */
+uint64_t sched_signal_arrival(sched *s, int32_t seg, const sched_signal *sig, int32_t to);
+/* Checking mode: x's access at pc to the element at addr of array slot (a no-op for reduction
+   copies). Returns CSIM_OK, CSIM_CHECK_VIOLATION (the message says which) or CSIM_NO_MEMORY. */
+int sched_check(sched *s, const ctx *x, int32_t slot, uint64_t addr, int is_store, int32_t pc);
 /* Record the size bytes at addr before a store by x (a no-op outside parallel loops). Returns
    CSIM_OK or CSIM_NO_MEMORY. */
 int sched_log_store(sched *s, const ctx *x, unsigned char *addr, int size);

@@ -57,6 +57,30 @@ static int in_range(const char *field, int64_t value, int64_t lo, int64_t hi, ch
                  (long long)hi, (long long)value);
 }
 
+static int is_pow2(int64_t x)
+{
+    return x > 0 && (x & (x - 1)) == 0;
+}
+
+/* The ring fields ring_init would reject, named as the machine config names them (checked
+   whether or not ring_cache is on, as MachineConfig does). */
+static int ring_geometry_ok(const csim_config *cfg, char *err, int err_size)
+{
+    int64_t set = cfg->ring_ways * 8;
+
+    if (cfg->ring_size % set != 0 || !is_pow2(cfg->ring_size / set))
+        return failf(err, err_size, "ring_size must be ring_ways * 8 (%lld * 8) times a power "
+                     "of two, at most %d bytes (got %lld)", (long long)cfg->ring_ways, 1 << 20,
+                     (long long)cfg->ring_size);
+    if (cfg->cores > 1 && cfg->l1_line < 8)
+        return failf(err, err_size, "l1_line must be at least 8 bytes with cores > 1 (the "
+                     "coherence directory's lines; got %lld)", (long long)cfg->l1_line);
+    if (!is_pow2(cfg->ring_owner_line_bytes))
+        return failf(err, err_size, "ring_owner_line_bytes must be a power of two from 8 to "
+                     "4096 (got %lld)", (long long)cfg->ring_owner_line_bytes);
+    return 1;
+}
+
 /* Whether the config describes a machine this model supports; if not, err says why. */
 static int check_config(const csim_config *cfg, char *err, int err_size)
 {
@@ -83,13 +107,29 @@ static int check_config(const csim_config *cfg, char *err, int err_size)
         {"loop_start_cost", cfg->loop_start_cost, 0, MAX_LATENCY},
         {"loop_end_cost", cfg->loop_end_cost, 0, MAX_LATENCY},
         {"signal_latency", cfg->signal_latency, 0, MAX_LATENCY},
+        {"signals", cfg->signals, 0, 2},
+        {"ring_cache", cfg->ring_cache, 0, 1},
+        {"ring_size", cfg->ring_size, 8, 1 << 20},
+        {"ring_ways", cfg->ring_ways, 1, 64},
+        {"ring_hit_latency", cfg->ring_hit_latency, 0, MAX_LATENCY},
+        {"ring_inject_latency", cfg->ring_inject_latency, 0, MAX_LATENCY},
+        {"ring_hop_latency", cfg->ring_hop_latency, 0, MAX_LATENCY},
+        {"ring_data_bandwidth", cfg->ring_data_bandwidth, 1, 255},
+        {"ring_signal_bandwidth", cfg->ring_signal_bandwidth, 1, 255},
+        {"ring_owner_line_bytes", cfg->ring_owner_line_bytes, 8, 4096},
+        {"ring_inject_queue", cfg->ring_inject_queue, 1, 1024},
+        {"ring_signal_buffer", cfg->ring_signal_buffer, 1, 1024},
+        {"c2c_latency", cfg->c2c_latency, 0, 1 << 20},
+        {"upgrade_latency", cfg->upgrade_latency, 0, 1 << 20},
+        {"check", cfg->check, 0, 1},
     };
 
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         if (!in_range(fields[i].name, fields[i].value, fields[i].lo, fields[i].hi, err, err_size))
             return 0;
     return cache_geometry_ok("l1", cfg->l1_size, cfg->l1_assoc, cfg->l1_line, err, err_size)
-           && cache_geometry_ok("l2", cfg->l2_size, cfg->l2_assoc, cfg->l2_line, err, err_size);
+           && cache_geometry_ok("l2", cfg->l2_size, cfg->l2_assoc, cfg->l2_line, err, err_size)
+           && ring_geometry_ok(cfg, err, err_size);
 }
 
 static int check_arrays(const csim_program *p, char *err, int err_size)
@@ -308,6 +348,12 @@ csim_sim *csim_new(const csim_config *config, const csim_program *program,
         st = core_init(&sim->core, config, program, sim->stats, sim->msg, SIM_MSG_SIZE);
     if (st == CSIM_OK)
         st = sched_init(&sim->sched, config, program, &sim->core, sim->l1s, &sim->l2, sim->bps);
+    if (st == CSIM_BAD_CONFIG) {            /* a model's own check (the message names it) */
+        failf(err, err_size, "%s", sim->msg);
+        csim_free(sim);
+        *status = CSIM_BAD_CONFIG;
+        return NULL;
+    }
     if (st != CSIM_OK)
         goto no_memory;
     *status = CSIM_OK;
@@ -377,17 +423,78 @@ void csim_get_core_stats(const csim_sim *sim, int core, csim_core_stats *out)
 
     memset(out, 0, sizeof *out);
     out->busy = w->busy;
+    out->issue = w->cat[CSIM_CAT_BUSY];
+    out->mem_l1 = w->cat[CSIM_CAT_MEM_L1];
+    out->mem_l2 = w->cat[CSIM_CAT_MEM_L2];
+    out->mem_dram = w->cat[CSIM_CAT_MEM_DRAM];
+    out->branch = w->cat[CSIM_CAT_BRANCH];
+    out->dependence = w->cat[CSIM_CAT_DEPENDENCE];
+    out->comm = w->cat[CSIM_CAT_COMM];
     out->wait = w->wait;
     out->dispatch = w->dispatch;
     out->iterations = w->iterations;
     out->instructions = w->instructions;
     if (core == 0) {                        /* the main context runs on core 0 too */
         out->busy += s->main.busy;
+        out->issue += s->main.cat[CSIM_CAT_BUSY];
+        out->mem_l1 += s->main.cat[CSIM_CAT_MEM_L1];
+        out->mem_l2 += s->main.cat[CSIM_CAT_MEM_L2];
+        out->mem_dram += s->main.cat[CSIM_CAT_MEM_DRAM];
+        out->branch += s->main.cat[CSIM_CAT_BRANCH];
+        out->dependence += s->main.cat[CSIM_CAT_DEPENDENCE];
+        out->comm += s->main.cat[CSIM_CAT_COMM];
         out->dispatch += s->main.dispatch;
         out->instructions += s->main.instructions;
     }
     uint64_t total = s->main.cycle, used = out->busy + out->wait + out->dispatch;
     out->idle = total > used ? total - used : 0;
+}
+
+void csim_get_comm_stats(const csim_sim *sim, csim_comm_stats *out)
+{
+    const sched *s = &sim->sched;
+    const ring_stats *r = &s->rc.stats;
+    const coh_stats *c = &s->coh.stats;
+
+    memset(out, 0, sizeof *out);
+    if (s->ring_on) {
+        out->ring_stores = r->stores;
+        out->ring_data_hops = r->data_hops;
+        out->ring_signals = r->signals;
+        out->ring_signal_hops = r->signal_hops;
+        out->ring_miss_messages = r->miss_messages;
+        out->ring_link_stalls = r->link_stalls;
+        out->ring_core_stalls = r->core_stalls;
+        out->ring_peak_inject_queue = r->peak_inject_queue;
+        out->ring_peak_signals = r->peak_signals;
+        out->ring_hits = r->hits;
+        out->ring_hits_in_flight = r->hits_in_flight;
+        out->ring_misses = r->misses;
+        out->ring_evictions = r->evictions;
+        out->ring_writebacks = r->writebacks;
+        out->ring_flushes = r->flushes;
+    }
+    if (s->coh_on) {
+        out->coh_c2c_transfers = c->c2c_transfers;
+        out->coh_invalidations = c->invalidations;
+        out->coh_upgrades = c->upgrades;
+        out->coh_flag_transfers = c->flag_transfers;
+    }
+}
+
+void csim_get_violation(const csim_sim *sim, csim_violation *out)
+{
+    const check_violation *v = &sim->sched.ck.first;
+
+    memset(out, 0, sizeof *out);
+    if (!sim->sched.check_on)
+        return;
+    out->kind = v->kind;
+    out->pc = v->pc;
+    out->iter = v->iter;
+    out->other_pc = v->other_pc;
+    out->other_iter = v->other_iter;
+    out->addr = v->addr;
 }
 
 void csim_free(csim_sim *sim)

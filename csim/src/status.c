@@ -18,6 +18,7 @@ const char *csim_strerror(int status)
     case CSIM_NO_MEMORY: return "out of memory";
     case CSIM_DEADLOCK: return "deadlock";
     case CSIM_BAD_PARALLEL: return "invalid use of the parallel form";
+    case CSIM_CHECK_VIOLATION: return "checking mode: sequential order broken";
     default: return "unknown status";
     }
 }

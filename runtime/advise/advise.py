@@ -27,7 +27,7 @@ from helixrc.advise.select import Thresholds, select_loops
 from helixrc.csim.errors import AdviseError, AnalysisBugWarning, HelixError
 from helixrc.csim.machine import MachineConfig, resolve_machine
 from helixrc.passes.analysis import KernelAnalysis, LoopAnalysis, VerdictKind, analyze_kernel
-from helixrc.passes.plan import SIGNALS, LoopPlan, Plan
+from helixrc.passes.plan import LoopPlan, Plan
 from helixrc.profile import cross_check
 from helixrc.resolve import build_inputs, import_file, resolve_kernel, split_spec
 
@@ -155,9 +155,8 @@ def _check_cores(n: int) -> int:
 
 
 def _signals(config: MachineConfig) -> str:
-    """The signal semantics of the machine (its ``signals`` field, where presets have one)."""
-    value = getattr(config, "signals", None)
-    return value if value in SIGNALS else "uncoupled"
+    """The signal semantics the machine runs; uncoupled on a machine that runs either."""
+    return config.signal_semantics or "uncoupled"
 
 
 # ---------------------------------------------------------------------------------------------
