@@ -146,18 +146,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-def _kernel_call(args: argparse.Namespace) -> tuple[str, str, MachineConfig, tuple[Any, ...]]:
-    """FILE, FUNC, the machine config (with --set) and the inputs of a simulate/advise command."""
+def _kernel_and_machine(args: argparse.Namespace) -> tuple[str, str, MachineConfig]:
+    """FILE, FUNC and the machine config (with --set) of a simulate/advise command."""
     path, func = split_spec(args.kernel)
     if func is None:
         raise HelixError(f"{args.kernel}: name the kernel as FILE::FUNC")
     overrides: dict[str, Any] = dict(parse_override(o) for o in args.overrides)
-    config = resolve_machine(args.machine, **overrides)
-    return path, func, config, build_inputs(import_file(path), args.inputs, args.size, args.seed)
+    return path, func, resolve_machine(args.machine, **overrides)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    path, func, config, call_args = _kernel_call(args)
+    path, func, config = _kernel_and_machine(args)
+    call_args = build_inputs(import_file(path), args.inputs, args.size, args.seed)
     result = simulate(f"{path}::{func}", call_args, config)
     if args.json == "-":
         json.dump(result.stats, sys.stdout, indent=1)
@@ -215,10 +215,10 @@ def cmd_advise(args: argparse.Namespace) -> int:
         counts = tuple(int(c) for c in args.cores.split(",") if c.strip())
     except ValueError:
         raise HelixError(f"--cores takes core counts separated by commas, not {args.cores!r}") from None
-    path, func, config, call_args = _kernel_call(args)
-    advice = advise(f"{path}::{func}", call_args, config, cores=counts, profile=args.profile)
+    path, func, config = _kernel_and_machine(args)
+    advice = advise(f"{path}::{func}", None, config, args.size, counts, args.profile, seed=args.seed,
+                    inputs=args.inputs)
     data = advice.to_dict()
-    data["inputs"] = {"size": args.size, "seed": args.seed, "given": False}
     if args.json == "-":
         json.dump(data, sys.stdout, indent=1)
         print()

@@ -107,6 +107,15 @@ def test_a_loop_that_does_not_pay_stays_sequential(nest: Path) -> None:
     assert np.array_equal(x, np.arange(64))  # the arguments are not modified
 
 
+def test_the_report_notes_when_fewer_cores_run_the_plan_faster(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    spec = "samples/topk_bm25.py::topk_bm25"  # a tail segment, coupled through coherence: peaks early
+    advice = helixrc.advise(spec, machine="conventional16", size="small", cores=(4, 16), profile=False)
+    assert advice.plan.loops and 1.0 < advice.speedups[16] < advice.speedups[4]
+    (note,) = advice.to_dict()["notes"]
+    assert note.startswith("the plan runs fastest on 4 cores")
+
+
 def test_thresholds_leave_tiny_loops_untried(nest: Path) -> None:
     strict = helixrc.Thresholds(min_trip=100.0)
     advice = helixrc.advise(f"{nest}::rows", rows_args(), MACHINE, cores=(16,), thresholds=strict)
@@ -138,7 +147,8 @@ def test_profile_off_has_no_cross_check_and_the_report_says_why_loops_were_refus
 
 def test_inputs_from_make_inputs_and_errors(nest: Path) -> None:
     advice = helixrc.advise(f"{nest}::rows", machine=MACHINE, size="small", cores=(16,), profile=False)
-    assert advice.to_dict()["inputs"] == {"size": "small", "seed": 0, "given": False}
+    assert advice.to_dict()["inputs"] == {"given": False, "builder": "make_inputs", "size": "small", "seed": 0}
+    assert "inputs   make_inputs('small', 0)" in advice.format()
     with pytest.raises(helixrc.HelixError, match=r"make_inputs\('huge', 0\) failed"):
         helixrc.advise(f"{nest}::rows", machine=MACHINE, size="huge")
     with pytest.raises(helixrc.AdviseError, match="not both"):
@@ -205,7 +215,7 @@ def test_cli_writes_the_report_json_and_the_plan(nest: Path, tmp_path: Path,
     assert "rows/L1.1" in text and "recommended plan" in text
     data = json.loads(out_json.read_text())
     assert data["schema_version"] == SCHEMA_VERSION and data["plan"]["loops"] == {"rows/L1.1": {"technique": "doall"}}
-    assert data["inputs"] == {"size": "small", "seed": 0, "given": False}
+    assert data["inputs"] == {"given": False, "builder": "make_inputs", "size": "small", "seed": 0}
     assert helixrc.load_plan(out_plan).loops.keys() == {"rows/L1.1"}
     assert main(["transform", f"{nest}::rows", "--plan", str(out_plan)]) == 0
     assert "prange(" in capsys.readouterr().out

@@ -43,6 +43,7 @@ def advise(
     profile: bool = True,
     *,
     seed: int = 0,
+    inputs: str = "make_inputs",
     thresholds: Thresholds = Thresholds(),
     **overrides: Any,
 ) -> Advice:
@@ -50,7 +51,7 @@ def advise(
 
     ``kernel`` is a kernel function or ``"FILE::FUNC"``. ``args`` are the representative inputs;
     without them the kernel's module builds them with ``make_inputs(size or "small", seed)``
-    (pass one or the other). ``machine`` is a preset or config, with ``overrides`` of its fields;
+    (pass one or the other; ``inputs`` names another builder). ``machine`` is a preset or config, with ``overrides`` of its fields;
     the plan is chosen for the machine's ``cores`` and predictions are made at every count of
     ``cores`` too. ``profile`` adds the dynamic dependence profile and its cross-check (a run of
     the original in CPython, instrumented). The arguments are not modified.
@@ -61,7 +62,7 @@ def advise(
         listed = ", ".join(module.functions) or "none"
         raise AdviseError(f"{module.filename}: no function {name!r} (functions: {listed})")
     original = _original(kernel, module.filename, name)
-    call_args = _inputs(original, args, size, seed)
+    call_args = _inputs(original, args, inputs, size, seed)
     counts = sorted({*(_check_cores(c) for c in cores), config.cores})
     signals = _signals(config)
     analysis = analyze_kernel(module, name)
@@ -100,11 +101,19 @@ def advise(
             loops[lid]["status"] = "dropped: the combined plan did not pay"
         plan, chosen, runs = Plan({}, signals, source=f"<plan advised for {name}>"), [], {}
 
+    ok = {c: r for c, r in runs.items() if r.rejected is None}
+    if ok:
+        peak = min(ok, key=lambda c: (ok[c].cycles, c))
+        if ok[peak].cycles < ok[config.cores].cycles:
+            notes.append(f"the plan runs fastest on {peak} cores ({seq.cycles / ok[peak].cycles:.2f}x, against "
+                         f"{seq.cycles / ok[config.cores].cycles:.2f}x on {config.cores}): the extra cores cost more "
+                         "(waiting, communication) than they save")
     gains = _assumption_gains(checked, module, name, predictor, config.cores, signals, loops) if checked else {}
     data = {
         "schema_version": SCHEMA_VERSION,
         "kernel": {"file": module.filename, "function": name},
-        "inputs": {"size": size, "seed": seed if args is None else None, "given": args is not None},
+        "inputs": {"given": args is not None, "builder": None if args is not None else inputs,
+                   "size": None if args is not None else size or "small", "seed": None if args is not None else seed},
         "machine": config.to_dict(),
         "signals": signals,
         "target_cores": config.cores,
@@ -137,7 +146,8 @@ def _original(kernel: Callable[..., Any] | str, filename: str, name: str) -> Cal
     return fn
 
 
-def _inputs(original: Callable[..., Any], args: Sequence[Any] | None, size: str | None, seed: int) -> tuple[Any, ...]:
+def _inputs(original: Callable[..., Any], args: Sequence[Any] | None, builder: str, size: str | None,
+            seed: int) -> tuple[Any, ...]:
     if args is not None:
         if size is not None:
             raise AdviseError("pass args or a size, not both: a size asks make_inputs for the inputs")
@@ -145,7 +155,7 @@ def _inputs(original: Callable[..., Any], args: Sequence[Any] | None, size: str 
     module = inspect.getmodule(original)
     if module is None:
         raise AdviseError(f"{original.__name__}: no args given, and its module (for make_inputs) is unknown")
-    return build_inputs(module, "make_inputs", size or "small", seed)
+    return build_inputs(module, builder, size or "small", seed)
 
 
 def _check_cores(n: int) -> int:
@@ -265,11 +275,13 @@ def _sequential_prediction(seq_cycles: int, counts: list[int], stats: dict[str, 
 
 
 def _core_time(stats: dict[str, Any], cycles: int) -> dict[str, float]:
-    """Shares of all cores' cycles (cores x run cycles): busy, waiting in segments, dispatch, idle."""
+    """Shares of all cores' cycles (cores x run cycles): running (busy), communicating (comm: ring
+    cache or coherence traffic, which the simulator counts inside busy), waiting in segments,
+    starting iterations (dispatch), and idle."""
     per_core = stats["cores"]
     total = cycles * len(per_core)
-    keys = ("busy", "wait", "dispatch", "idle")
-    sums = {k: sum(int(c.get(k, 0)) for c in per_core) for k in keys}
+    sums = {k: sum(int(c.get(k, 0)) for c in per_core) for k in ("busy", "comm", "wait", "dispatch", "idle")}
+    sums["busy"] -= sums["comm"]
     return {k: round(v / total, 4) if total else 0.0 for k, v in sums.items()}
 
 

@@ -99,14 +99,16 @@ class Advice:
             if cc["truncated"]:
                 out.append(f"  profile truncated: {cc['truncated']}")
         out += ["", "predicted speedup of the plan, and where the cores' time goes"]
-        out.append(f"  {'cores':>5}{'cycles':>12}{'speedup':>9}{'busy':>8}{'wait':>8}{'dispatch':>10}{'idle':>8}")
+        out.append(f"  {'cores':>5}{'cycles':>12}{'speedup':>9}{'busy':>8}{'comm':>8}{'wait':>8}{'dispatch':>10}"
+                   f"{'idle':>8}")
         for p in d["prediction"]:
             if "speedup" not in p:
                 out.append(f"  {p['cores']:>5}  rejected: {p['rejected']}")
                 continue
             ct = p["core_time"]
             out.append(f"  {p['cores']:>5}{p['cycles']:>12,}{p['speedup']:>8.2f}x{100 * ct['busy']:>7.1f}%"
-                       f"{100 * ct['wait']:>7.1f}%{100 * ct['dispatch']:>9.1f}%{100 * ct['idle']:>7.1f}%")
+                       f"{100 * ct['comm']:>7.1f}%{100 * ct['wait']:>7.1f}%{100 * ct['dispatch']:>9.1f}%"
+                       f"{100 * ct['idle']:>7.1f}%")
         target = next(p for p in d["prediction"] if p["cores"] == d["target_cores"])
         if "cpi_stack" in target:
             total = sum(target["cpi_stack"].values()) or 1
@@ -127,5 +129,5 @@ class Advice:
 def _inputs(inputs: dict[str, Any]) -> str:
     if inputs["given"]:
         return "the arguments given"
-    return f"make_inputs({inputs['size'] or 'small'!r}, {inputs['seed']})"
+    return f"{inputs['builder']}({inputs['size']!r}, {inputs['seed']})"
 
