@@ -7,6 +7,10 @@ the simulator is no slower than CPython running the kernel itself). The first ca
 is reported separately, and that call's results are checked bit for bit against CPython's. Every number is the median of --repeat runs, measured side by side.
 
     python benchmarks/simulate_samples.py --size medium --repeat 5 --json bench-results/sim.json
+    python benchmarks/simulate_samples.py --suite latency-critical --size large --repeat 1
+
+Each row also carries the run's CPI stack as shares of the cycles: memory stalls (L1, L2, DRAM)
+and branch stalls are the issue slots an SMT sibling could fill.
 """
 
 from __future__ import annotations
@@ -30,6 +34,15 @@ from helixrc.passes.pipeline import clear_cache
 from helixrc.resolve import import_file
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
+
+# The latency-critical suite of issue 6 (samples/README.md): request-path kernels that stall on
+# dependent cache misses and mispredicted branches.
+LATENCY_CRITICAL = (
+    "kv_tree_batch_get", "dfa_match_batch", "parser_memo_probe", "topk_bm25",
+    "hash_join_probe", "huffman_decode", "json_log_scan", "bfs_frontier_step",
+    "order_book_match", "gbdt_score_batch",
+)
+SUITES = {"all": None, "latency-critical": LATENCY_CRITICAL}
 
 
 def machine_info() -> dict[str, Any]:
@@ -105,6 +118,7 @@ def bench_kernel(path: Path, name: str, size: str, seed: int, repeat: int,
         kernel(*b)
         py_times.append(time.perf_counter() - t0)
     sim_s, py_s = statistics.median(sim_times), statistics.median(py_times)
+    stack = result.stats["cpi_stack"]
     return {
         "kernel": name, "size": size, "instructions": result.instructions,
         "cycles": result.cycles, "sim_seconds": sim_s,
@@ -112,6 +126,9 @@ def bench_kernel(path: Path, name: str, size: str, seed: int, repeat: int,
         "inst_rate": result.instructions / sim_s if sim_s else 0.0,
         "cpython_seconds": py_s, "ratio": sim_s / py_s if py_s else float("inf"),
         "compile_seconds": compile_s,
+        "mem_share": (stack["mem_l1"] + stack["mem_l2"] + stack["mem_dram"]) / result.cycles,
+        "dram_share": stack["mem_dram"] / result.cycles,
+        "branch_share": stack["branch"] / result.cycles,
     }
 
 
@@ -122,10 +139,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--machine", default="atom1")
     parser.add_argument("--only", nargs="*", help="kernel names to run (default: all)")
+    parser.add_argument("--suite", default="all", choices=sorted(SUITES),
+                        help="run only the kernels of this suite")
     parser.add_argument("--json", help="write the rows and machine info as JSON")
     opts = parser.parse_args(argv)
     rows = []
     for path, name in sample_kernels(opts.only):
+        if SUITES[opts.suite] is not None and name not in SUITES[opts.suite]:
+            continue
         row = bench_kernel(path, name, opts.size, opts.seed, opts.repeat, opts.machine)
         rows.append(row)
         print(f"{name:<26} {row['instructions']:>12,} inst {row['sim_seconds']:8.3f} s "
@@ -143,6 +164,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {r['kernel']} | {r['instructions']:,} | {r['sim_seconds']:.3f} | "
               f"{r['inst_rate'] / 1e6:.1f} | {r['cpython_seconds']:.3f} | {r['ratio']:.2f} | "
               f"{r['compile_seconds'] * 1e3:.1f} |")
+    print("\n| kernel | cycles | instructions | CPI | memory stall | of it DRAM | branch stall |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['kernel']} | {r['cycles']:,} | {r['instructions']:,} | "
+              f"{r['cycles'] / r['instructions']:.2f} | {r['mem_share']:.1%} | "
+              f"{r['dram_share']:.1%} | {r['branch_share']:.1%} |")
     if opts.json:
         write_json(opts.json, opts, rows)
     return 0

@@ -4,6 +4,10 @@ Public names::
 
     helixrc.simulate(kernel, args, machine="atom1", **overrides) -> SimResult
     helixrc.transform(kernel, plan=None, signals=None, name=None, machine=None) -> Transformed
+    helixrc.run(kernel, args, machine="helixrc16", plan=None, **overrides) -> RunResult
+    @helixrc.parallelize(machine="helixrc16", plan=None, strict=False, profile_inputs=None)
+    helixrc.FallbackWarning (a parallelized kernel runs as the original), ParallelizeError
+    helixrc.ResultMismatchError (the parallel form disagreed with the sequential run)
     helixrc.Plan, helixrc.load_plan (what plan= accepts, besides a path or a dict)
     helixrc.MachineConfig, helixrc.resolve_machine, helixrc.PRESETS
     helixrc.profile_dependences(fn, args, *, max_iterations=200_000, max_accesses=1_000_000,
@@ -40,14 +44,17 @@ from helixrc.csim.errors import (
     ProfileError,
 )
 from helixrc.csim.machine import PRESETS, MachineConfig, resolve_machine
+from helixrc.decorator import FallbackWarning, ParallelizeError, parallelize
 from helixrc.passes.plan import Plan, load_plan
 from helixrc.profile import CrossCheck, DynamicDeps, cross_check, profile_dependences
+from helixrc.run import ResultMismatchError, RunResult, run
 from helixrc.transform_api import Transformed, transform
 
 __all__ = [
     "AdviseError", "Advice", "AnalysisBugError", "AnalysisBugWarning", "CheckError", "CrossCheck", "DynamicDeps",
-    "HelixError", "KernelError", "LanguageError", "MachineConfig", "PRESETS", "ParallelMismatchWarning", "Plan",
-    "PlanError", "ProfileError", "SimResult", "Thresholds", "Transformed", "advise", "cross_check", "load_plan",
-    "profile_dependences", "resolve_machine", "simulate", "transform",
+    "FallbackWarning", "HelixError", "KernelError", "LanguageError", "MachineConfig", "PRESETS",
+    "ParallelMismatchWarning", "ParallelizeError", "Plan", "PlanError", "ProfileError", "ResultMismatchError",
+    "RunResult", "SimResult", "Thresholds", "Transformed", "advise", "cross_check", "load_plan", "parallelize",
+    "profile_dependences", "resolve_machine", "run", "simulate", "transform",
 ]
 __version__ = "0.1.0"

@@ -37,10 +37,12 @@ def format_simulation(stats: dict[str, Any], value: Any = None, top_lines: int =
         f"({stats['host_inst_rate'] / 1e6:.1f} M simulated instructions/s; "
         f"compile {compile_note})",
         "",
-        "CPI stack (cycles)",
+        "CPI stack (cycles)" if len(stats["cores"]) == 1 else "CPI stack (cycles of every context)",
     ]
+    # Several contexts run at once on a multicore: shares are of the cycles they all charged.
+    charged = sum(stats["cpi_stack"].values()) or cycles
     for name, n in stats["cpi_stack"].items():
-        pct = 100.0 * n / cycles if cycles else 0.0
+        pct = 100.0 * n / charged if charged else 0.0
         out.append(f"  {CATEGORY_LABELS.get(name, name):<26} {n:>14,}  {pct:5.1f}%  {_bar(pct)}")
     if m.get("cores", 1) > 1:
         out += _multicore(stats)
@@ -53,6 +55,13 @@ def format_simulation(stats: dict[str, Any], value: Any = None, top_lines: int =
         f"branches  {b['count']:,}, mispredicted {b['mispredicts']:,} "
         f"({100.0 * b['mispredicts'] / b['count'] if b['count'] else 0.0:.1f}%)",
     ]
+    if any(core["iterations"] for core in stats["cores"]):
+        out += ["", "cores (cycles; core 0 also runs the code outside parallel loops)",
+                f"  {'core':>4}{'busy':>12}{'wait':>12}{'dispatch':>12}{'idle':>12}{'iterations':>12}"
+                f"{'instructions':>14}"]
+        for k, core in enumerate(stats["cores"]):
+            out.append(f"  {k:>4}{core['busy']:>12,}{core['wait']:>12,}{core['dispatch']:>12,}{core['idle']:>12,}"
+                       f"{core['iterations']:>12,}{core['instructions']:>14,}")
     if stats["loops"]:
         out += ["", "loops (inclusive cycles)",
                 f"  {'loop':<22}{'line':>6}{'share':>8}{'invocations':>13}{'iterations':>13}{'cyc/iter':>10}"]

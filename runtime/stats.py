@@ -30,8 +30,12 @@ def build_stats(kernel: str, encoded: Encoded, outcome: RunOutcome, config: Mach
     cycles = int(totals["cycles"])
     instructions = int(totals["instructions"])
 
+    # Shares are of the cycles charged to pcs: on a multicore every context charges its own, so
+    # they add up to more than the run's cycles (the main context's clock).
+    charged = int(cat_cycles.sum()) or cycles
+
     def share(x: int) -> float:
-        return round(x / cycles, 6) if cycles else 0.0
+        return round(x / charged, 6) if charged else 0.0
 
     lines: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0, 0])
     for pc, loc in enumerate(encoded.locs):

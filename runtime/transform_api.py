@@ -325,13 +325,19 @@ def _needed_names(module: KernelModule, name: str) -> set[str]:
 def load_function(source: str, name: str, keep: set[str]) -> Callable[..., Any]:
     """Run the module ``source`` in a fresh namespace and return its function ``name``.
 
-    Only the (absolute) imports, the docstring and the top-level definitions of ``keep`` run: the
-    rest of a module (a script's own calls, perhaps of helixrc.transform itself) must not run again. The
-    source is registered with linecache, so tracebacks and ``inspect.getsource`` show its lines.
+    Only the (absolute) imports, the docstring and the top-level definitions of ``keep`` run, the
+    functions without their decorators: the rest of a module (a script's own calls, perhaps of
+    helixrc.transform itself) must not run again. The source is registered with linecache, so
+    tracebacks and ``inspect.getsource`` show its lines.
     """
     filename = _register_source(name, source)
     tree = ast.parse(source, filename)
     tree.body = [stmt for i, stmt in enumerate(tree.body) if _keeps(stmt, i, keep)]
+    for stmt in tree.body:
+        if isinstance(stmt, ast.FunctionDef):
+            # the kernel itself, not what a decorator makes of it (@helixrc.parallelize would
+            # wrap the transformed kernel again; the simulator ignores decorators too)
+            stmt.decorator_list = []
     code = compile(tree, filename, "exec", dont_inherit=True)
     namespace = ModuleType(f"helixrc_transformed_{name}_{next(_serial)}")
     exec(code, namespace.__dict__)

@@ -22,6 +22,8 @@ KERNELS = [
     "gzip_longest_match", "bzip2_mtf", "bzip2_bigram_hist", "mcf_pricing",
     "mcf_refresh_potential", "vpr_affected_nets", "twolf_new_dbox", "parser_memo_probe",
     "art_f2_match", "ammp_pair_forces", "kv_tree_batch_get", "dfa_match_batch", "topk_bm25",
+    "hash_join_probe", "huffman_decode", "json_log_scan", "bfs_frontier_step", "order_book_match",
+    "gbdt_score_batch",
 ]
 EXTRA = {"gzip_longest_match": ["gzip_longest_match_norej"]}
 

@@ -1,10 +1,13 @@
-"""Shared pytest options (``--update-golden`` rewrites golden files) and fixtures."""
+"""Shared pytest options (``--update-golden`` rewrites golden files), fixtures and plugins."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+
+#: pytester runs the helixrc pytest plugin's own tests (tests/test_pytest_plugin.py)
+pytest_plugins = ["pytester"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

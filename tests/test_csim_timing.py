@@ -87,6 +87,14 @@ def test_a_segment_with_no_signal_deadlocks() -> None:
     assert "segment 0: iteration 1 waits at pc 3 for iteration 0" in out.message
 
 
+def test_a_parallel_loop_inside_an_iteration_is_refused_at_run_time() -> None:
+    nested = [I("PAR_BEGIN", 0, 0, 1, 2), I("PAR_END", 7), I("ITER_BEGIN", 3), I("PAR_BEGIN", 0, 0, 1, 2),
+              I("PAR_END", 6), I("ITER_END"), I("ITER_END"), RET]
+    out = run_code(nested, [(0, 0), (1, 3), (2, 1)], config=ATOM)
+    assert out.status_name == "BAD_PARALLEL" and out.pc == 3
+    assert "PAR_BEGIN inside iteration 0 of the parallel loop at pc 0" in out.message
+
+
 def test_mispredict_penalty() -> None:
     # BRT taken the first time it is seen: the predictor starts weakly not-taken.
     out = run_code([I("BRT", 2, 0), RET, RET], [(0, 1)], config=ATOM)

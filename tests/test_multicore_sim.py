@@ -212,3 +212,45 @@ def test_machine_fields_are_checked_by_the_core_too() -> None:
         next(i for i in binding.OP_INFO if i.name == "RET")), 0, -1, -1, -1, -1)], 1)
     with pytest.raises(MachineError, match="cores must be from 1 to 64"):
         binding.run(program, [], [], bad)
+
+
+def test_the_report_shows_the_cores_of_a_parallel_run() -> None:
+    from helixrc.report import format_simulation
+
+    source = RUNTIME + textwrap.dedent(CHAIN.format(signals="uncoupled"))
+    xs, out = np.arange(40, dtype=np.int64), np.zeros(40, dtype=np.int64)
+    res = helixrc.simulate(source, (xs, out), func="chain", cores=2)
+    text = format_simulation(res.stats, res.value)
+    assert "CPI stack (cycles of every context)" in text
+    lines = text.splitlines()
+    at = lines.index("cores (cycles; core 0 also runs the code outside parallel loops)")
+    rows = [line.split() for line in lines[at + 2:at + 4]]
+    assert [row[0] for row in rows] == ["0", "1"] and [row[5] for row in rows] == ["20", "20"]
+    assert sum(loop["share"] for loop in res.stats["loops"]) <= 1.0
+
+
+def test_a_core_stalls_on_a_third_signal_in_flight() -> None:
+    # Iteration 0 works long before it signals; worker 1's iterations only signal (skip paths):
+    # two of its signals may wait for the watermark, the third stalls its core until iteration 0's.
+    source = """
+        def skip(xs, out):
+            seg0 = shared(0, n=0)
+            for i in prange(0, len(xs), 1, segments=1, signals="uncoupled"):
+                if i == 0:
+                    t = 0
+                    for k in range(xs[0]):
+                        t += k * k % 7
+                    wait(0)
+                    seg0.n += t
+                    signal(0)
+                else:
+                    out[i] = i
+                    signal(0)
+            return seg0.n
+        """
+    xs = np.full(12, 300, dtype=np.int64)
+    both(source, "skip", xs, np.zeros(12, dtype=np.int64), cores=2)
+    text, _ = hand(source)
+    res = helixrc.simulate(text, (xs, np.zeros(12, dtype=np.int64)), func="skip", cores=2)
+    zero_work = res.stats["cores"][0]["busy"]
+    assert res.stats["cores"][1]["wait"] > zero_work // 2

@@ -36,6 +36,17 @@ def test_sample_matches_cpython(path: Path, name: str, seed: int) -> None:
     run_both(kernel, args, lambda a: helixrc.simulate(f"{path}::{name}", a).value)
 
 
-def test_all_thirteen_samples_present() -> None:
+def test_all_nineteen_samples_present() -> None:
     names = {p.stem for p, _ in KERNELS}
-    assert len(names) >= 13, sorted(names)
+    assert len(names) >= 19, sorted(names)
+
+
+def test_latency_critical_suite_is_registered() -> None:
+    """The benchmark script's suite names sample kernels, and samples/README.md lists the same."""
+    bench = import_file(str(SAMPLES.parent / "benchmarks" / "simulate_samples.py"))
+    suite = bench.LATENCY_CRITICAL
+    assert len(suite) == len(set(suite)) == 10
+    assert set(suite) <= {name for _, name in KERNELS}
+    readme = (SAMPLES / "README.md").read_text()
+    listed = readme.split("## The latency-critical suite")[1].split("\n\n")[2]
+    assert {w.strip("`,.\n ") for w in listed.split()} == set(suite)

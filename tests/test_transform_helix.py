@@ -531,6 +531,51 @@ def test_sample_mcf_refresh_potential_stays_sequential() -> None:
     assert "prange" not in after
 
 
+def test_sample_hash_join_probe_appends_in_a_one_path_segment() -> None:
+    after, loops = transformed_sample("hash_join_probe")
+    assert loops["hash_join_probe/L1"] == "HELIX, uncoupled, 1 segment"
+    assert 'reduction("+", revenue=revenue)' in after
+    # the probe walk runs before the segment; only the match path appends
+    body = after.split("for r in prange(")[1]
+    assert body.index("while tkey[h] != key") < body.index("wait(0)")
+    assert "            wait(0)\n            out_row[seg0.nout] = r\n" in body
+
+
+def test_sample_huffman_decode_is_refused_on_its_output_regions() -> None:
+    # The strings' output regions never overlap, but they start at out_lo[s], loaded from
+    # memory: the analysis cannot prove them disjoint and keeps the writes in order.
+    after, loops = transformed_sample("huffman_decode")
+    assert loops["huffman_decode/L1"].startswith("refused: out[] carried on one path")
+    assert all(v.startswith("refused: ") for v in loops.values()) and "prange" not in after
+
+
+@pytest.mark.parametrize("kernel,acc", [("json_log_scan", "lat5xx=lat5xx, n5xx=n5xx"),
+                                        ("gbdt_score_batch", "nflag=nflag")])
+def test_sample_request_loop_is_doall_with_int_reductions(kernel: str, acc: str) -> None:
+    # the lines / requests write only their own slots; the inner loops stay in each iteration
+    after, loops = transformed_sample(kernel)
+    assert loops[f"{kernel}/L1"] == "DOALL, uncoupled, 0 segments"
+    assert f'reduction("+", {acc})' in after
+    assert all(v.startswith("refused: nested") for k, v in loops.items() if k != f"{kernel}/L1")
+
+
+def test_sample_bfs_frontier_step_parallelizes_the_edge_loop() -> None:
+    after, loops = transformed_sample("bfs_frontier_step")
+    assert loops["bfs_frontier_step/L1"].startswith("refused: dist[] carried on one path")
+    assert loops["bfs_frontier_step/L1.1"] == "HELIX, uncoupled, 1 segment"
+    # the test-and-set and the append are one segment entered on every edge
+    assert "v = int(col[e])\n            wait(0)\n            if dist[v] < 0:" in after
+
+
+def test_sample_order_book_match_is_one_segment_wide() -> None:
+    after, loops = transformed_sample("order_book_match")
+    assert loops["order_book_match/L1"] == "HELIX, uncoupled, 1 segment"
+    # everything after decoding the message is in the segment
+    body = after.split("for i in prange(")[1]
+    assert body.split("wait(0)")[0].count("\n") == 3  # the prange line, kind and order id
+
+
+
 # ---------------------------------------------------------------------------------------------
 # Plans: assume_independent is honoured only with its run-time check
 # ---------------------------------------------------------------------------------------------

@@ -40,7 +40,6 @@ typedef struct ctx {
     ctx_state state;
     int32_t wait_seg;        /* CTX_WAITING: the segment */
     int wait_signal;         /* CTX_WAITING: 1 stalled in SIGNAL (in-flight limit), 0 in WAIT */
-    uint64_t wait_since;     /* CTX_WAITING: the clock when it blocked */
     uint64_t open_segs[CSIM_MAX_SEGMENTS / 64];  /* segments waited for and not yet signalled */
     int32_t nopen;           /* how many: its memory operations go to the ring cache if any */
     cache *l1;               /* its core's */

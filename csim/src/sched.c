@@ -622,7 +622,6 @@ static void block(ctx *x, int32_t seg, int in_signal)
     x->state = CTX_WAITING;
     x->wait_seg = seg;
     x->wait_signal = in_signal;
-    x->wait_since = x->cycle;
 }
 
 /* Move x's clock forward to at (if later), as waiting time. */
@@ -635,6 +634,8 @@ static void wait_until(ctx *x, uint64_t at)
     x->when = x->cycle;
 }
 
+static int do_signal(sched *s, ctx *x, int32_t seg);
+
 /* Wake the contexts blocked on seg that an event at cycle now released. */
 static void wake(sched *s, int32_t seg, uint64_t now)
 {
@@ -643,15 +644,21 @@ static void wake(sched *s, int32_t seg, uint64_t now)
         uint64_t at = now;
         if (y->state != CTX_WAITING || y->wait_seg != seg)
             continue;
-        if (y->wait_signal) {               /* it retries its SIGNAL from now on */
+        if (y->wait_signal) {
             if (s->inflight[(int64_t)seg * s->nworkers + k] >= SCHED_MAX_INFLIGHT)
                 continue;
-        } else {
-            if (!wait_released(s, y, seg, &at))
-                continue;
-            y->pc++;                        /* past the WAIT */
-            ctx_open_segment(y, seg);
+            /* Its SIGNAL, issued when it stalled, goes through now (under the limit, it cannot
+               stall again; the watermark it moves may wake others in turn). */
+            wait_until(y, now);
+            y->state = CTX_READY;
+            do_signal(s, y, seg);
+            y->pc++;
+            continue;
         }
+        if (!wait_released(s, y, seg, &at))
+            continue;
+        y->pc++;                            /* past the WAIT */
+        ctx_open_segment(y, seg);
         wait_until(y, at);
         y->state = CTX_READY;
     }
@@ -823,6 +830,8 @@ static int loop_step(sched *s, uint64_t left)
         return CSIM_OK;
     case CORE_SYNC:
         st = sync_op(s, x);
+        if (st != CSIM_OK)
+            s->main.pc = x->pc;             /* the misused instruction is the fault pc */
         if (x->state == CTX_READY && x->when < x->cycle)
             x->when = x->cycle;
         prune_undo(s);
