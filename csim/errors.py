@@ -104,6 +104,15 @@ class ProfileError(HelixError):
     it does not model); the location names the function's file and line."""
 
 
+class AdviseError(HelixError):
+    """The adviser cannot advise on a kernel: no inputs, a bad size, no such function."""
+
+
+class ParallelMismatchWarning(UserWarning):
+    """The adviser ran a loop's parallel form and it did not give the sequential run's results bit
+    for bit (a bug in the analysis or the transform); the loop is rejected and stays sequential."""
+
+
 class AnalysisBugError(HelixError):
     """The dynamic profile saw a loop-carried dependence that the static analysis proves absent
     (``cross_check(..., strict=True)``); the location is the sink access's line."""

@@ -19,19 +19,27 @@ Public names::
         the static loop dependences against a profile: "bug" findings (the run saw what the
         analysis proves absent; AnalysisBugWarning, or AnalysisBugError when strict) and
         "candidate" findings for assume_independent, with the run-time check they would need
+    helixrc.advise(kernel, args=None, machine="helixrc16", size=None, cores=(1, 2, 4, 8, 16),
+                   profile=True, *, seed=0, thresholds=Thresholds(), **overrides) -> Advice
+        hot loops, per-loop verdicts and predicted gains by simulation, the loop selection on the
+        loop forest, and the recommended plan (.plan, .format(), .to_dict(), .predicted_speedup;
+        docs/adviser.md)
     helixrc.HelixError (the root of every error helixrc reports), LanguageError, PlanError,
-    ProfileError, AnalysisBugError, CheckError (checking mode: simulate(..., check=True));
-    helixrc.AnalysisBugWarning
+    ProfileError, AnalysisBugError, AdviseError, CheckError (checking mode: simulate(..., check=True));
+    helixrc.AnalysisBugWarning, ParallelMismatchWarning
 """
 
+from helixrc.advise import Advice, Thresholds, advise
 from helixrc.api import SimResult, simulate
 from helixrc.csim.check_report import CheckError
 from helixrc.csim.errors import (
+    AdviseError,
     AnalysisBugError,
     AnalysisBugWarning,
     HelixError,
     KernelError,
     LanguageError,
+    ParallelMismatchWarning,
     PlanError,
     ProfileError,
 )
@@ -43,10 +51,10 @@ from helixrc.run import ResultMismatchError, RunResult, run
 from helixrc.transform_api import Transformed, transform
 
 __all__ = [
-    "AnalysisBugError", "AnalysisBugWarning", "CheckError", "CrossCheck", "DynamicDeps", "FallbackWarning",
-    "HelixError", "KernelError", "LanguageError", "MachineConfig", "PRESETS", "ParallelizeError",
-    "Plan", "PlanError", "ProfileError", "ResultMismatchError", "RunResult", "SimResult",
-    "Transformed", "cross_check", "load_plan", "parallelize", "profile_dependences",
-    "resolve_machine", "run", "simulate", "transform",
+    "AdviseError", "Advice", "AnalysisBugError", "AnalysisBugWarning", "CheckError", "CrossCheck", "DynamicDeps",
+    "FallbackWarning", "HelixError", "KernelError", "LanguageError", "MachineConfig", "PRESETS",
+    "ParallelMismatchWarning", "ParallelizeError", "Plan", "PlanError", "ProfileError", "ResultMismatchError",
+    "RunResult", "SimResult", "Thresholds", "Transformed", "advise", "cross_check", "load_plan", "parallelize",
+    "profile_dependences", "resolve_machine", "run", "simulate", "transform",
 ]
 __version__ = "0.1.0"

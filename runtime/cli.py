@@ -3,6 +3,7 @@
     helixrc simulate samples/mcf_pricing.py::mcf_pricing --size small
     helixrc transform samples/dfa_match_batch.py --diff --explain
     helixrc transform samples/dfa_match_batch.py --plan plan.toml
+    helixrc advise samples/mcf_pricing.py::mcf_pricing --json report.json --plan-out plan.toml
     helixrc machines
 
 Exit codes: 0 ok, 1 the kernel raised (simulate) or the file would change (transform --check),
@@ -18,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from helixrc.advise import DEFAULT_CORES, advise
 from helixrc.api import simulate
 from helixrc.passes.analysis import analyze_kernel
 from helixrc.passes.plan import load_plan
@@ -26,10 +28,10 @@ from helixrc.args import signature_of
 from helixrc.passes.ir import format_function
 from helixrc.passes.pipeline import compile_kernel
 from helixrc.csim.errors import HelixError, KernelError
-from helixrc.csim.machine import PRESETS, parse_override, resolve_machine
+from helixrc.csim.machine import PRESETS, MachineConfig, parse_override, resolve_machine
 from helixrc.report import format_simulation
 from helixrc.trace import DEFAULT_TRACE_LIMIT
-from helixrc.resolve import import_file, load_source_file, resolve_kernel, split_spec
+from helixrc.resolve import build_inputs, import_file, load_source_file, resolve_kernel, split_spec
 
 SIZES = ("small", "medium", "large")
 
@@ -93,6 +95,37 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--explain", action="store_true",
                     help="print the verdict table (loop, line, verdict, segments, deciding "
                     "dependences) and what the transform did with each loop, on stderr")
+    adv = sub.add_parser(
+        "advise", help="find the hot loops, predict each one's gain and recommend a plan",
+        description="Simulate FILE::FUNC sequentially on inputs from make_inputs(size, seed) (hot loops "
+        "and lines), give each loop's verdict and deciding dependences, hold them against a profile of "
+        "the original in CPython, simulate the parallel form of every loop the analysis allows on "
+        "--cores cores, choose the loops on the loop forest (best(L) = max(saved(L), sum of the "
+        "children's best); a loop that does not pay stays sequential), and predict the plan's "
+        "speedup and where the cores' time goes. The plan is chosen for the machine's own core "
+        "count (--set cores=N to change it). Exit codes: 0 ok, 1 the kernel raised, 2 usage, "
+        "language or configuration error.",
+    )
+    adv.add_argument("kernel", metavar="FILE::FUNC", help="the kernel, e.g. samples/mcf_pricing.py::mcf_pricing")
+    adv.add_argument("--size", default="small",
+                     help="input size passed to make_inputs: small keeps the adviser fast, a larger one is "
+                     "more representative (default: small)")
+    adv.add_argument("--seed", type=int, default=0, help="seed passed to make_inputs (default: 0)")
+    adv.add_argument("--inputs", metavar="FUNC", default="make_inputs",
+                     help="the function in FILE that builds the arguments (default: make_inputs)")
+    adv.add_argument("--machine", default="helixrc16",
+                     help=f"target machine preset (one of: {', '.join(PRESETS)}; default: helixrc16)")
+    adv.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a machine config field, e.g. --set cores=8 (repeatable)")
+    adv.add_argument("--cores", default=",".join(map(str, DEFAULT_CORES)), metavar="N,N,...",
+                     help="core counts to predict the speedup for (default: %(default)s)")
+    adv.add_argument("--no-profile", dest="profile", action="store_false",
+                     help="skip the dynamic dependence profile and its cross-check")
+    adv.add_argument("--json", metavar="OUT", help="write the report as JSON (docs/adviser.md) to OUT ('-': stdout, "
+                     "instead of the text)")
+    adv.add_argument("--plan-out", metavar="PLAN",
+                     help="write the recommended plan to PLAN (TOML; JSON if it ends in .json), for "
+                     "helixrc transform --plan")
     mac = sub.add_parser("machines", help="list the machine presets and their key parameters")
     mac.add_argument("--json", action="store_true", help="print the full configs as JSON")
     return parser
@@ -106,6 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_simulate(args)
         if args.command == "transform":
             return cmd_transform(args)
+        if args.command == "advise":
+            return cmd_advise(args)
         if args.command == "machines":
             return cmd_machines(args)
         parser.print_help()
@@ -118,19 +153,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
-def cmd_simulate(args: argparse.Namespace) -> int:
+def _kernel_and_machine(args: argparse.Namespace) -> tuple[str, str, MachineConfig]:
+    """FILE, FUNC and the machine config (with --set) of a simulate/advise command."""
     path, func = split_spec(args.kernel)
     if func is None:
         raise HelixError(f"{args.kernel}: name the kernel as FILE::FUNC")
     overrides: dict[str, Any] = dict(parse_override(o) for o in args.overrides)
-    config = resolve_machine(args.machine, **overrides)
-    module = import_file(path)
-    make = getattr(module, args.inputs, None)
-    if make is None:
-        raise HelixError(f"{path}: no function '{args.inputs}' to build the inputs")
-    call_args = make(args.size, args.seed)
-    if not isinstance(call_args, tuple):
-        call_args = (call_args,)
+    return path, func, resolve_machine(args.machine, **overrides)
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    path, func, config = _kernel_and_machine(args)
+    call_args = build_inputs(import_file(path), args.inputs, args.size, args.seed)
     result = simulate(f"{path}::{func}", call_args, config, trace=args.trace or False,
                       trace_limit=args.trace_limit)
     if args.json == "-":
@@ -185,6 +219,30 @@ def cmd_transform(args: argparse.Namespace) -> int:
         Path(args.output).write_text(source)
     else:
         sys.stdout.write(source)
+    return 0
+
+
+def cmd_advise(args: argparse.Namespace) -> int:
+    try:
+        counts = tuple(int(c) for c in args.cores.split(",") if c.strip())
+    except ValueError:
+        raise HelixError(f"--cores takes core counts separated by commas, not {args.cores!r}") from None
+    path, func, config = _kernel_and_machine(args)
+    advice = advise(f"{path}::{func}", None, config, args.size, counts, args.profile, seed=args.seed,
+                    inputs=args.inputs)
+    data = advice.to_dict()
+    if args.json == "-":
+        json.dump(data, sys.stdout, indent=1)
+        print()
+    else:
+        print(advice.format(), end="")
+    if args.json and args.json != "-":
+        Path(args.json).write_text(json.dumps(data, indent=1) + "\n")
+        print(f"\nreport written to {args.json}", file=sys.stderr)
+    if args.plan_out:
+        text = advice.plan.to_json() if args.plan_out.endswith(".json") else advice.plan.to_toml()
+        Path(args.plan_out).write_text(text)
+        print(f"plan written to {args.plan_out}", file=sys.stderr)
     return 0
 
 

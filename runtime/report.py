@@ -78,7 +78,7 @@ def format_simulation(stats: dict[str, Any], value: Any = None, top_lines: int =
         out += ["", f"hottest lines (top {len(hot)})"]
         sources: dict[str, list[str]] = {}
         for e in hot:
-            text = _source_line(sources, e["file"], e["line"])
+            text = source_line(sources, e["file"], e["line"])
             out.append(f"  {Path(e['file']).name}:{e['line']:<5} {100 * e['share']:5.1f}%  "
                        f"{e['cycles']:>12,} cyc  {text}")
     return "\n".join(out) + "\n"
@@ -119,7 +119,8 @@ def _rate(level: dict[str, int]) -> str:
     return f"{100.0 * level['misses'] / total:.1f}% miss" if total else "no accesses"
 
 
-def _source_line(cache: dict[str, list[str]], file: str, line: int) -> str:
+def source_line(cache: dict[str, list[str]], file: str, line: int) -> str:
+    """Line ``line`` of ``file``, stripped and cut to 60 characters ('' if unreadable); ``cache`` keeps read files."""
     if file not in cache:
         try:
             cache[file] = Path(file).read_text().splitlines()

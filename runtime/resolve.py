@@ -110,3 +110,17 @@ def import_file(path: str) -> ModuleType:
         del sys.modules[mod_name]
         raise
     return module
+
+
+def build_inputs(module: ModuleType, builder: str, size: str, seed: int) -> tuple[Any, ...]:
+    """A kernel's arguments from its module's input builder: ``builder(size, seed)`` as a tuple."""
+    make = getattr(module, builder, None)
+    where = getattr(module, "__file__", None) or module.__name__
+    if not callable(make):
+        raise HelixError(f"{where}: no function '{builder}' to build the inputs")
+    try:
+        built = make(size, seed)
+    except (KeyError, ValueError) as err:  # the samples' builders raise KeyError for an unknown size
+        raise HelixError(f"{where}: {builder}({size!r}, {seed}) failed: {type(err).__name__}: {err}",
+                         hint="the samples take the sizes small, medium and large") from None
+    return built if isinstance(built, tuple) else (built,)

@@ -1,0 +1,336 @@
+"""``helixrc.advise``: profile a kernel call, predict each loop's gain on the target machine, pick the plan.
+
+    >>> advice = helixrc.advise("samples/mcf_pricing.py::mcf_pricing", size="small", machine="helixrc16")
+    >>> advice.plan                   # a Plan: what `helixrc transform --plan` takes (advice.plan.to_toml())
+    >>> advice.predicted_speedup      # on the machine's own core count
+    >>> print(advice.format())        # hot loops, verdicts, dependences, predictions, the plan
+    >>> advice.to_dict()              # the same as JSON-ready data (docs/adviser.md)
+
+Steps: a sequential simulation (hotspots); the static analysis (verdicts); optionally the dynamic
+profile held against it (:func:`helixrc.cross_check`); for each loop the analysis allows, a
+simulation of the kernel with a plan naming only that loop at every core count; the selection on
+the loop forest at the machine's core count; then the chosen plan simulated at every core count.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from helixrc.advise.hotspots import line_hotspots, loop_hotspots
+from helixrc.advise.predict import Predictor, Run
+from helixrc.advise.report import SCHEMA_VERSION, Advice
+from helixrc.advise.select import Thresholds, select_loops
+from helixrc.csim.errors import AdviseError, AnalysisBugWarning, HelixError
+from helixrc.csim.machine import MachineConfig, resolve_machine
+from helixrc.passes.analysis import KernelAnalysis, LoopAnalysis, VerdictKind, analyze_kernel
+from helixrc.passes.plan import LoopPlan, Plan
+from helixrc.profile import cross_check
+from helixrc.resolve import build_inputs, import_file, resolve_kernel, split_spec
+
+DEFAULT_CORES: tuple[int, ...] = (1, 2, 4, 8, 16)
+
+
+def advise(
+    kernel: Callable[..., Any] | str,
+    args: Sequence[Any] | None = None,
+    machine: str | MachineConfig = "helixrc16",
+    size: str | None = None,
+    cores: Sequence[int] = DEFAULT_CORES,
+    profile: bool = True,
+    *,
+    seed: int = 0,
+    inputs: str = "make_inputs",
+    thresholds: Thresholds = Thresholds(),
+    **overrides: Any,
+) -> Advice:
+    """Advise on ``kernel(*args)``: the hot loops, each loop's verdict and predicted gain, and a plan.
+
+    ``kernel`` is a kernel function or ``"FILE::FUNC"``. ``args`` are the representative inputs;
+    without them the kernel's module builds them with ``make_inputs(size or "small", seed)``
+    (pass one or the other; ``inputs`` names another builder). ``machine`` is a preset or config, with ``overrides`` of its fields;
+    the plan is chosen for the machine's ``cores`` and predictions are made at every count of
+    ``cores`` too. ``profile`` adds the dynamic dependence profile and its cross-check (a run of
+    the original in CPython, instrumented). The arguments are not modified.
+    """
+    config = resolve_machine(machine, **overrides)
+    module, name = resolve_kernel(kernel)
+    if name not in module.functions:
+        listed = ", ".join(module.functions) or "none"
+        raise AdviseError(f"{module.filename}: no function {name!r} (functions: {listed})")
+    original = _original(kernel, module.filename, name)
+    call_args = _inputs(original, args, inputs, size, seed)
+    counts = sorted({*(_check_cores(c) for c in cores), config.cores})
+    signals = _signals(config)
+    analysis = analyze_kernel(module, name)
+    predictor = Predictor(kernel, module, name, call_args, config)
+    seq = predictor.sequential
+    checked = None
+    if profile:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", AnalysisBugWarning)
+            checked = cross_check(original, call_args)
+        for w in caught:  # re-raised from here, so the user's filters apply to advise's caller
+            warnings.warn(w.message, w.category, stacklevel=2)
+
+    hot = {h["id"]: h for h in loop_hotspots(seq.stats)}
+    loops: dict[str, dict[str, Any]] = {}
+    saved: dict[str, int] = {}
+    for lid, la in analysis.loops.items():
+        loops[lid] = _loop_entry(la, hot.get(lid))
+        if _try_loop(loops[lid], la, predictor, signals, counts, thresholds):
+            saved[lid] = loops[lid]["saved"]
+    chosen, best = select_loops({lid: la.parent for lid, la in analysis.loops.items()}, saved)
+    for lid, entry in loops.items():
+        entry["best"] = best.get(lid, 0)
+        if lid in chosen:
+            entry["status"] = "chosen"
+        elif entry["status"] == "eligible":
+            entry["status"] = "not chosen: " + _why_not(lid, chosen)
+    plan = Plan({lid: LoopPlan(loops[lid]["technique"], signals) for lid in chosen}, signals,
+                source=f"<plan advised for {name}>")
+    notes: list[str] = []
+    runs = {c: predictor.run(plan, c) for c in counts} if chosen else {}
+    if chosen and (runs[config.cores].rejected is not None or runs[config.cores].cycles >= seq.cycles):
+        notes.append(f"the loops chosen together ({', '.join(chosen)}) did not pay on {config.cores} cores; "
+                     "the plan leaves every loop sequential")
+        for lid in chosen:
+            loops[lid]["status"] = "dropped: the combined plan did not pay"
+        plan, chosen, runs = Plan({}, signals, source=f"<plan advised for {name}>"), [], {}
+
+    ok = {c: r for c, r in runs.items() if r.rejected is None}
+    if ok:
+        peak = min(ok, key=lambda c: (ok[c].cycles, c))
+        if ok[peak].cycles < ok[config.cores].cycles:
+            notes.append(f"the plan runs fastest on {peak} cores ({seq.cycles / ok[peak].cycles:.2f}x, against "
+                         f"{seq.cycles / ok[config.cores].cycles:.2f}x on {config.cores}): the extra cores cost more "
+                         "(waiting, communication) than they save")
+    gains = _assumption_gains(checked, module, name, predictor, config.cores, signals, loops) if checked else {}
+    data = {
+        "schema_version": SCHEMA_VERSION,
+        "kernel": {"file": module.filename, "function": name},
+        "inputs": {"given": args is not None, "builder": None if args is not None else inputs,
+                   "size": None if args is not None else size or "small", "seed": None if args is not None else seed},
+        "machine": config.to_dict(),
+        "signals": signals,
+        "target_cores": config.cores,
+        "cores": counts,
+        "thresholds": dataclasses.asdict(thresholds),
+        "sequential": {"cycles": seq.cycles, "instructions": seq.instructions, "cpi_stack": seq.stats["cpi_stack"]},
+        "hotspots": {"loops": list(hot.values()), "lines": line_hotspots(seq.stats)},
+        "loops": list(loops.values()),
+        "cross_check": _cross_check_dict(checked, analysis, gains),
+        "plan": plan.to_dict(),
+        "prediction": _prediction(seq.cycles, runs) if runs else _sequential_prediction(seq.cycles, counts, seq.stats),
+        "notes": notes,
+    }
+    return Advice(plan, data)
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs
+# ---------------------------------------------------------------------------------------------
+
+
+def _original(kernel: Callable[..., Any] | str, filename: str, name: str) -> Callable[..., Any]:
+    """The kernel as a Python function (to profile it and to find its make_inputs)."""
+    if callable(kernel):
+        return kernel
+    path, _ = split_spec(kernel)
+    fn = getattr(import_file(path), name, None)
+    if not callable(fn):
+        raise AdviseError(f"{filename}: {name} is not a function")
+    return fn
+
+
+def _inputs(original: Callable[..., Any], args: Sequence[Any] | None, builder: str, size: str | None,
+            seed: int) -> tuple[Any, ...]:
+    if args is not None:
+        if size is not None:
+            raise AdviseError("pass args or a size, not both: a size asks make_inputs for the inputs")
+        return tuple(args)
+    module = inspect.getmodule(original)
+    if module is None:
+        raise AdviseError(f"{original.__name__}: no args given, and its module (for make_inputs) is unknown")
+    return build_inputs(module, builder, size or "small", seed)
+
+
+def _check_cores(n: int) -> int:
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise AdviseError(f"core counts are positive ints, not {n!r}")
+    return n
+
+
+def _signals(config: MachineConfig) -> str:
+    """The signal semantics the machine runs; uncoupled on a machine that runs either."""
+    return config.signal_semantics or "uncoupled"
+
+
+# ---------------------------------------------------------------------------------------------
+# Per loop
+# ---------------------------------------------------------------------------------------------
+
+
+def _technique(la: LoopAnalysis) -> str | None:
+    """The plan technique for a loop the analysis allows; a float reduction keeps its ordered segment."""
+    if la.verdict.kind is VerdictKind.REFUSED:
+        return None
+    if la.verdict.kind is VerdictKind.DOALL and not la.float_reductions:
+        return "doall"
+    return "helix"
+
+
+def _loop_entry(la: LoopAnalysis, hot: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "id": la.id,
+        "line": la.loc.line,
+        "parent": la.parent,
+        "verdict": la.verdict.kind.name,
+        "verdict_text": la.verdict.text,
+        "deciding": list(la.verdict.deciding),
+        "segments": [{"scalars": list(s.scalars), "arrays": list(s.arrays), "lines": list(s.lines),
+                      "every_path": s.every_path} for s in la.verdict.segments],
+        "share": hot["share"] if hot else 0.0,
+        "cycles": hot["cycles"] if hot else 0,
+        "mean_trip": hot["mean_trip"] if hot else 0.0,
+        "technique": None,
+        "saved": None,
+        "best": 0,
+        "status": "",
+        "prediction": None,
+    }
+
+
+def _try_loop(entry: dict[str, Any], la: LoopAnalysis, predictor: Predictor, signals: str, counts: list[int],
+              thresholds: Thresholds) -> bool:
+    """Simulate the loop alone in parallel unless it is refused or tiny; fill in its entry's
+    technique, saved, prediction and status; whether it is eligible for the selection."""
+    technique = _technique(la)
+    if technique is None:
+        entry["status"] = "refused by the analysis"
+        return False
+    entry["technique"] = technique
+    if entry["cycles"] == 0:
+        entry["status"] = "not tried: these inputs do not run it"
+        return False
+    if entry["mean_trip"] < thresholds.min_trip:
+        entry["status"] = f"not tried: {entry['mean_trip']:g} iterations per invocation < {thresholds.min_trip:g}"
+        return False
+    if entry["share"] < thresholds.min_saving:
+        entry["status"] = f"not tried: {100 * entry['share']:g}% of the run < {100 * thresholds.min_saving:g}%"
+        return False
+    cores = predictor.config.cores
+    seq_cycles = predictor.sequential.cycles
+    plan = Plan({la.id: LoopPlan(technique, signals)}, signals, source=f"<advise {la.id}>")
+    target = predictor.run(plan, cores)
+    if target.rejected is not None:
+        entry["status"] = f"rejected: {target.rejected}"
+        return False
+    gain = entry["saved"] = seq_cycles - target.cycles
+    # the other core counts only for a loop that pays where it counts (they cost a run each)
+    shown = counts if gain > 0 else [cores]
+    entry["prediction"] = _prediction(seq_cycles, {c: predictor.run(plan, c) for c in shown})
+    if gain <= 0:
+        entry["status"] = f"does not pay on {cores} cores ({-gain} cycles slower)"
+        return False
+    if gain < thresholds.min_saving * seq_cycles:
+        entry["status"] = f"saves {gain} cycles, under {100 * thresholds.min_saving:g}% of the run"
+        return False
+    entry["status"] = "eligible"
+    return True
+
+
+def _why_not(lid: str, chosen: list[str]) -> str:
+    """The chosen loop around or inside ``lid`` that wins over it."""
+    for other in chosen:
+        if other.startswith(lid + "."):
+            return f"its inner loops save more ({other})"
+        if lid.startswith(other + "."):
+            return f"the enclosing loop {other} saves more"
+    return "another loop saves more"
+
+
+def _prediction(seq_cycles: int, runs: dict[int, Run]) -> list[dict[str, Any]]:
+    """Per core count: cycles, speedup, and where the cores' time went (busy/wait/dispatch/idle)."""
+    out = []
+    for cores, run in sorted(runs.items()):
+        if run.stats is None:
+            out.append({"cores": cores, "rejected": run.rejected})
+            continue
+        out.append({
+            "cores": cores, "cycles": run.cycles, "saved": seq_cycles - run.cycles,
+            "speedup": round(seq_cycles / run.cycles, 4) if run.cycles else 0.0,
+            "core_time": _core_time(run.stats, run.cycles), "cpi_stack": run.stats["cpi_stack"],
+        })
+    return out
+
+
+def _sequential_prediction(seq_cycles: int, counts: list[int], stats: dict[str, Any]) -> list[dict[str, Any]]:
+    """The prediction of a plan that parallelizes nothing: the sequential run at every count."""
+    return [{"cores": c, "cycles": seq_cycles, "saved": 0, "speedup": 1.0,
+             "core_time": _core_time(stats, seq_cycles), "cpi_stack": stats["cpi_stack"]} for c in counts]
+
+
+def _core_time(stats: dict[str, Any], cycles: int) -> dict[str, float]:
+    """Shares of all cores' cycles (cores x run cycles): running (busy), communicating (comm: ring
+    cache or coherence traffic, which the simulator counts inside busy), waiting in segments,
+    starting iterations (dispatch), and idle."""
+    per_core = stats["cores"]
+    total = cycles * len(per_core)
+    sums = {k: sum(int(c.get(k, 0)) for c in per_core) for k in ("busy", "comm", "wait", "dispatch", "idle")}
+    sums["busy"] -= sums["comm"]
+    return {k: round(v / total, 4) if total else 0.0 for k, v in sums.items()}
+
+
+def _assumption_gains(checked: Any, module: Any, name: str, predictor: Predictor, cores: int, signals: str,
+                      loops: dict[str, dict[str, Any]]) -> dict[tuple[str, str], int | str]:
+    """For each checkable assume_independent candidate: the cycles its loop would save on ``cores``
+    with the dependence assumed away (and checked at run time), beyond what it saves without; or
+    why that cannot be predicted."""
+    gains: dict[tuple[str, str], int | str] = {}
+    for f in checked.candidates:
+        if f.what != "array" or not f.checkable or f.loop not in loops:
+            continue
+        assumed = analyze_kernel(module, name, assume_independent={f.loop: [f.target]}).loops[f.loop]
+        technique = _technique(assumed)
+        if technique is None:
+            gains[(f.loop, f.target)] = "the loop stays refused: other dependences hold it back"
+            continue
+        plan = Plan({f.loop: LoopPlan(technique, signals, assume_independent=(f.target,))}, signals,
+                    source=f"<advise {f.loop} assuming {f.target}>")
+        run = predictor.run(plan, cores, optional=True)
+        before = max(loops[f.loop]["saved"] or 0, 0)
+        gains[(f.loop, f.target)] = run.rejected or predictor.sequential.cycles - run.cycles - before
+    return gains
+
+
+def _cross_check_dict(checked: Any, analysis: KernelAnalysis,
+                      gains: dict[tuple[str, str], int | str]) -> dict[str, Any] | None:
+    """Per loop the static deciding dependences beside the observed ones, then the findings."""
+    if checked is None:
+        return None
+    prof = checked.profile
+    loops = []
+    for lid, la in analysis.loops.items():
+        pl = next((p for p in prof.loops.values() if p.line == la.loc.line), None)
+        observed: list[str] = []
+        if pl is not None:
+            observed = [f"{d.what} {d.describe()}" for ds in pl.arrays.values() for d in ds]
+            observed += [f"scalar {d.describe()}" for n in pl.carried_scalars for d in pl.scalars[n] if d.kind == "RAW"]
+        loops.append({"id": lid, "line": la.loc.line, "static": list(la.verdict.deciding), "observed": observed,
+                      "iterations": pl.iterations if pl else 0, "invocations": pl.invocations if pl else 0})
+    findings = [{"severity": f.severity, "loop": f.loop, "line": f.line, "target": f.target, "what": f.what,
+                 "message": f.message, "check": f.check, "not_checkable": f.not_checkable,
+                 **_gain(gains.get((f.loop, f.target)))} for f in checked.findings]
+    return {"loops": loops, "findings": findings, "unexercised": list(checked.unexercised),
+            "truncated": prof.truncated, "notes": list(prof.notes)}
+
+
+def _gain(gain: int | str | None) -> dict[str, Any]:
+    """A finding's ``predicted_gain`` (cycles) and, when it has none, ``gain_note`` (why)."""
+    if isinstance(gain, str):
+        return {"predicted_gain": None, "gain_note": gain}
+    return {"predicted_gain": gain, "gain_note": None}

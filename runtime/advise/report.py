@@ -1,0 +1,133 @@
+"""The adviser's result: the plan, and the report as data (``to_dict``, docs/adviser.md) and as text."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+from helixrc.passes.plan import Plan
+from helixrc.report import source_line
+
+#: bumped when a key of :meth:`Advice.to_dict` changes meaning or goes away
+SCHEMA_VERSION = 1
+
+
+class Advice:
+    """What :func:`helixrc.advise` found. ``plan`` is what `helixrc transform --plan` takes."""
+
+    def __init__(self, plan: Plan, data: dict[str, Any]) -> None:
+        self.plan = plan
+        self._data = data
+
+    @property
+    def kernel(self) -> str:
+        k = self._data["kernel"]
+        return f"{k['file']}::{k['function']}"
+
+    @property
+    def speedups(self) -> dict[int, float]:
+        """Predicted speedup of the plan per core count (1.0 where it parallelizes nothing)."""
+        return {p["cores"]: p.get("speedup", 0.0) for p in self._data["prediction"]}
+
+    @property
+    def predicted_speedup(self) -> float:
+        """The plan's predicted speedup on the machine's own core count."""
+        return self.speedups[self._data["target_cores"]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data (a copy), schema in docs/adviser.md."""
+        return copy.deepcopy(self._data)
+
+    def report(self) -> str:
+        return self.format()
+
+    def format(self, top_lines: int = 5) -> str:
+        """The readable report."""
+        d = self._data
+        seq = d["sequential"]
+        m = d["machine"]
+        out = [
+            f"kernel   {self.kernel}",
+            f"machine  {m['name']}, {d['target_cores']} cores, {d['signals']} signals "
+            "(simulated cycles of the model, not a hardware measurement)",
+            f"inputs   {_inputs(d['inputs'])}",
+            f"sequential run  {seq['cycles']:,} cycles, {seq['instructions']:,} instructions",
+            "",
+            "hot loops (inclusive cycles)",
+            f"  {'loop':<26}{'line':>5}{'share':>8}{'invocations':>12}{'iterations':>11}{'trip':>8}{'cyc/iter':>10}",
+        ]
+        for h in d["hotspots"]["loops"]:
+            out.append(f"  {h['id']:<26}{h['line']:>5}{100 * h['share']:>7.1f}%{h['invocations']:>12,}"
+                       f"{h['iterations']:>11,}{h['mean_trip']:>8.1f}{h['cycles_per_iteration']:>10.1f}")
+        if not d["hotspots"]["loops"]:
+            out.append("  (no loops)")
+        lines = d["hotspots"]["lines"][:top_lines]
+        if lines:
+            out += ["", f"hot lines (top {len(lines)})"]
+            cache: dict[str, list[str]] = {}
+            for e in lines:
+                text = source_line(cache, e["file"], e["line"])
+                out.append(f"  {Path(e['file']).name}:{e['line']:<5}{100 * e['share']:6.1f}%  {text}")
+        out += ["", f"loops: verdict, prediction on {d['target_cores']} cores, decision"]
+        for loop in d["loops"]:
+            out.append(f"  {loop['id']} (line {loop['line']}, {100 * loop['share']:.1f}% of the run): "
+                       f"{loop['verdict_text']}")
+            target = next((p for p in loop["prediction"] or [] if p["cores"] == d["target_cores"]), None)
+            if target is not None and "speedup" in target:
+                gain = target["saved"]
+                what = f"saves {gain:,}" if gain >= 0 else f"costs {-gain:,} more"
+                out.append(f"    {loop['technique']} alone: {target['cycles']:,} cycles, {what} "
+                           f"({target['speedup']:.2f}x)")
+            out.append(f"    -> {loop['status']}")
+        cc = d["cross_check"]
+        if cc is not None:
+            out += ["", "static vs observed dependences (profile of the original in CPython, these inputs)"]
+            for lp in cc["loops"]:
+                out.append(f"  {lp['id']} (line {lp['line']}): {lp['iterations']:,} iterations observed")
+                out += [f"    static:   {s}" for s in lp["static"]] or ["    static:   none carried"]
+                out += [f"    observed: {s}" for s in lp["observed"]] or ["    observed: none carried"]
+            for f in cc["findings"]:
+                out.append(f"  {f['severity'].upper()} {f['loop']} line {f['line']}: {f['message']}")
+                if f["check"]:
+                    out.append(f"    run-time check: {f['check']}")
+                if f["predicted_gain"] is not None:
+                    out.append(f"    assuming it (checked at run time) saves {f['predicted_gain']:,} more cycles "
+                               f"on {d['target_cores']} cores")
+                elif f["gain_note"]:
+                    out.append(f"    predicted gain: {f['gain_note']}")
+            if cc["truncated"]:
+                out.append(f"  profile truncated: {cc['truncated']}")
+        out += ["", "predicted speedup of the plan, and where the cores' time goes"]
+        out.append(f"  {'cores':>5}{'cycles':>12}{'speedup':>9}{'busy':>8}{'comm':>8}{'wait':>8}{'dispatch':>10}"
+                   f"{'idle':>8}")
+        for p in d["prediction"]:
+            if "speedup" not in p:
+                out.append(f"  {p['cores']:>5}  rejected: {p['rejected']}")
+                continue
+            ct = p["core_time"]
+            out.append(f"  {p['cores']:>5}{p['cycles']:>12,}{p['speedup']:>8.2f}x{100 * ct['busy']:>7.1f}%"
+                       f"{100 * ct['comm']:>7.1f}%{100 * ct['wait']:>7.1f}%{100 * ct['dispatch']:>9.1f}%"
+                       f"{100 * ct['idle']:>7.1f}%")
+        target = next(p for p in d["prediction"] if p["cores"] == d["target_cores"])
+        if "cpi_stack" in target:
+            total = sum(target["cpi_stack"].values()) or 1
+            stack = ", ".join(f"{k} {100 * v / total:.1f}%" for k, v in target["cpi_stack"].items() if v)
+            out.append(f"  CPI stack on {d['target_cores']} cores: {stack}")
+        out += [f"  note: {n}" for n in d["notes"]]
+        out += ["", "recommended plan (helixrc transform --plan):"]
+        out += ["  " + line for line in self.plan.to_toml().rstrip("\n").splitlines()]
+        if not self.plan.loops:
+            out.append("  (no loop pays: the kernel stays sequential)")
+        return "\n".join(out) + "\n"
+
+    def __repr__(self) -> str:
+        loops = ", ".join(self.plan.loops) or "no loop"
+        return f"<Advice {self.kernel}: {loops}, {self.predicted_speedup:.2f}x on {self._data['target_cores']} cores>"
+
+
+def _inputs(inputs: dict[str, Any]) -> str:
+    if inputs["given"]:
+        return "the arguments given"
+    return f"{inputs['builder']}({inputs['size']!r}, {inputs['seed']})"
+
