@@ -91,6 +91,17 @@ def fingerprint(value: Any) -> Any:
     return repr(value)
 
 
+def cpython_case(path: Path, name: str, size: str, seed: int) -> tuple[Any, Any, Any]:
+    """The kernel, its ``make_inputs(size, seed)`` arguments, and the fingerprint of what CPython's
+    call gives on a copy of them (the return value and the arguments' final state)."""
+    module = import_file(str(path))
+    kernel = getattr(module, name)
+    args = module.make_inputs(size, seed)
+    expected_args = copy.deepcopy(args)
+    expected = kernel(*expected_args)
+    return kernel, args, fingerprint((expected, expected_args))
+
+
 def bench_kernel(path: Path, name: str, size: str, seed: int, repeat: int,
                  machine: str) -> dict[str, Any]:
     module = import_file(str(path))

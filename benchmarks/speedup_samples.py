@@ -23,10 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import helixrc
-from helixrc.resolve import import_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from simulate_samples import fingerprint, sample_kernels, write_json  # noqa: E402
+from simulate_samples import cpython_case, fingerprint, sample_kernels, write_json  # noqa: E402
 
 
 def _cpi_shares(stats: dict[str, Any]) -> dict[str, float]:
@@ -42,13 +41,8 @@ def _cpi_shares(stats: dict[str, Any]) -> dict[str, float]:
 
 def bench_kernel(path: Path, name: str, size: str, seed: int, machine: str,
                  repeat: int) -> dict[str, Any]:
-    module = import_file(str(path))
-    kernel = getattr(module, name)
-    args = module.make_inputs(size, seed)
+    kernel, args, want = cpython_case(path, name, size, seed)
     config = helixrc.resolve_machine(machine)
-    expected_args = copy.deepcopy(args)
-    expected = kernel(*expected_args)
-    want = fingerprint((expected, expected_args))
 
     seq_args = copy.deepcopy(args)
     seq = helixrc.simulate(kernel, seq_args, config)
