@@ -17,11 +17,16 @@ void issue_take(issue_slots *q, uint64_t t)
 {
     if (t >= q->base + ISSUE_WINDOW) {      /* slide: forget the cycles below t's window */
         uint64_t base = t - ISSUE_WINDOW + 1;
-        if (base - q->base >= ISSUE_WINDOW)
+        uint64_t n = base - q->base;
+        size_t from = (size_t)(q->base & (ISSUE_WINDOW - 1));
+        if (n >= ISSUE_WINDOW) {
             memset(q->used, 0, ISSUE_WINDOW);
-        else
-            for (uint64_t c = q->base; c < base; c++)
-                q->used[c & (ISSUE_WINDOW - 1)] = 0;
+        } else if (from + n <= ISSUE_WINDOW) {
+            memset(q->used + from, 0, (size_t)n);
+        } else {                            /* the forgotten cycles wrap around the array */
+            memset(q->used + from, 0, ISSUE_WINDOW - from);
+            memset(q->used, 0, (size_t)n - (ISSUE_WINDOW - from));
+        }
         q->base = base;
     }
     q->used[t & (ISSUE_WINDOW - 1)]++;
