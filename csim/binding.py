@@ -189,6 +189,9 @@ class RunOutcome:
     #: per core: busy (issue and stalls per category), wait, dispatch, idle, iterations,
     #: instructions (csim_core_stats)
     cores: list[dict[str, int]]
+    #: the same counters per worker context (cores * smt, core-major; the main context's with
+    #: context 0's)
+    contexts: list[dict[str, int]]
     #: the ring cache's and the coherence directory's counters (csim_comm_stats)
     comm: dict[str, int]
     #: after a CHECK_VIOLATION status: the first violation (csim_violation's fields)
@@ -295,11 +298,8 @@ def run(
         events, dropped = _trace_events(sim) if trace_limit is not None else (None, 0)
         totals = ffi.new("csim_totals *")
         lib.csim_get_totals(sim, totals)
-        cores = []
-        one = ffi.new("csim_core_stats *")
-        for k in range(lib.csim_core_count(sim)):
-            lib.csim_get_core_stats(sim, k, one)
-            cores.append({name: int(getattr(one, name)) for name, _ in ffi.typeof("csim_core_stats").fields})
+        cores = _unit_stats(sim, lib.csim_core_count(sim), lib.csim_get_core_stats)
+        contexts = _unit_stats(sim, lib.csim_context_count(sim), lib.csim_get_context_stats)
         comm_struct = ffi.new("csim_comm_stats *")
         lib.csim_get_comm_stats(sim, comm_struct)
         comm = {name: int(getattr(comm_struct, name)) for name, _ in ffi.typeof("csim_comm_stats").fields}
@@ -324,9 +324,20 @@ def run(
         pc_stats=pc_stats,
         host_seconds=host_seconds,
         cores=cores,
+        contexts=contexts,
         comm=comm,
         violation=violation,
     )
+
+
+def _unit_stats(sim: Any, count: int, get: Any) -> list[dict[str, int]]:
+    """csim_core_stats of each of count cores or contexts, as get (a csim_get_*_stats) gives them."""
+    one = ffi.new("csim_core_stats *")
+    out = []
+    for k in range(count):
+        get(sim, k, one)
+        out.append({name: int(getattr(one, name)) for name, _ in ffi.typeof("csim_core_stats").fields})
+    return out
 
 
 def _trace_events(sim: Any) -> tuple[np.ndarray, int]:

@@ -37,7 +37,11 @@ SIGNAL_KINDS: Mapping[str, int] = MappingProxyType({"uncoupled": 0, "coupled": 1
 #: On/off fields: True and False stand for 1 and 0.
 _FLAGS = frozenset({"ring_cache", "check"})
 #: Fields given by name in presets and --set, with their values by name.
-_NAMED: Mapping[str, Mapping[str, int]] = MappingProxyType({"bpred_kind": BPRED_KINDS, "signals": SIGNAL_KINDS})
+#: smt_policy values by name: which of a core's contexts ready in the same cycle issues first.
+SMT_POLICIES: Mapping[str, int] = MappingProxyType({"round-robin": 0, "icount": 1})
+_NAMED: Mapping[str, Mapping[str, int]] = MappingProxyType(
+    {"bpred_kind": BPRED_KINDS, "signals": SIGNAL_KINDS, "smt_policy": SMT_POLICIES}
+)
 
 # Bounds shared with check_config() in src/sim.c and cache_geometry_ok() in src/cache.c.
 _MAX_LATENCY = 1_000_000
@@ -54,6 +58,8 @@ _RANGES: Mapping[str, tuple[int, int]] = MappingProxyType(
         "mispredict_penalty": (0, _MAX_LATENCY),
         "max_instructions": (0, 2**63 - 1),
         "cores": (1, 64),
+        "smt": (1, 4),
+        "smt_policy": (0, 1),
         "dispatch_cost": (0, _MAX_LATENCY),
         "loop_start_cost": (0, _MAX_LATENCY),
         "loop_end_cost": (0, _MAX_LATENCY),
@@ -114,6 +120,13 @@ class MachineConfig:
     max_instructions: int
     #: cores running a parallel loop's iterations (core 0 also runs the code outside it)
     cores: int = 1
+    #: hardware contexts per core (1, 2 or 4; cores * smt <= 64): the worker contexts are
+    #: cores * smt, numbered core-major; a core's contexts share its issue slots, L1, branch
+    #: predictor, ring node and coherence state
+    smt: int = 1
+    #: which of a core's contexts ready in the same cycle issues first (SMT_POLICIES):
+    #: 0 round-robin, 1 ICOUNT
+    smt_policy: int = 0
     #: cycles from one iteration's end to the next one's start on the same worker
     dispatch_cost: int = 4
     #: cycles from PAR_BEGIN to the first iterations' start, and from the last end to PAR_END
@@ -203,6 +216,8 @@ def _validate(cfg: MachineConfig) -> None:
                 f"{level}_size must be {level}_assoc * {level}_line ({assoc} * {line}) times a power of two, "
                 f"and at most {_CACHE_MAX_LINES} lines (got {size})"
             )
+    if cfg.smt not in (1, 2, 4) or cfg.cores * cfg.smt > 64:
+        raise MachineError(f"smt must be 1, 2 or 4 with cores * smt at most 64 (got cores {cfg.cores}, smt {cfg.smt})")
     if cfg.cores > 1 and cfg.l1_line < 8:
         raise MachineError(f"l1_line must be at least 8 bytes with cores > 1 (the coherence directory's lines; "
                            f"got {cfg.l1_line})")

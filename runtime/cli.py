@@ -28,7 +28,7 @@ from helixrc.args import signature_of
 from helixrc.passes.ir import format_function
 from helixrc.passes.pipeline import compile_kernel
 from helixrc.csim.errors import HelixError, KernelError
-from helixrc.csim.machine import PRESETS, MachineConfig, parse_override, resolve_machine
+from helixrc.csim.machine import PRESETS, SMT_POLICIES, MachineConfig, parse_override, resolve_machine
 from helixrc.report import format_simulation
 from helixrc.trace import DEFAULT_TRACE_LIMIT
 from helixrc.resolve import build_inputs, import_file, load_source_file, resolve_kernel, split_spec
@@ -262,6 +262,10 @@ def cmd_machines(args: argparse.Namespace) -> int:
         print(f"  branches {kind}, 2^{c.bpred_table_bits} counters, {c.mispredict_penalty}-cycle mispredict penalty")
         print(f"  cores    {c.cores}; dispatch {c.dispatch_cost}, loop start {c.loop_start_cost}, "
               f"loop end {c.loop_end_cost} cycles; signals {c.signal_semantics or 'either'}")
+        if c.smt > 1:
+            policy = next(k for k, v in SMT_POLICIES.items() if v == c.smt_policy)
+            print(f"  smt      {c.smt} contexts per core ({c.cores * c.smt} workers) sharing issue slots, "
+                  f"L1 and ring node; {policy} issue")
         if c.ring_cache:
             print(f"  ring     {c.ring_size} B {c.ring_ways}-way nodes; hit {c.ring_hit_latency}, inject "
                   f"{c.ring_inject_latency}, hop {c.ring_hop_latency} cycles; {c.ring_data_bandwidth} word and "

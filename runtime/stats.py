@@ -86,9 +86,12 @@ def build_stats(kernel: str, encoded: Encoded, outcome: RunOutcome, config: Mach
             "loads": totals["loads"], "stores": totals["stores"],
         },
         "branches": {"count": totals["branches"], "mispredicts": totals["mispredicts"]},
-        # per core: busy + wait + dispatch + idle == cycles (core 0 also runs the main context)
+        # per core: busy + wait + dispatch + idle == cycles * smt (core 0 also runs the main context)
         "cores": [dict(c) for c in outcome.cores],
         "core_cpi_stacks": [core_cpi_stack(c) for c in outcome.cores],
+        # SMT: the same per context (cores * smt, core-major), each summing to cycles
+        **({"contexts": [dict(c) for c in outcome.contexts],
+            "context_cpi_stacks": [core_cpi_stack(c) for c in outcome.contexts]} if config.smt > 1 else {}),
         "communication": communication(outcome.comm, config),
         # checking mode: a violation stops the run with CheckError, so a result is a clean run
         **({"checker": {"violations": 0}} if config.check else {}),

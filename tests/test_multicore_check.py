@@ -19,7 +19,7 @@ from helixrc.resolve import import_file
 from test_multicore_sim import CHAIN, STUCK, hand
 from test_samples_sim import KERNELS as SAMPLE_KERNELS
 
-PRESETS = ("helixrc16", "conventional16")
+PRESETS = ("helixrc16", "conventional16", "helixrc16-smt2")
 
 
 @pytest.mark.parametrize("signals", ["uncoupled", "coupled"])

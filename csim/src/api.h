@@ -140,6 +140,9 @@ typedef struct csim_config {
     int64_t mispredict_penalty;  /* cycles */
     int64_t max_instructions;    /* instruction budget; 0 = unlimited */
     int64_t cores;               /* cores running a parallel loop's iterations, 1 to 64 */
+    int64_t smt;                 /* hardware contexts per core: 1, 2 or 4 (cores * smt <= 64) */
+    int64_t smt_policy;          /* 0 round-robin, 1 ICOUNT: which of a core's contexts ready
+                                    at the same cycle issues first */
     int64_t dispatch_cost;       /* cycles from an iteration's end to the worker's next start */
     int64_t loop_start_cost;     /* cycles from PAR_BEGIN to the first iterations' start */
     int64_t loop_end_cost;       /* cycles from the loop's last iteration end to PAR_END */
@@ -234,6 +237,10 @@ void csim_get_totals(const csim_sim *sim, csim_totals *out);
 /* The number of cores, and one core's counters. */
 int csim_core_count(const csim_sim *sim);
 void csim_get_core_stats(const csim_sim *sim, int core, csim_core_stats *out);
+/* The number of worker contexts (cores * smt), and one context's counters (the main context's
+   count with worker 0's, as csim_get_core_stats counts them with core 0's). */
+int csim_context_count(const csim_sim *sim);
+void csim_get_context_stats(const csim_sim *sim, int context, csim_core_stats *out);
 void csim_get_comm_stats(const csim_sim *sim, csim_comm_stats *out);
 /* After CSIM_CHECK_VIOLATION: the violation. */
 void csim_get_violation(const csim_sim *sim, csim_violation *out);

@@ -128,6 +128,7 @@ int core_step(core *c, ctx *x, sched *s, uint64_t max_steps, uint64_t horizon)
     const uint64_t start_cycle = x->cycle;
     const int logging = s->undo_on;
     const int checking = s->checking;
+    issue_slots *const shared = x->issue;
     uint64_t cycle = x->cycle, fetch_ready = x->fetch_ready;
     unsigned fetch_cat = x->fetch_cat;
     int64_t slots = x->slots;
@@ -206,7 +207,9 @@ int core_step(core *c, ctx *x, sched *s, uint64_t max_steps, uint64_t horizon)
         SOURCE(in->c);
         SOURCE(in->s);
         uint64_t earliest = cycle + (slots >= width);
-        uint64_t issue = need > earliest ? need : earliest;
+        uint64_t own = need > earliest ? need : earliest;
+        /* SMT: the first cycle from then on with a slot the core's other contexts left free */
+        uint64_t issue = shared != NULL ? issue_find(shared, own) : own;
         /* Memory and synchronization happen in global time order: let earlier contexts go. */
         const csim_op_class cls = csim_op_table[in->op].cls;
         if ((cls == CLS_MEM || cls == CLS_SYNC) && issue > horizon) {
@@ -222,11 +225,16 @@ int core_step(core *c, ctx *x, sched *s, uint64_t max_steps, uint64_t horizon)
 #endif
         csim_pc_stats *st = &stats[pc];
         st->exec++;
+        if (shared != NULL)
+            issue_take(shared, issue);
         if (issue > cycle) {
-            st->cycles[CSIM_CAT_BUSY]++;
-            st->cycles[cat] += issue - cycle - 1;
-            x->cat[CSIM_CAT_BUSY]++;
-            x->cat[cat] += issue - cycle - 1;
+            /* Stalls to what the instruction waited on; cycles a sibling's issues filled
+               (issue > own, SMT only) to BUSY: the core was issuing. */
+            uint64_t stall = own > cycle ? own - cycle - 1 : 0;
+            st->cycles[CSIM_CAT_BUSY] += 1 + (issue - cycle - 1 - stall);
+            st->cycles[cat] += stall;
+            x->cat[CSIM_CAT_BUSY] += 1 + (issue - cycle - 1 - stall);
+            x->cat[cat] += stall;
             cycle = issue;
             slots = 1;
         } else {

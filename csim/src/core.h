@@ -2,7 +2,8 @@
  *
  * The core executes every instruction for real (registers, host memory) and times it on an
  * issue_width-wide in-order pipeline: an instruction issues in the cycle its sources are ready
- * and a slot is free, after any mispredict refill. Each cycle the core moves forward is charged
+ * and a slot is free, after any mispredict refill; with SMT, a slot of those the core's contexts
+ * share (issue.h), and the cycles a sibling filled count as BUSY. Each cycle the core moves forward is charged
  * to one pc: one BUSY cycle for the issue, the rest to whatever it waited on (csim_cat).
  * Loads and stores look up the line of their element's first byte at sim_addr + the same byte
  * offset as the host access, in L1 then L2; a miss fills both levels.

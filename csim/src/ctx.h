@@ -1,8 +1,9 @@
 /* A hardware context: the registers, scoreboard, pc and local clock of one thread of execution.
  *
  * The main context runs the code outside parallel loops on core 0; each worker context runs the
- * iterations the scheduler (sched.h) gives it, on its own core with that core's L1 and branch
- * predictor. The in-order pipeline model (core.h) advances one context at a time.
+ * iterations the scheduler (sched.h) gives it, on its core with that core's L1, branch
+ * predictor and (SMT) issue slots, shared with the core's other contexts. The in-order pipeline
+ * model (core.h) advances one context at a time.
  */
 #ifndef CSIM_CTX_H
 #define CSIM_CTX_H
@@ -12,6 +13,7 @@
 #include "api.h"
 #include "bpred.h"
 #include "cache.h"
+#include "issue.h"
 
 /* What a context is doing, as the scheduler sees it. */
 typedef enum ctx_state {
@@ -44,6 +46,7 @@ typedef struct ctx {
     int32_t nopen;           /* how many: its memory operations go to the ring cache if any */
     cache *l1;               /* its core's */
     bpred *bp;               /* its core's */
+    issue_slots *issue;      /* its core's shared issue slots (smt > 1); NULL: its own */
     /* counters */
     uint64_t instructions, loads, stores, branches, mispredicts;
     uint64_t busy, wait, dispatch, iterations;

@@ -64,9 +64,12 @@ static int init_models(sched *s, const csim_config *config, core *c)
 int sched_init(sched *s, const csim_config *config, const csim_program *program, core *c,
                cache *l1s, cache *l2, bpred *bps)
 {
-    int32_t w = (int32_t)config->cores;
+    int32_t ncores = (int32_t)config->cores, smt = (int32_t)config->smt;
+    int32_t w = ncores * smt;
 
     memset(s, 0, sizeof *s);
+    s->smt = smt;
+    s->smt_policy = (int)config->smt_policy;
     s->core = c;
     s->code = program->code;
     s->nworkers = w;
@@ -102,8 +105,20 @@ int sched_init(sched *s, const csim_config *config, const csim_program *program,
     s->main.slots = config->issue_width;     /* a full cycle 0: the first issue opens cycle 1 */
     s->main.state = CTX_READY;
     for (int32_t k = 0; k < w; k++)
-        if (ctx_init(&s->workers[k], program->nregs, NULL, k, k, &l1s[k], &bps[k]) != CSIM_OK)
+        if (ctx_init(&s->workers[k], program->nregs, NULL, k, k / smt, &l1s[k / smt],
+                     &bps[k / smt]) != CSIM_OK)
             return CSIM_NO_MEMORY;
+    if (smt > 1) {
+        s->issue = calloc((size_t)ncores, sizeof *s->issue);
+        s->last_pick = calloc((size_t)ncores, sizeof *s->last_pick);
+        if (s->issue == NULL || s->last_pick == NULL)
+            return CSIM_NO_MEMORY;
+        for (int32_t k = 0; k < ncores; k++)
+            if (issue_init(&s->issue[k], config->issue_width) != CSIM_OK)
+                return CSIM_NO_MEMORY;
+        for (int32_t k = 0; k < w; k++)
+            s->workers[k].issue = &s->issue[k / smt];
+    }
     return CSIM_OK;
 }
 
@@ -121,6 +136,12 @@ void sched_free(sched *s)
         for (int32_t k = 0; k < s->nworkers; k++)
             ctx_free(&s->workers[k]);
     ctx_free(&s->main);
+    if (s->issue != NULL)
+        for (int32_t k = 0; k < s->nworkers / s->smt; k++)
+            issue_free(&s->issue[k]);
+    free(s->issue);
+    free(s->last_pick);
+    s->issue = NULL;
     free(s->workers);
     free(s->exit_msg);
     free(s->wm);
@@ -189,12 +210,14 @@ uint64_t sched_mem_latency(sched *s, ctx *x, uint64_t addr, uint64_t t, int is_s
 
 uint64_t sched_signal_arrival(sched *s, int32_t seg, const sched_signal *sig, int32_t to)
 {
+    int32_t core = to / s->smt, from = sig->worker / s->smt;
+
     if (s->ring_on)
-        return s->sig_arrive[(sig - s->ring) * s->nworkers + to];
-    if (sig->worker == to)
+        return s->sig_arrive[(sig - s->ring) * s->nworkers + core];
+    if (from == core)
         return sig->sent;
     if (s->coh_on) {
-        int64_t at = coh_wait_release(&s->coh, to, seg, sig->worker, (int64_t)sig->sent,
+        int64_t at = coh_wait_release(&s->coh, core, seg, from, (int64_t)sig->sent,
                                       (int64_t)sig->sent);
         if (at >= 0)
             return (uint64_t)at;
@@ -804,8 +827,18 @@ static int deadlock(sched *s, const ctx *low)
                  (int)low->pc, awaited);
 }
 
-/* The READY worker that next needs the global order (lowest number on ties); *horizon gets
-   the next such time among the others. */
+/* Whether y goes before its sibling best, ready at the same cycle: round-robin, the one not
+   picked last on their core; ICOUNT, the one with fewer instructions issued so far (the proxy
+   for fewer in flight: it is the one that stalled more). */
+static int sibling_first(const sched *s, const ctx *y, const ctx *best)
+{
+    if (s->smt_policy == 1)
+        return y->instructions < best->instructions;
+    return best->worker == s->last_pick[best->core];
+}
+
+/* The READY worker that next needs the global order (lowest number on ties, but between SMT
+   siblings the policy's); *horizon gets the next such time among the others. */
 static ctx *pick(sched *s, uint64_t *horizon)
 {
     ctx *best = NULL;
@@ -815,7 +848,9 @@ static ctx *pick(sched *s, uint64_t *horizon)
         ctx *y = &s->workers[k];
         if (y->state != CTX_READY)
             continue;
-        if (best == NULL || y->when < best->when) {
+        if (best == NULL || y->when < best->when
+            || (s->smt > 1 && y->when == best->when && y->core == best->core
+                && sibling_first(s, y, best))) {
             if (best != NULL)
                 second = best->when;
             best = y;
@@ -824,6 +859,8 @@ static ctx *pick(sched *s, uint64_t *horizon)
         }
     }
     *horizon = second;
+    if (best != NULL && s->smt > 1)
+        s->last_pick[best->core] = best->worker;
     return best;
 }
 

@@ -1,7 +1,7 @@
 /* The scheduler: runs the main context, and a parallel loop's iterations on the worker contexts
  * in global simulated-time order (docs/multicore.md sections 2-4).
  *
- * Iteration it runs on worker it mod W (W = cores), from a copy of the main context's registers
+ * Iteration it runs on worker it mod W (W = cores * smt; worker w on core w / smt), from a copy of the main context's registers
  * at PAR_BEGIN. The scheduler always advances the READY context with the smallest clock; a context
  * runs ahead only through instructions that touch neither memory nor synchronization (core_step's
  * horizon), so every load and store happens in time order on the one real memory. A blocked
@@ -66,8 +66,12 @@ typedef struct sched {
     core *core;
     const csim_instr *code;  /* the program as given (PAR_BEGIN's bounds registers) */
     ctx main;                /* the main context (core 0) */
-    ctx *workers;            /* nworkers contexts, worker w on core w */
+    ctx *workers;            /* nworkers contexts, worker w on core w / smt */
     int32_t nworkers;
+    int32_t smt;             /* contexts per core */
+    int smt_policy;          /* 0 round-robin, 1 ICOUNT (pick's ties between siblings) */
+    issue_slots *issue;      /* smt > 1: per core, the slots its contexts share */
+    int32_t *last_pick;      /* smt > 1: per core, the context picked last (round-robin) */
     cache *l1s;              /* one per core */
     cache *l2;               /* shared */
     uint64_t lat_l1, lat_l2, lat_dram;
@@ -115,8 +119,8 @@ typedef struct sched {
     struct trace *trace;     /* the event trace (trace.h); NULL when tracing is off */
 } sched;
 
-/* Set up the main context (on the caller's register file) and cores worker contexts, each with
-   its core's l1 and bp. Returns CSIM_OK or CSIM_NO_MEMORY. */
+/* Set up the main context (on the caller's register file) and cores * smt worker contexts, each
+   with its core's l1 and bp (and, smt > 1, issue slots). Returns CSIM_OK or CSIM_NO_MEMORY. */
 int sched_init(sched *s, const csim_config *config, const csim_program *program, core *c,
                cache *l1s, cache *l2, bpred *bps);
 /* Run up to max_steps instructions over all contexts (0 = no slice): a csim_status. */
@@ -134,8 +138,8 @@ void sched_free(sched *s);
 uint64_t sched_mem_latency(sched *s, ctx *x, uint64_t addr, uint64_t t, int is_store,
                            unsigned *level);
 /* The cycle at which worker to sees signal sig of segment seg: with the ring, its arrival at
-   to's node; with coherence, when to's spin on the sender's flag line sees it; otherwise
-   sig->sent + signal_latency across cores, sig->sent on the same core. */
+   to's core's node; with coherence, when to's spin on the sender's flag line sees it; otherwise
+   sig->sent + signal_latency across cores, sig->sent on the same core (SMT siblings too). */
 uint64_t sched_signal_arrival(sched *s, int32_t seg, const sched_signal *sig, int32_t to);
 /* Checking mode: x's access at pc to the element at addr of array slot (a no-op for reduction
    copies). Returns CSIM_OK, CSIM_CHECK_VIOLATION (the message says which) or CSIM_NO_MEMORY. */

@@ -74,6 +74,10 @@ static int ring_geometry_ok(const csim_config *cfg, char *err, int err_size)
         return failf(err, err_size, "ring_size must be ring_ways * 8 (%lld * 8) times a power "
                      "of two, at most %d bytes (got %lld)", (long long)cfg->ring_ways, 1 << 20,
                      (long long)cfg->ring_size);
+    if (cfg->smt == 3 || (cfg->smt >= 1 && cfg->smt <= 4 && cfg->cores * cfg->smt > CSIM_MAX_CORES))
+        return failf(err, err_size, "smt must be 1, 2 or 4 with cores * smt at most %d (got "
+                     "cores %lld, smt %lld)", (int)CSIM_MAX_CORES, (long long)cfg->cores,
+                     (long long)cfg->smt);
     if (cfg->cores > 1 && cfg->l1_line < 8)
         return failf(err, err_size, "l1_line must be at least 8 bytes with cores > 1 (the "
                      "coherence directory's lines; got %lld)", (long long)cfg->l1_line);
@@ -105,6 +109,8 @@ static int check_config(const csim_config *cfg, char *err, int err_size)
         {"mispredict_penalty", cfg->mispredict_penalty, 0, MAX_LATENCY},
         {"max_instructions", cfg->max_instructions, 0, INT64_MAX},
         {"cores", cfg->cores, 1, CSIM_MAX_CORES},
+        {"smt", cfg->smt, 1, 4},
+        {"smt_policy", cfg->smt_policy, 0, 1},
         {"dispatch_cost", cfg->dispatch_cost, 0, MAX_LATENCY},
         {"loop_start_cost", cfg->loop_start_cost, 0, MAX_LATENCY},
         {"loop_end_cost", cfg->loop_end_cost, 0, MAX_LATENCY},
@@ -418,38 +424,57 @@ int csim_core_count(const csim_sim *sim)
     return sim->ncores;
 }
 
+/* Add context y's counters to out (idle is set by the caller). */
+static void add_ctx_stats(csim_core_stats *out, const ctx *y)
+{
+    out->busy += y->busy;
+    out->issue += y->cat[CSIM_CAT_BUSY];
+    out->mem_l1 += y->cat[CSIM_CAT_MEM_L1];
+    out->mem_l2 += y->cat[CSIM_CAT_MEM_L2];
+    out->mem_dram += y->cat[CSIM_CAT_MEM_DRAM];
+    out->branch += y->cat[CSIM_CAT_BRANCH];
+    out->dependence += y->cat[CSIM_CAT_DEPENDENCE];
+    out->comm += y->cat[CSIM_CAT_COMM];
+    out->wait += y->wait;
+    out->dispatch += y->dispatch;
+    out->iterations += y->iterations;
+    out->instructions += y->instructions;
+}
+
+/* idle: the run's cycles that nothing above accounts for, per context. */
+static void set_idle(const sched *s, csim_core_stats *out, uint64_t contexts)
+{
+    uint64_t total = s->main.cycle * contexts, used = out->busy + out->wait + out->dispatch;
+    out->idle = total > used ? total - used : 0;
+}
+
+int csim_context_count(const csim_sim *sim)
+{
+    return sim->sched.nworkers;
+}
+
+void csim_get_context_stats(const csim_sim *sim, int context, csim_core_stats *out)
+{
+    const sched *s = &sim->sched;
+
+    memset(out, 0, sizeof *out);
+    add_ctx_stats(out, &s->workers[context]);
+    if (context == 0)                       /* the main context runs as worker 0's sibling */
+        add_ctx_stats(out, &s->main);
+    set_idle(s, out, 1);
+}
+
 void csim_get_core_stats(const csim_sim *sim, int core, csim_core_stats *out)
 {
     const sched *s = &sim->sched;
-    const ctx *w = &s->workers[core];
+    int32_t smt = s->nworkers / sim->ncores;
 
     memset(out, 0, sizeof *out);
-    out->busy = w->busy;
-    out->issue = w->cat[CSIM_CAT_BUSY];
-    out->mem_l1 = w->cat[CSIM_CAT_MEM_L1];
-    out->mem_l2 = w->cat[CSIM_CAT_MEM_L2];
-    out->mem_dram = w->cat[CSIM_CAT_MEM_DRAM];
-    out->branch = w->cat[CSIM_CAT_BRANCH];
-    out->dependence = w->cat[CSIM_CAT_DEPENDENCE];
-    out->comm = w->cat[CSIM_CAT_COMM];
-    out->wait = w->wait;
-    out->dispatch = w->dispatch;
-    out->iterations = w->iterations;
-    out->instructions = w->instructions;
-    if (core == 0) {                        /* the main context runs on core 0 too */
-        out->busy += s->main.busy;
-        out->issue += s->main.cat[CSIM_CAT_BUSY];
-        out->mem_l1 += s->main.cat[CSIM_CAT_MEM_L1];
-        out->mem_l2 += s->main.cat[CSIM_CAT_MEM_L2];
-        out->mem_dram += s->main.cat[CSIM_CAT_MEM_DRAM];
-        out->branch += s->main.cat[CSIM_CAT_BRANCH];
-        out->dependence += s->main.cat[CSIM_CAT_DEPENDENCE];
-        out->comm += s->main.cat[CSIM_CAT_COMM];
-        out->dispatch += s->main.dispatch;
-        out->instructions += s->main.instructions;
-    }
-    uint64_t total = s->main.cycle, used = out->busy + out->wait + out->dispatch;
-    out->idle = total > used ? total - used : 0;
+    for (int32_t k = core * smt; k < (core + 1) * smt; k++)
+        add_ctx_stats(out, &s->workers[k]);
+    if (core == 0)                          /* the main context runs on core 0 too */
+        add_ctx_stats(out, &s->main);
+    set_idle(s, out, (uint64_t)smt);
 }
 
 void csim_get_comm_stats(const csim_sim *sim, csim_comm_stats *out)
