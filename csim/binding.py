@@ -14,7 +14,7 @@ table, the enums and the fields of ``csim_config``, and raises ImportError if no
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
@@ -196,6 +196,11 @@ class RunOutcome:
     comm: dict[str, int]
     #: after a CHECK_VIOLATION status: the first violation (csim_violation's fields)
     violation: dict[str, int] | None = None
+    #: per parallel loop run (csim_loop_stats, first-run order): pc, segments, invocations,
+    #: iterations, cycles, and "seg", one csim_segment_stats dict per declared segment (at most 64)
+    parallel_loops: list[dict[str, Any]] = field(default_factory=list)
+    #: some loop or segment past csim's limits (16 loops, 64 segments) was not counted
+    parallel_loops_overflow: bool = False
 
     @property
     def ok(self) -> bool:
@@ -303,6 +308,7 @@ def run(
         comm_struct = ffi.new("csim_comm_stats *")
         lib.csim_get_comm_stats(sim, comm_struct)
         comm = {name: int(getattr(comm_struct, name)) for name, _ in ffi.typeof("csim_comm_stats").fields}
+        parallel_loops, overflow = _loop_stats(sim)
         violation = None
         if code == Status.CHECK_VIOLATION:
             v = ffi.new("csim_violation *")
@@ -327,6 +333,8 @@ def run(
         contexts=contexts,
         comm=comm,
         violation=violation,
+        parallel_loops=parallel_loops,
+        parallel_loops_overflow=overflow,
     )
 
 
@@ -338,6 +346,22 @@ def _unit_stats(sim: Any, count: int, get: Any) -> list[dict[str, int]]:
         get(sim, k, one)
         out.append({name: int(getattr(one, name)) for name, _ in ffi.typeof("csim_core_stats").fields})
     return out
+
+
+def _loop_stats(sim: Any) -> tuple[list[dict[str, Any]], bool]:
+    """csim_loop_stats of each parallel loop run, and whether any loop or segment was left out."""
+    overflow = ffi.new("int *")
+    one = ffi.new("csim_loop_stats *")
+    seg_fields = [name for name, _ in ffi.typeof("csim_segment_stats").fields]
+    out = []
+    for k in range(lib.csim_loop_count(sim, overflow)):
+        lib.csim_get_loop_stats(sim, k, one)
+        entry: dict[str, Any] = {name: int(getattr(one, name))
+                                 for name, _ in ffi.typeof("csim_loop_stats").fields if name != "seg"}
+        kept = min(one.segments, len(one.seg))
+        entry["seg"] = [{name: int(getattr(one.seg[j], name)) for name in seg_fields} for j in range(kept)]
+        out.append(entry)
+    return out, bool(overflow[0])
 
 
 def _trace_events(sim: Any) -> tuple[np.ndarray, int]:

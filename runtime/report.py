@@ -73,6 +73,8 @@ def format_simulation(stats: dict[str, Any], value: Any = None, top_lines: int =
             name = "  " * depth + loop["id"]
             out.append(f"  {name:<22}{loop['line']:>6}{100 * loop['share']:>7.1f}%"
                        f"{loop['invocations']:>13,}{loop['iterations']:>13,}{loop['cycles_per_iteration']:>10.1f}")
+    if stats.get("parallel_loops"):
+        out += _parallel_loops(stats)
     hot = sorted(stats["lines"], key=lambda e: -e["cycles"])[:top_lines]
     if hot:
         out += ["", f"hottest lines (top {len(hot)})"]
@@ -82,6 +84,22 @@ def format_simulation(stats: dict[str, Any], value: Any = None, top_lines: int =
             out.append(f"  {Path(e['file']).name}:{e['line']:<5} {100 * e['share']:5.1f}%  "
                        f"{e['cycles']:>12,} cyc  {text}")
     return "\n".join(out) + "\n"
+
+
+def _parallel_loops(stats: dict[str, Any]) -> list[str]:
+    """Per parallel loop: its runs, iterations and cycles, then one row per sequential segment."""
+    out = ["", "parallel loops (segments: instances, mean length from WAIT release to SIGNAL, wait)",
+           f"  {'line':>6}{'invocations':>13}{'iterations':>12}{'cycles':>14}"]
+    for loop in stats["parallel_loops"]:
+        out.append(f"  {loop['line']:>6}{loop['invocations']:>13,}{loop['iterations']:>12,}{loop['cycles']:>14,}")
+        if loop["segments"]:
+            out.append(f"  {'':>6}{'segment':>9}{'instances':>11}{'mean inst':>11}{'mean cyc':>10}{'wait cyc':>12}")
+        for seg in loop["segments"]:
+            out.append(f"  {'':>6}{seg['segment']:>9}{seg['instances']:>11,}{seg['mean_instructions']:>11.1f}"
+                       f"{seg['mean_cycles']:>10.1f}{seg['wait_cycles']:>12,}")
+    if stats.get("parallel_loops_overflow"):
+        out.append("  (more than 16 parallel loops or 64 segments: the rest are not counted)")
+    return out
 
 
 def _overrides(machine: dict[str, Any]) -> list[str]:

@@ -96,6 +96,8 @@ def build_stats(kernel: str, encoded: Encoded, outcome: RunOutcome, config: Mach
         # checking mode: a violation stops the run with CheckError, so a result is a clean run
         **({"checker": {"violations": 0}} if config.check else {}),
         "loops": sorted(loops.values(), key=lambda e: (e["file"], e["line"], e["id"])),
+        **({"parallel_loops": parallel_loops(encoded, outcome)} if outcome.parallel_loops else {}),
+        **({"parallel_loops_overflow": True} if outcome.parallel_loops_overflow else {}),
         "lines": [
             {"file": f, "line": ln, "cycles": c, "instructions": n, "share": share(c)}
             for (f, ln), (c, n) in sorted(lines.items())
@@ -122,4 +124,27 @@ def communication(comm: dict[str, int], config: MachineConfig) -> dict[str, dict
         out["ring"] = {k.removeprefix("ring_"): v for k, v in comm.items() if k.startswith("ring_")}
     if config.cores > 1:
         out["coherence"] = {k.removeprefix("coh_"): v for k, v in comm.items() if k.startswith("coh_")}
+    return out
+
+
+def parallel_loops(encoded: Encoded, outcome: RunOutcome) -> list[dict[str, Any]]:
+    """Per parallel loop (named by its PAR_BEGIN's source line) and per sequential segment: the
+    simulator's counters, with the segment lengths as means over the instances that signalled."""
+    def mean(total: int, count: int) -> float:
+        return round(total / count, 3) if count else 0.0
+
+    out = []
+    for loop in outcome.parallel_loops:
+        loc = encoded.locs[loop["pc"]]
+        out.append({
+            "file": loc.file, "line": loc.line, "pc": loop["pc"],
+            "invocations": loop["invocations"], "iterations": loop["iterations"],
+            "cycles": loop["cycles"],
+            "segments": [
+                {"segment": k, "instances": s["instances"],
+                 "mean_instructions": mean(s["instructions"], s["closed"]),
+                 "mean_cycles": mean(s["cycles"], s["closed"]), "wait_cycles": s["wait_cycles"]}
+                for k, s in enumerate(loop["seg"])
+            ],
+        })
     return out

@@ -220,6 +220,28 @@ typedef struct csim_violation {
     uint64_t addr;
 } csim_violation;
 
+/* Per parallel loop (its PAR_BEGIN pc) and per sequential segment: what csim_get_loop_stats
+   gives. A run keeps the first CSIM_STAT_LOOPS distinct loops and, of each, the first
+   CSIM_STAT_SEGMENTS segments; csim_loop_count's *overflow says whether any were left out. */
+enum { CSIM_STAT_LOOPS = 16, CSIM_STAT_SEGMENTS = 64 };
+
+typedef struct csim_segment_stats {
+    uint64_t instances;          /* WAITs released (segment entries) */
+    uint64_t closed;             /* of those, closed by their SIGNAL (lengths below) */
+    uint64_t instructions;       /* summed over closed instances: WAIT release to SIGNAL */
+    uint64_t cycles;
+    uint64_t wait_cycles;        /* contexts blocked in WAIT k */
+} csim_segment_stats;
+
+typedef struct csim_loop_stats {
+    int32_t pc;                  /* PAR_BEGIN */
+    int32_t segments;            /* declared (segment stats kept for the first 64) */
+    uint64_t invocations;
+    uint64_t iterations;         /* trip count, or up to and including the exit iteration */
+    uint64_t cycles;             /* the main context's clock from PAR_BEGIN to its resume */
+    csim_segment_stats seg[CSIM_STAT_SEGMENTS];
+} csim_loop_stats;
+
 typedef struct csim_sim csim_sim;
 
 /* Validate config and program, allocate modeled state. On failure returns NULL and writes a
@@ -242,6 +264,10 @@ void csim_get_core_stats(const csim_sim *sim, int core, csim_core_stats *out);
 int csim_context_count(const csim_sim *sim);
 void csim_get_context_stats(const csim_sim *sim, int context, csim_core_stats *out);
 void csim_get_comm_stats(const csim_sim *sim, csim_comm_stats *out);
+/* The parallel loops run (at most CSIM_STAT_LOOPS; *overflow 1 if loops or segments were left
+   out), and loop k's counters in first-run order. */
+int csim_loop_count(const csim_sim *sim, int *overflow);
+void csim_get_loop_stats(const csim_sim *sim, int k, csim_loop_stats *out);
 /* After CSIM_CHECK_VIOLATION: the violation. */
 void csim_get_violation(const csim_sim *sim, csim_violation *out);
 void csim_free(csim_sim *sim);

@@ -44,6 +44,8 @@ typedef struct ctx {
     int wait_signal;         /* CTX_WAITING: 1 stalled in SIGNAL (in-flight limit), 0 in WAIT */
     uint64_t open_segs[CSIM_MAX_SEGMENTS / 64];  /* segments waited for and not yet signalled */
     int32_t nopen;           /* how many: its memory operations go to the ring cache if any */
+    uint64_t seg_cycle[CSIM_STAT_SEGMENTS];  /* clock and instructions at the open segments' */
+    uint64_t seg_instr[CSIM_STAT_SEGMENTS];  /* WAIT release (sched's segment stats) */
     cache *l1;               /* its core's */
     bpred *bp;               /* its core's */
     issue_slots *issue;      /* its core's shared issue slots (smt > 1); NULL: its own */

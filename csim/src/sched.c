@@ -496,6 +496,24 @@ static int combine_copies(sched *s)
     return CSIM_OK;
 }
 
+/* The stats entry of the loop at pc (a new one on its first run), or NULL past the limits. */
+static csim_loop_stats *loop_entry(sched *s, int32_t pc, int32_t segments)
+{
+    csim_loop_stats *e = NULL;
+
+    for (int32_t k = 0; k < s->nloop_stats && e == NULL; k++)
+        if (s->loop_stats[k].pc == pc)
+            e = &s->loop_stats[k];
+    if (e == NULL && s->nloop_stats < CSIM_STAT_LOOPS) {
+        e = &s->loop_stats[s->nloop_stats++];
+        e->pc = pc;
+        e->segments = segments;
+    }
+    if (e == NULL || segments > CSIM_STAT_SEGMENTS)
+        s->stats_overflow = 1;
+    return e;
+}
+
 /* The main context reached PAR_BEGIN (issued at its clock). */
 static int begin_loop(sched *s)
 {
@@ -549,6 +567,8 @@ static int begin_loop(sched *s)
     s->undo_on = 1;
     s->active = 1;
     s->loops++;
+    s->cur = loop_entry(s, s->begin_pc, s->segments);
+    s->loop_begin = m->cycle;
     m->state = CTX_IDLE;
     TRACE_EVENT(s->trace, CSIM_TRACE_LOOP_BEGIN, m->cycle, 0, -1,
                 s->trip == INT64_MAX ? -1 : s->trip, s->segments, s->begin_pc);
@@ -596,6 +616,12 @@ static int end_loop(sched *s)
     m->state = CTX_READY;
     TRACE_EVENT(s->trace, CSIM_TRACE_LOOP_END, end, 0, -1, -1, -1,
                 s->exit_iter == INT64_MAX ? -1 : s->exit_iter);
+    if (s->cur != NULL) {
+        int resumes = s->exit_kind == SCHED_EXIT_NONE || s->exit_kind == SCHED_EXIT_BREAK;
+        s->cur->invocations++;
+        s->cur->iterations += (uint64_t)(s->exit_iter == INT64_MAX ? s->trip : s->exit_iter + 1);
+        s->cur->cycles += end + (resumes ? s->loop_end_cost : 0) - s->loop_begin;
+    }
     switch (s->exit_kind) {
     case SCHED_EXIT_RAISE:
         m->pc = s->exit_pc;
@@ -666,6 +692,46 @@ static void wait_until(ctx *x, uint64_t at)
     x->when = x->cycle;
 }
 
+/* The stats of segment seg of the running loop, or NULL past the limits. */
+static csim_segment_stats *seg_stats(sched *s, int32_t seg)
+{
+    return s->cur != NULL && seg < CSIM_STAT_SEGMENTS ? &s->cur->seg[seg] : NULL;
+}
+
+/* WAIT seg by x is released with its signals arriving at at: x waits until then and enters the
+   segment. */
+static void enter_segment(sched *s, ctx *x, int32_t seg, uint64_t at)
+{
+    csim_segment_stats *st = seg_stats(s, seg);
+
+    if (st != NULL) {
+        st->instances++;
+        st->wait_cycles += at > x->cycle ? at - x->cycle : 0;
+    }
+    wait_until(x, at);
+    TRACE_EVENT(s->trace, CSIM_TRACE_WAIT_RELEASE, x->cycle, x->core, x->worker, x->iteration,
+                seg, x->iteration - 1);
+    x->pc++;                                /* past the WAIT */
+    ctx_open_segment(x, seg);
+    if (seg < CSIM_STAT_SEGMENTS) {
+        x->seg_cycle[seg] = x->cycle;
+        x->seg_instr[seg] = x->instructions;
+    }
+}
+
+/* SIGNAL seg by x at its clock: the length of the segment it closes (none on a skip path). */
+static void leave_segment(sched *s, ctx *x, int32_t seg)
+{
+    csim_segment_stats *st = seg_stats(s, seg);
+
+    if (st != NULL && (x->open_segs[seg / 64] >> (seg % 64) & 1)) {
+        st->closed++;
+        st->cycles += x->cycle - x->seg_cycle[seg];
+        st->instructions += x->instructions - x->seg_instr[seg];
+    }
+    ctx_close_segment(x, seg);
+}
+
 static int do_signal(sched *s, ctx *x, int32_t seg);
 
 /* Wake the contexts blocked on seg that an event at cycle now released. */
@@ -689,12 +755,8 @@ static void wake(sched *s, int32_t seg, uint64_t now)
         }
         if (!wait_released(s, y, seg, &at))
             continue;
-        y->pc++;                            /* past the WAIT */
-        ctx_open_segment(y, seg);
-        wait_until(y, at);
+        enter_segment(s, y, seg, at);
         y->state = CTX_READY;
-        TRACE_EVENT(s->trace, CSIM_TRACE_WAIT_RELEASE, y->cycle, y->core, y->worker, y->iteration,
-                    seg, y->iteration - 1);
     }
 }
 
@@ -716,7 +778,7 @@ static int do_signal(sched *s, ctx *x, int32_t seg)
     sig->sent = x->cycle;
     sig->worker = x->worker;
     inflight[x->worker]++;
-    ctx_close_segment(x, seg);
+    leave_segment(s, x, seg);
     if (s->ring_on) {                       /* the signal follows the data on the ring */
         uint64_t go = ring_signal(&s->rc, x->core, x->cycle,
                                   &s->sig_arrive[(sig - s->ring) * w]);
@@ -777,11 +839,7 @@ static int sync_op(sched *s, ctx *x)
             block(x, in->aux, 0);
             return CSIM_OK;
         }
-        wait_until(x, at);
-        TRACE_EVENT(s->trace, CSIM_TRACE_WAIT_RELEASE, x->cycle, x->core, x->worker, x->iteration,
-                    in->aux, x->iteration - 1);
-        x->pc++;
-        ctx_open_segment(x, in->aux);
+        enter_segment(s, x, in->aux, at);
         return CSIM_OK;
     case OP_ITER_END:
         x->iterations++;

@@ -116,6 +116,12 @@ typedef struct sched {
     int done;
     int final_status;
     uint64_t loops;          /* parallel loops run */
+    /* per-loop and per-segment stats (api.h's csim_loop_stats) */
+    csim_loop_stats loop_stats[CSIM_STAT_LOOPS];
+    int32_t nloop_stats;
+    int stats_overflow;      /* a loop or segment past the limits was not counted */
+    csim_loop_stats *cur;    /* the running loop's entry; NULL if past the limit */
+    uint64_t loop_begin;     /* the main context's clock at PAR_BEGIN */
     struct trace *trace;     /* the event trace (trace.h); NULL when tracing is off */
 } sched;
 

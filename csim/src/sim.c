@@ -477,6 +477,20 @@ void csim_get_core_stats(const csim_sim *sim, int core, csim_core_stats *out)
     set_idle(s, out, (uint64_t)smt);
 }
 
+int csim_loop_count(const csim_sim *sim, int *overflow)
+{
+    *overflow = sim->sched.stats_overflow;
+    return sim->sched.nloop_stats;
+}
+
+void csim_get_loop_stats(const csim_sim *sim, int k, csim_loop_stats *out)
+{
+    if (k < 0 || k >= sim->sched.nloop_stats)
+        memset(out, 0, sizeof *out);
+    else
+        *out = sim->sched.loop_stats[k];
+}
+
 void csim_get_comm_stats(const csim_sim *sim, csim_comm_stats *out)
 {
     const sched *s = &sim->sched;

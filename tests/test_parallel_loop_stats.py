@@ -1,0 +1,81 @@
+"""Per parallel loop and per sequential segment stats (stats["parallel_loops"], csim_loop_stats):
+a loop's invocations, iterations and cycles, each segment's instances, mean lengths and wait
+cycles, their relations to the run's other counters, and the CLI report's table."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import helixrc
+from helixrc.cli import main
+from helixrc.resolve import import_file
+
+SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "dfa_match_batch.py"
+
+
+def simulate(signals: str, cores: int) -> tuple[Any, int]:
+    """The sample's parallel form on cores, and its trip count (records)."""
+    t = helixrc.transform(f"{SAMPLE}::dfa_match_batch", signals=signals)
+    args = import_file(str(SAMPLE)).make_inputs("small", 1)
+    return helixrc.simulate(t.function, copy.deepcopy(args), cores=cores), len(args[1]) - 1
+
+
+@pytest.fixture(scope="module", params=("uncoupled", "coupled"))
+def runs(request: pytest.FixtureRequest) -> tuple[str, Any, Any, int]:
+    one, trip = simulate(request.param, 1)
+    four, _ = simulate(request.param, 4)
+    return request.param, one, four, trip
+
+
+def test_one_invocation_of_trip_count_iterations(runs: tuple[str, Any, Any, int]) -> None:
+    _, one, four, trip = runs
+    for res in (one, four):
+        (loop,) = res.stats["parallel_loops"]
+        assert (loop["invocations"], loop["iterations"]) == (1, trip)
+        assert sum(core["iterations"] for core in res.stats["cores"]) == trip
+        assert 0 < loop["cycles"] <= res.cycles
+        assert [s["segment"] for s in loop["segments"]] == list(range(len(loop["segments"])))
+        assert loop["segments"]
+
+
+def test_segment_instances_are_the_iterations_that_entered_it(runs: tuple[str, Any, Any, int]) -> None:
+    signals, one, four, trip = runs
+    hits = one.value                        # the iterations on the accept path
+    for res in (one, four):
+        (seg,) = res.stats["parallel_loops"][0]["segments"]
+        # coupled: every iteration waits (the skip path too); uncoupled: only the accept path
+        assert seg["instances"] == (trip if signals == "coupled" else hits)
+        assert seg["mean_instructions"] > 0 and seg["mean_cycles"] >= 1
+    seg1, seg4 = (r.stats["parallel_loops"][0]["segments"][0] for r in (one, four))
+    assert seg1["mean_instructions"] == seg4["mean_instructions"]   # same code, same paths
+
+
+def test_wait_cycles(runs: tuple[str, Any, Any, int]) -> None:
+    _, one, four, _ = runs
+    assert one.stats["parallel_loops"][0]["segments"][0]["wait_cycles"] == 0
+    seg = four.stats["parallel_loops"][0]["segments"][0]
+    assert 0 < seg["wait_cycles"] <= sum(core["wait"] for core in four.stats["cores"])
+
+
+def test_sequential_loop_has_no_parallel_stats() -> None:
+    args = import_file(str(SAMPLE)).make_inputs("small", 1)
+    res = helixrc.simulate(import_file(str(SAMPLE)).dfa_match_batch, args)
+    assert "parallel_loops" not in res.stats
+
+
+def test_cli_report_shows_the_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    parallel = tmp_path / "dfa_par.py"
+    assert main(["transform", str(SAMPLE), "-o", str(parallel)]) == 0
+    capsys.readouterr()
+    assert main(["simulate", f"{parallel}::dfa_match_batch", "--set", "cores=4"]) == 0
+    out = capsys.readouterr().out
+    assert "parallel loops (segments:" in out
+    head = out.index("parallel loops (segments:")
+    table = out[head:].split("\n\n")[0].splitlines()
+    assert table[1].split() == ["line", "invocations", "iterations", "cycles"]
+    assert table[2].split()[1:3] == ["1", "150"]
+    assert table[3].split() == ["segment", "instances", "mean", "inst", "mean", "cyc", "wait", "cyc"]
