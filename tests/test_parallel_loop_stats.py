@@ -5,9 +5,11 @@ cycles, their relations to the run's other counters, and the CLI report's table.
 from __future__ import annotations
 
 import copy
+import textwrap
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import helixrc
@@ -79,3 +81,32 @@ def test_cli_report_shows_the_table(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert table[1].split() == ["line", "invocations", "iterations", "cycles"]
     assert table[2].split()[1:3] == ["1", "150"]
     assert table[3].split() == ["segment", "instances", "mean", "inst", "mean", "cyc", "wait", "cyc"]
+
+
+def test_a_break_counts_iterations_to_the_exit_and_invocations_add_up() -> None:
+    # the parallel loop runs once per repetition and breaks at the first negative record
+    source = textwrap.dedent("""
+        from helixrc.parallel import prange, shared, signal, wait
+        def first_negative(xs, reps):
+            found = 0
+            for r in range(reps):
+                acc = shared(0, s=0)
+                for i in prange(0, len(xs), 1, segments=1, signals="coupled"):
+                    neg = bool(xs[i] < 0)
+                    wait(0)
+                    acc.s = acc.s + xs[i]
+                    signal(0)
+                    if neg:
+                        break
+                found += acc.s
+            return found
+        """)
+    xs = np.array([5, 4, 3, -1, 2, 1, 3, 7, 8, 9], dtype=np.int64)
+    res = helixrc.simulate(source, (xs, 3), func="first_negative", cores=4)
+    assert res.value == 3 * (5 + 4 + 3 - 1)
+    (loop,) = res.stats["parallel_loops"]
+    assert (loop["invocations"], loop["iterations"]) == (3, 12)     # iterations 0..3, three times
+    (seg,) = loop["segments"]
+    # each run: the 4 iterations up to the exit enter, and the later ones that started before it
+    assert 12 <= seg["instances"] <= 3 * len(xs)
+    assert seg["mean_instructions"] > 0
