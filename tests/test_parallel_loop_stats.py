@@ -14,6 +14,7 @@ import pytest
 
 import helixrc
 from helixrc.cli import main
+from helixrc.report import format_simulation
 from helixrc.resolve import import_file
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "dfa_match_batch.py"
@@ -110,3 +111,23 @@ def test_a_break_counts_iterations_to_the_exit_and_invocations_add_up() -> None:
     # each run: the 4 iterations up to the exit enter, and the later ones that started before it
     assert 12 <= seg["instances"] <= 3 * len(xs)
     assert seg["mean_instructions"] > 0
+
+
+def test_segments_past_the_limit_are_flagged_not_counted() -> None:
+    source = textwrap.dedent("""
+        from helixrc.parallel import prange, shared, signal, wait
+        def last_segment(xs):
+            acc = shared(0, s=0)
+            for i in prange(0, len(xs), 1, segments=65, signals="coupled"):
+                wait(64)
+                acc.s = acc.s + xs[i]
+                signal(64)
+            return acc.s
+        """)
+    res = helixrc.simulate(source, (np.arange(6, dtype=np.int64),), func="last_segment", cores=2)
+    assert res.value == 15
+    assert res.stats["parallel_loops_overflow"] is True
+    (loop,) = res.stats["parallel_loops"]
+    assert loop["iterations"] == 6 and len(loop["segments"]) == 64
+    assert all(seg["instances"] == 0 for seg in loop["segments"])
+    assert "the rest are not counted" in format_simulation(res.stats)
