@@ -698,6 +698,29 @@ static void wake(sched *s, int32_t seg, uint64_t now)
     }
 }
 
+/* The watermark of seg moves past next: each worker's release time becomes at least next's
+   arrival at it. With the ring the arrivals are next's row of sig_arrive, read directly (the
+   per-worker call was a large share of host time on SMT machines). */
+static void raise_arrivals(sched *s, int32_t seg, const sched_signal *next, uint64_t *arrival)
+{
+    int32_t w = s->nworkers;
+
+    if (s->ring_on) {
+        const uint64_t *row = &s->sig_arrive[(next - s->ring) * w];
+        for (int32_t r = 0; r < w; r++) {
+            uint64_t at = row[r / s->smt];
+            if (at > arrival[r])
+                arrival[r] = at;
+        }
+        return;
+    }
+    for (int32_t r = 0; r < w; r++) {
+        uint64_t at = sched_signal_arrival(s, seg, next, r);
+        if (at > arrival[r])
+            arrival[r] = at;
+    }
+}
+
 /* SIGNAL seg by x: returns 1 if it went through, 0 if x stalls on the in-flight limit. */
 static int do_signal(sched *s, ctx *x, int32_t seg)
 {
@@ -735,11 +758,8 @@ static int do_signal(sched *s, ctx *x, int32_t seg)
         const sched_signal *next = &ring[j % s->ring_size];
         if (next->iteration != j)
             break;
-        for (int32_t r = 0; r < w && !s->coupled; r++) {    /* coupled: wait_released */
-            uint64_t at = sched_signal_arrival(s, seg, next, r);
-            if (at > arrival[r])
-                arrival[r] = at;
-        }
+        if (!s->coupled)                    /* coupled: wait_released */
+            raise_arrivals(s, seg, next, arrival);
         inflight[next->worker]--;
         s->wm[seg] = j + 1;
     }
