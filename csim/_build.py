@@ -44,7 +44,7 @@ ffibuilder.set_source(
     include_dirs=[SRC if __name__ == "__main__" else os.path.relpath(SRC)],
     depends=sorted(glob.glob(os.path.join(SRC, "*.[hd]*"))),
     # The kernel semantics rely on IEEE doubles and errno from libm: never -ffast-math.
-    extra_compile_args=["-O3", "-std=c11", "-Wall", "-Wextra"],
+    extra_compile_args=["-O2", "-std=c11", "-Wall", "-Wextra"],
     libraries=[] if sys.platform == "win32" else ["m"],
 )
 
