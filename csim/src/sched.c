@@ -760,6 +760,29 @@ static void wake(sched *s, int32_t seg, uint64_t now)
     }
 }
 
+/* The watermark of seg moves past next: each worker's release time becomes at least next's
+   arrival at it. With the ring the arrivals are next's row of sig_arrive, read directly (the
+   per-worker call was a large share of host time on SMT machines). */
+static void raise_arrivals(sched *s, int32_t seg, const sched_signal *next, uint64_t *arrival)
+{
+    int32_t w = s->nworkers;
+
+    if (s->ring_on) {
+        const uint64_t *row = &s->sig_arrive[(next - s->ring) * w];
+        for (int32_t r = 0; r < w; r++) {
+            uint64_t at = row[r / s->smt];
+            if (at > arrival[r])
+                arrival[r] = at;
+        }
+        return;
+    }
+    for (int32_t r = 0; r < w; r++) {
+        uint64_t at = sched_signal_arrival(s, seg, next, r);
+        if (at > arrival[r])
+            arrival[r] = at;
+    }
+}
+
 /* SIGNAL seg by x: returns 1 if it went through, 0 if x stalls on the in-flight limit. */
 static int do_signal(sched *s, ctx *x, int32_t seg)
 {
@@ -797,11 +820,8 @@ static int do_signal(sched *s, ctx *x, int32_t seg)
         const sched_signal *next = &ring[j % s->ring_size];
         if (next->iteration != j)
             break;
-        for (int32_t r = 0; r < w && !s->coupled; r++) {    /* coupled: wait_released */
-            uint64_t at = sched_signal_arrival(s, seg, next, r);
-            if (at > arrival[r])
-                arrival[r] = at;
-        }
+        if (!s->coupled)                    /* coupled: wait_released */
+            raise_arrivals(s, seg, next, arrival);
         inflight[next->worker]--;
         s->wm[seg] = j + 1;
     }
@@ -896,29 +916,47 @@ static int sibling_first(const sched *s, const ctx *y, const ctx *best)
 }
 
 /* The READY worker that next needs the global order (lowest number on ties, but between SMT
-   siblings the policy's); *horizon gets the next such time among the others. */
+   siblings the policy's); *horizon gets the next such time among the others.
+   One pass finds the earliest time, the lowest worker at it and the second earliest (equal to
+   the earliest on a tie); only that worker's later siblings can then take its place, so the
+   policy runs on them alone. */
 static ctx *pick(sched *s, uint64_t *horizon)
 {
-    ctx *best = NULL;
-    uint64_t second = UINT64_MAX;
+    uint64_t first = UINT64_MAX, second = UINT64_MAX;
+    int32_t low = -1;
 
     for (int32_t k = 0; k < s->nworkers; k++) {
-        ctx *y = &s->workers[k];
-        if (y->state != CTX_READY)
-            continue;
-        if (best == NULL || y->when < best->when
-            || (s->smt > 1 && y->when == best->when && y->core == best->core
-                && sibling_first(s, y, best))) {
-            if (best != NULL)
-                second = best->when;
-            best = y;
-        } else if (y->when < second) {
-            second = y->when;
+        const ctx *y = &s->workers[k];
+        uint64_t key = y->state == CTX_READY ? y->when : UINT64_MAX;
+        if (key < first) {
+            second = first;
+            first = key;
+            low = k;
+        } else if (key < second) {
+            second = key;
         }
     }
-    *horizon = second;
-    if (best != NULL && s->smt > 1)
+    if (low < 0) {                          /* none READY before UINT64_MAX */
+        low = -1;
+        for (int32_t k = 0; k < s->nworkers && low < 0; k++)
+            if (s->workers[k].state == CTX_READY)
+                low = k;
+        *horizon = UINT64_MAX;
+        if (low < 0)
+            return NULL;
+    } else {
+        *horizon = second;
+    }
+    ctx *best = &s->workers[low];
+    if (s->smt > 1) {
+        int32_t end = (best->core + 1) * s->smt;
+        for (int32_t k = low + 1; k < end; k++) {
+            ctx *y = &s->workers[k];
+            if (y->state == CTX_READY && y->when == best->when && sibling_first(s, y, best))
+                best = y;
+        }
         s->last_pick[best->core] = best->worker;
+    }
     return best;
 }
 
