@@ -249,6 +249,14 @@ def test_samples_option_checks_every_kernel_with_make_inputs(session: pytest.Pyt
     missing.stderr.fnmatch_lines(["*--helixrc-samples nowhere: not a directory*"])
 
 
+def test_checks_run_the_simulator_in_checking_mode(session: pytest.Pytester) -> None:
+    run(session, """
+        def test_hits(helixrc_check):
+            result = helixrc_check(hits, inputs())
+            assert result.machine.check and result.stats["checker"] == {"violations": 0}
+    """).assert_outcomes(passed=1)
+
+
 def test_checker_hook_fails_on_a_reported_violation() -> None:
     result = RunResult(value=0, cycles=1, sequential_cycles=1, speedup=1.0, stats={}, sequential_stats={},
                        source="", plan=None, machine=None)  # type: ignore[arg-type]
