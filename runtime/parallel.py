@@ -57,8 +57,8 @@ from typing import Any
 from helixrc.csim.errors import HelixError, Loc
 
 __all__ = [
-    "ProtocolError", "checking", "is_checking", "independent", "lastprivate", "prange", "prange_while", "reduction", "shared", "signal",
-    "wait",
+    "ProtocolError", "Task", "checking", "is_checking", "independent", "join", "lastprivate", "prange", "prange_while",
+    "reduction", "shared", "signal", "spawn", "wait",
 ]
 
 _SIGNALS = ("coupled", "uncoupled")
@@ -215,6 +215,44 @@ def independent(array: Any, start: int, stop: int, step: int, *accesses: tuple[A
     pairs = np.unique(np.stack([np.concatenate(elements), np.concatenate(iterations)]), axis=1)
     touching = np.bincount(pairs[0], minlength=n)  # iterations touching each element
     return not (touching[np.unique(np.concatenate(written))] > 1).any()
+
+
+class Task:
+    """The handle :func:`spawn` returns: the task's result, taken once by :func:`join`."""
+
+    __slots__ = ("fn", "result", "joined")
+
+    def __init__(self, fn: Any, result: Any) -> None:
+        self.fn = fn
+        self.result = result
+        self.joined = False
+
+    def __repr__(self) -> str:
+        state = "joined" if self.joined else "not joined"
+        return f"<helixrc task {getattr(self.fn, '__name__', self.fn)!r}, {state}>"
+
+
+def spawn(fn: Any, /, *args: Any) -> Task:
+    """Hand ``fn(*args)`` to the SMT sibling context (a Relic task); :func:`join` takes its result.
+
+    Under CPython the task runs here, at once, before the code that follows the spawn: that is its
+    place in sequential order, so an exception it raises propagates from this call as the
+    original's would. On the simulator the sibling runs it while the main context goes on with
+    the continuation (the transform spawns only tasks independent of the continuation).
+    """
+    if not callable(fn):
+        raise TypeError(f"spawn(): the task must be a function, not {type(fn).__name__}")
+    return Task(fn, fn(*args))
+
+
+def join(task: Task) -> Any:
+    """Wait for a spawned task and return its result (None for a task that returns nothing)."""
+    if not isinstance(task, Task):
+        raise TypeError(f"join(): expected the handle spawn() returned, not {type(task).__name__}")
+    if task.joined:
+        raise ProtocolError(f"join(): {task!r} was already joined; join each task exactly once")
+    task.joined = True
+    return task.result
 
 
 _REDUCTION_OPS = ("+", "*", "&", "|", "^", "min", "max", "argmax", "argmin")

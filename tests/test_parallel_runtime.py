@@ -782,3 +782,34 @@ def test_independent_checks_overlap_between_iterations() -> None:
     assert not independent(hist, 0, 2, 1, (np.array([0, 8]), 0, "w"))
     assert independent(hist, 0, 1, 1, (np.array([5]), 0, "w"))  # one iteration: nothing to overlap
     assert independent(hist, 0, 4, 1, (perm, 0, "r"))  # reads only
+
+
+def test_spawn_runs_the_task_at_once_and_join_returns_its_result() -> None:
+    from helixrc.parallel import ProtocolError, join, spawn
+
+    order: list[str] = []
+
+    def task(xs: list[int], k: int) -> int:
+        order.append("task")
+        xs[0] = k
+        return k * 2
+
+    xs = [0]
+    handle = spawn(task, xs, 7)
+    order.append("continuation")
+    assert xs == [7] and order == ["task", "continuation"]  # the task's place in sequential order
+    assert join(handle) == 14
+    with pytest.raises(ProtocolError, match="already joined"):
+        join(handle)
+    with pytest.raises(TypeError, match="handle spawn"):
+        join(14)
+
+
+def test_an_exception_in_a_spawned_task_propagates_from_spawn() -> None:
+    from helixrc.parallel import spawn
+
+    def task(xs: list[int]) -> int:
+        return xs[5]
+
+    with pytest.raises(IndexError):
+        spawn(task, [1])
