@@ -1,23 +1,28 @@
-"""Benchmark: the adviser's plans on every sample, against issue 5's targets.
+"""Benchmark: the adviser's plans on every sample, predicted on small inputs, measured on larger ones.
 
-For each sample and machine it runs ``helixrc.advise`` on ``make_inputs(size, seed)`` (without
-the dynamic profile unless --profile: the plan does not depend on it), then runs the recommended
-plan with ``helixrc.run`` on the same inputs, which checks the parallel run against the sequential
-one bit for bit; both are also checked against CPython here. It reports the chosen loops, the
-predicted and the measured (simulated) speedup on the machine's own core count, the samples below
-0.95x, each sample's band against the expectation of BENCHMARKS.md (helixrc16 only: the bands
-are stated for ring-like signalling), and issue 5's geomeans. The cycles are the model's numbers
-for the named configurations; they are deterministic, so one run of each is enough.
+For each sample and machine it runs ``helixrc.advise`` on the profiling inputs
+``make_inputs(--profile-size, seed)`` (small by default; without the dynamic profile unless
+--profile: the plan does not depend on it). Then, for each of --sizes, it runs the recommended
+plan with ``helixrc.run`` on ``make_inputs(size, seed)``, which checks the parallel run against
+the sequential one bit for bit (both are also checked against CPython here), and sets the
+measured speedup beside the adviser's prediction for those inputs: ``Advice.predict_for`` applied
+to that size's sequential run (each chosen loop saves the share of its cycles it saved on the
+profiling inputs), so no parallel run on the measured inputs goes into the prediction. It reports
+the chosen loops, predicted and measured speedups on the machine's own core count and the
+prediction's error, the samples below 0.95x, each sample's band against the expectation of
+BENCHMARKS.md (helixrc16 only: the bands are stated for ring-like signalling), and issue 5's
+geomeans per size. The cycles are the model's numbers for the named configurations; they are
+deterministic, so one run of each is enough.
 
-    python benchmarks/advise_samples.py --size medium --machines helixrc16 conventional16 \\
+    python benchmarks/advise_samples.py --sizes medium large --machines helixrc16 conventional16 \\
         --json bench-results/advise.json
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import json
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -74,31 +79,39 @@ def band_check(kernel: str, speedup: float) -> str:
     return "within" if distance == 0 else "one band off" if distance == 1 else f"off by {distance} bands"
 
 
-def bench_kernel(path: Path, name: str, size: str, seed: int, machine: str,
-                 cores: list[int] | None, profile: bool) -> dict[str, Any]:
-    kernel, args, want = cpython_case(path, name, size, seed)
+def bench_kernel(path: Path, name: str, profile_size: str, sizes: list[str], seed: int, machine: str,
+                 cores: list[int] | None, profile: bool) -> list[dict[str, Any]]:
+    """One row per measured size: the plan advised on the profiling inputs, predicted and measured there."""
+    kernel, _, _ = cpython_case(path, name, profile_size, seed)
     config = helixrc.resolve_machine(machine)
-
     start = time.perf_counter()
-    advice = helixrc.advise(kernel, args, machine=config, cores=cores or (config.cores,), profile=profile)
+    advice = helixrc.advise(kernel, machine=config, size=profile_size, seed=seed,
+                            cores=cores or (config.cores,), profile=profile)
     advise_s = time.perf_counter() - start
-    run_args = copy.deepcopy(args)
-    start = time.perf_counter()
-    res = helixrc.run(kernel, run_args, machine=config, plan=advice.plan)
-    run_s = time.perf_counter() - start
-    if fingerprint((res.value, run_args)) != want:
-        raise SystemExit(f"{name}: the advised plan's run on {machine} differs from CPython at size {size}")
-    return {
-        "kernel": name, "size": size, "machine": machine, "cores": config.cores,
-        "chosen": {lid: lp.technique for lid, lp in advice.plan.loops.items()},
-        "plan": advice.plan.to_dict(),
-        "predicted_speedup": advice.predicted_speedup, "predicted": advice.speedups,
-        "speedup": res.speedup, "sequential_cycles": res.sequential_cycles, "parallel_cycles": res.cycles,
-        "below_min": res.speedup < MIN_SPEEDUP, "bit_identical": True,
-        "band": band_of(res.speedup), "expected_bands": list(EXPECTED_BANDS.get(name, ())),
-        "band_check": band_check(name, res.speedup) if machine == BAND_MACHINE else "-",
-        "notes": advice.to_dict()["notes"], "advise_seconds": advise_s, "run_seconds": run_s,
-    }
+    rows = []
+    for size in sizes:
+        _, args, want = cpython_case(path, name, size, seed)
+        start = time.perf_counter()
+        res = helixrc.run(kernel, args, machine=config, plan=advice.plan)
+        run_s = time.perf_counter() - start
+        if fingerprint((res.value, args)) != want:
+            raise SystemExit(f"{name}: the advised plan's run on {machine} differs from CPython at size {size}")
+        predicted = advice.predict_for(res.sequential_stats)
+        rows.append({
+            "kernel": name, "size": size, "machine": machine, "cores": config.cores,
+            "chosen": {lid: lp.technique for lid, lp in advice.plan.loops.items()},
+            "plan": advice.plan.to_dict(),
+            "predicted_from": advice.profile_inputs, "profile_speedup": advice.predicted_speedup,
+            "predicted_speedup": predicted["speedup"], "predicted_cycles": predicted["cycles"],
+            "predicted_loops": predicted["loops"],
+            "speedup": res.speedup, "sequential_cycles": res.sequential_cycles, "parallel_cycles": res.cycles,
+            "error": round(predicted["speedup"] / res.speedup - 1, 4),
+            "below_min": res.speedup < MIN_SPEEDUP, "bit_identical": True,
+            "band": band_of(res.speedup), "expected_bands": list(EXPECTED_BANDS.get(name, ())),
+            "band_check": band_check(name, res.speedup) if machine == BAND_MACHINE else "-",
+            "notes": advice.to_dict()["notes"], "advise_seconds": advise_s, "run_seconds": run_s,
+        })
+    return rows
 
 
 def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -126,7 +139,10 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", default="medium", choices=("small", "medium", "large"))
+    parser.add_argument("--profile-size", default="small", choices=("small", "medium", "large"),
+                        help="size of the inputs the adviser plans and predicts on (default: small)")
+    parser.add_argument("--sizes", nargs="+", default=["medium", "large"], choices=("small", "medium", "large"),
+                        help="sizes the plan is measured on (default: medium large)")
     parser.add_argument("--machines", nargs="+", default=["helixrc16", "conventional16"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cores", type=int, nargs="+",
@@ -138,31 +154,52 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     for machine in opts.machines:
         for path, name in sample_kernels(opts.only):
-            row = bench_kernel(path, name, opts.size, opts.seed, machine, opts.cores, opts.profile)
-            rows.append(row)
-            print(f"{machine:<16} {name:<26} predicted {row['predicted_speedup']:6.2f}x  measured "
-                  f"{row['speedup']:6.2f}x  {row['band']:<5} {row['band_check']:<15} "
-                  f"{', '.join(row['chosen']) or '(sequential)'}  [{row['advise_seconds'] + row['run_seconds']:.0f} s]",
-                  flush=True)
-            if opts.json:  # after each row, so a cut-off run keeps what it measured
+            for row in bench_kernel(path, name, opts.profile_size, opts.sizes, opts.seed, machine, opts.cores,
+                                    opts.profile):
+                rows.append(row)
+                print(f"{machine:<16} {name:<26} {row['size']:<7} predicted {row['predicted_speedup']:6.2f}x  "
+                      f"measured {row['speedup']:6.2f}x  error {100 * row['error']:+6.1f}%  {row['band']:<5} "
+                      f"{row['band_check']:<15} {', '.join(row['chosen']) or '(sequential)'}  "
+                      f"[{row['advise_seconds'] + row['run_seconds']:.0f} s]", flush=True)
+            if opts.json:  # after each kernel, so a cut-off run keeps what it measured
                 write_json(opts.json, opts, rows)
-    print(f"\n| machine | kernel | chosen loops | predicted | measured | below 0.95x | band | expected | band check |")
-    print("|---|---|---|---:|---:|---|---|---|---|")
+    print(f"\npredicted from make_inputs({opts.profile_size!r}, {opts.seed}) (the profiling inputs)")
+    print("| machine | kernel | size | chosen loops | predicted | measured | error | below 0.95x | band | expected "
+          "| band check |")
+    print("|---|---|---|---|---:|---:|---:|---|---|---|---|")
     for r in rows:
         chosen = ", ".join(f"`{lid}` ({t})" for lid, t in r["chosen"].items()) or "none (sequential)"
-        print(f"| {r['machine']} | {r['kernel']} | {chosen} | {r['predicted_speedup']:.2f}x | {r['speedup']:.2f}x | "
-              f"{'**yes**' if r['below_min'] else 'no'} | {r['band']} | {'/'.join(r['expected_bands']) or '-'} | "
-              f"{r['band_check']} |")
-    result = summary(rows)
+        print(f"| {r['machine']} | {r['kernel']} | {r['size']} | {chosen} | {r['predicted_speedup']:.2f}x | "
+              f"{r['speedup']:.2f}x | {100 * r['error']:+.1f}% | {'**yes**' if r['below_min'] else 'no'} | "
+              f"{r['band']} | {'/'.join(r['expected_bands']) or '-'} | {r['band_check']} |")
+    result = {size: summary([r for r in rows if r["size"] == size]) for size in opts.sizes}
+    result["prediction_error"] = prediction_error(rows)
     print()
-    for key, s in result.items():
-        print(f"{key}: {s['value']:.2f}x (target {s['target']:.2f}x: {'met' if s['met'] else 'MISSED'})")
+    for size in opts.sizes:
+        for key, s in result[size].items():
+            print(f"{size} {key}: {s['value']:.2f}x (target {s['target']:.2f}x: {'met' if s['met'] else 'MISSED'})")
+    for key, e in result["prediction_error"].items():
+        print(f"prediction error {key}: median {100 * e['median_abs']:.1f}%, max {100 * e['max_abs']:.1f}% "
+              f"({e['worst']}), {e['rows']} rows with a parallel plan")
     if opts.json:
         write_json(opts.json, opts, rows)
         data = json.loads(Path(opts.json).read_text())
         data["summary"] = result
         Path(opts.json).write_text(json.dumps(data, indent=1))
     return 0
+
+
+def prediction_error(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per (machine, size): median and largest |predicted / measured - 1| over the rows whose plan
+    parallelizes something (a sequential plan is predicted 1.00x and measures 1.00x exactly)."""
+    out: dict[str, dict[str, Any]] = {}
+    for key in sorted({(r["machine"], r["size"]) for r in rows}):
+        errs = [r for r in rows if (r["machine"], r["size"]) == key and r["chosen"]]
+        if errs:
+            worst = max(errs, key=lambda r: abs(r["error"]))
+            out[" ".join(key)] = {"median_abs": statistics.median(abs(r["error"]) for r in errs),
+                                  "max_abs": abs(worst["error"]), "worst": worst["kernel"], "rows": len(errs)}
+    return out
 
 
 if __name__ == "__main__":

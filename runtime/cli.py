@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "dependences) and what the transform did with each loop, on stderr")
     adv = sub.add_parser(
         "advise", help="find the hot loops, predict each one's gain and recommend a plan",
-        description="Simulate FILE::FUNC sequentially on inputs from make_inputs(size, seed) (hot loops "
+        description="Simulate FILE::FUNC sequentially on profiling inputs from make_inputs(size, seed) (hot loops "
         "and lines), give each loop's verdict and deciding dependences, hold them against a profile of "
         "the original in CPython, simulate the parallel form of every loop the analysis allows on "
         "--cores cores, choose the loops on the loop forest (best(L) = max(saved(L), sum of the "
@@ -107,8 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
         "language or configuration error.",
     )
     adv.add_argument("kernel", metavar="FILE::FUNC", help="the kernel, e.g. samples/mcf_pricing.py::mcf_pricing")
-    adv.add_argument("--size", default="small",
-                     help="input size passed to make_inputs: small keeps the adviser fast, a larger one is "
+    adv.add_argument("--profile-size", "--size", dest="size", default="small",
+                     help="size of the profiling inputs passed to make_inputs, which the plan and its "
+                     "predictions are simulated on: small keeps the adviser fast, a larger one is "
                      "more representative (default: small)")
     adv.add_argument("--seed", type=int, default=0, help="seed passed to make_inputs (default: 0)")
     adv.add_argument("--inputs", metavar="FUNC", default="make_inputs",

@@ -137,6 +137,40 @@ def test_plan_round_trips_into_transform(nest: Path, tmp_path: Path) -> None:
     assert got.cycles == advice.to_dict()["prediction"][0]["cycles"]
 
 
+def test_predict_for_scales_the_profiling_inputs_savings_to_other_inputs(nest: Path) -> None:
+    spec = f"{nest}::rows"
+    advice = helixrc.advise(spec, machine=MACHINE, size="small", cores=(16,), profile=False)
+    (scaling,) = advice.to_dict()["scaling"]
+    assert scaling["id"] == "rows/L1.1" and scaling["saved_fraction"] == round(scaling["saved"] / scaling["cycles"], 6)
+    assert "simulated on make_inputs('small', 0)" in advice.format()
+    module = helixrc.resolve.import_file(str(nest))
+    # on the profiling inputs themselves, the scaled prediction is the simulated one (up to rounding)
+    small = helixrc.simulate(spec, helixrc.resolve.build_inputs(module, "make_inputs", "small", 0), MACHINE)
+    assert abs(advice.predict_for(small.stats)["cycles"] - advice.to_dict()["prediction"][0]["cycles"]) <= 1
+    # on 8x larger inputs: only their sequential run goes into the prediction
+    res = helixrc.run(spec, helixrc.resolve.build_inputs(module, "make_inputs", "medium", 0), MACHINE,
+                      plan=advice.plan)
+    pred = advice.predict_for(res.sequential_stats)
+    (loop,) = pred["loops"]
+    seq_loop = next(e for e in res.sequential_stats["loops"] if e["id"] == "rows/L1.1")
+    assert pred["predicted_from"] == "make_inputs('small', 0)" and pred["sequential_cycles"] == res.sequential_cycles
+    assert loop == {"id": "rows/L1.1", "sequential_cycles": seq_loop["cycles"],
+                    "saved_fraction": scaling["saved_fraction"],
+                    "saved": round(scaling["saved_fraction"] * seq_loop["cycles"])}
+    assert pred["cycles"] == res.sequential_cycles - loop["saved"]
+    assert pred["speedup"] == round(res.sequential_cycles / pred["cycles"], 4)
+    # conservative here: 512 iterations per invocation amortize the loop's start-up better than 64
+    assert 2 < pred["speedup"] < res.speedup
+
+
+def test_predict_for_a_plan_that_parallelizes_nothing_is_the_sequential_run(nest: Path) -> None:
+    x = np.arange(64, dtype=np.int64)
+    advice = helixrc.advise(f"{nest}::chain", (x,), "conventional16", cores=(16,), profile=False)
+    seq = helixrc.simulate(f"{nest}::chain", (np.arange(512, dtype=np.int64),), "conventional16")
+    assert advice.predict_for(seq.stats) == {"predicted_from": "the arguments given", "sequential_cycles": seq.cycles,
+                                             "cycles": seq.cycles, "speedup": 1.0, "loops": []}
+
+
 def test_profile_off_has_no_cross_check_and_the_report_says_why_loops_were_refused(nest: Path) -> None:
     advice = helixrc.advise(f"{nest}::rows", rows_args(), MACHINE, cores=(16,), profile=False)
     assert advice.to_dict()["cross_check"] is None
@@ -228,7 +262,7 @@ def test_cli_json_to_stdout_and_errors(nest: Path, capsys: pytest.CaptureFixture
     assert main(["advise", f"{nest}::rows", "--machine", "helixrc16", "--set", "cores=4", "--cores", "4",
                  "--no-profile", "--json", "-"]) == 0
     assert json.loads(capsys.readouterr().out)["target_cores"] == 4
-    assert main(["advise", f"{nest}::rows", "--size", "huge", "--machine", "atom1"]) == 2
+    assert main(["advise", f"{nest}::rows", "--profile-size", "huge", "--machine", "atom1"]) == 2
     assert "make_inputs('huge', 0) failed" in capsys.readouterr().err
     assert main(["advise", f"{nest}::nope", "--machine", "atom1"]) == 2
     assert "no function 'nope'" in capsys.readouterr().err

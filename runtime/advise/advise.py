@@ -5,11 +5,14 @@
     >>> advice.predicted_speedup      # on the machine's own core count
     >>> print(advice.format())        # hot loops, verdicts, dependences, predictions, the plan
     >>> advice.to_dict()              # the same as JSON-ready data (docs/adviser.md)
+    >>> advice.predict_for(helixrc.simulate(kernel, big_args).stats)   # scaled to other inputs
 
 Steps: a sequential simulation (hotspots); the static analysis (verdicts); optionally the dynamic
 profile held against it (:func:`helixrc.cross_check`); for each loop the analysis allows, a
 simulation of the kernel with a plan naming only that loop at every core count; the selection on
 the loop forest at the machine's core count; then the chosen plan simulated at every core count.
+All of it runs on the profiling inputs; ``Advice.predict_for`` scales each chosen loop's saved
+share of its cycles to another input's sequential run.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ def advise(
 ) -> Advice:
     """Advise on ``kernel(*args)``: the hot loops, each loop's verdict and predicted gain, and a plan.
 
-    ``kernel`` is a kernel function or ``"FILE::FUNC"``. ``args`` are the representative inputs;
+    ``kernel`` is a kernel function or ``"FILE::FUNC"``. ``args`` are the profiling inputs;
     without them the kernel's module builds them with ``make_inputs(size or "small", seed)``
     (pass one or the other; ``inputs`` names another builder). ``machine`` is a preset or config, with ``overrides`` of its fields;
     the plan is chosen for the machine's ``cores`` and predictions are made at every count of
@@ -109,6 +112,8 @@ def advise(
                          f"{seq.cycles / ok[config.cores].cycles:.2f}x on {config.cores}): the extra cores cost more "
                          "(waiting, communication) than they save")
     gains = _assumption_gains(checked, module, name, predictor, config.cores, signals, loops) if checked else {}
+    scaling = [{"id": lid, "cycles": loops[lid]["cycles"], "saved": loops[lid]["saved"],
+                "saved_fraction": round(loops[lid]["saved"] / loops[lid]["cycles"], 6)} for lid in chosen]
     data = {
         "schema_version": SCHEMA_VERSION,
         "kernel": {"file": module.filename, "function": name},
@@ -125,6 +130,7 @@ def advise(
         "cross_check": _cross_check_dict(checked, analysis, gains),
         "plan": plan.to_dict(),
         "prediction": _prediction(seq.cycles, runs) if runs else _sequential_prediction(seq.cycles, counts, seq.stats),
+        "scaling": scaling,
         "notes": notes,
     }
     return Advice(plan, data)

@@ -35,6 +35,32 @@ class Advice:
         """The plan's predicted speedup on the machine's own core count."""
         return self.speedups[self._data["target_cores"]]
 
+    @property
+    def profile_inputs(self) -> str:
+        """The inputs the plan and its predictions were simulated on (``make_inputs('small', 0)``)."""
+        return _inputs(self._data["inputs"])
+
+    def predict_for(self, sequential: dict[str, Any]) -> dict[str, Any]:
+        """The plan's speedup on other inputs, scaled from the simulations on the profiling inputs.
+
+        ``sequential`` is the statistics of a sequential simulation on the other inputs
+        (``SimResult.stats``, ``RunResult.sequential_stats``). Each chosen loop is predicted to
+        save the same fraction of its own (inclusive) cycles as it saved, alone, on the profiling
+        inputs on the target core count; the rest of the run stays sequential. No parallel run on
+        the other inputs goes into it. Returns ``{predicted_from, sequential_cycles, cycles,
+        speedup, loops: [{id, sequential_cycles, saved_fraction, saved}]}``.
+        """
+        loop_cycles = {e["id"]: e["cycles"] for e in sequential["loops"]}
+        loops = []
+        for s in self._data["scaling"]:
+            cycles = loop_cycles.get(s["id"], 0)  # a loop these inputs never run saves nothing
+            loops.append({"id": s["id"], "sequential_cycles": cycles, "saved_fraction": s["saved_fraction"],
+                          "saved": round(s["saved_fraction"] * cycles)})
+        seq_cycles = sequential["cycles"]
+        cycles = max(seq_cycles - sum(e["saved"] for e in loops), 1)
+        return {"predicted_from": self.profile_inputs, "sequential_cycles": seq_cycles, "cycles": cycles,
+                "speedup": round(seq_cycles / cycles, 4), "loops": loops}
+
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data (a copy), schema in docs/adviser.md."""
         return copy.deepcopy(self._data)
@@ -98,7 +124,8 @@ class Advice:
                     out.append(f"    predicted gain: {f['gain_note']}")
             if cc["truncated"]:
                 out.append(f"  profile truncated: {cc['truncated']}")
-        out += ["", "predicted speedup of the plan, and where the cores' time goes"]
+        out += ["", f"predicted speedup of the plan, and where the cores' time goes (simulated on "
+                f"{self.profile_inputs})"]
         out.append(f"  {'cores':>5}{'cycles':>12}{'speedup':>9}{'busy':>8}{'comm':>8}{'wait':>8}{'dispatch':>10}"
                    f"{'idle':>8}")
         for p in d["prediction"]:
@@ -114,6 +141,10 @@ class Advice:
             total = sum(target["cpi_stack"].values()) or 1
             stack = ", ".join(f"{k} {100 * v / total:.1f}%" for k, v in target["cpi_stack"].items() if v)
             out.append(f"  CPI stack on {d['target_cores']} cores: {stack}")
+        if d["scaling"]:
+            fractions = ", ".join(f"{e['id']} {100 * e['saved_fraction']:.1f}%" for e in d["scaling"])
+            out.append(f"  on other inputs (Advice.predict_for): each chosen loop saves the share of its own "
+                       f"cycles it saves here ({fractions}) of their sequential run")
         out += [f"  note: {n}" for n in d["notes"]]
         out += ["", "recommended plan (helixrc transform --plan):"]
         out += ["  " + line for line in self.plan.to_toml().rstrip("\n").splitlines()]
