@@ -257,6 +257,75 @@ def test_checks_run_the_simulator_in_checking_mode(session: pytest.Pytester) -> 
     """).assert_outcomes(passed=1)
 
 
+CHAIN = textwrap.dedent("""\
+    def chain(xs, out):
+        acc = 1
+        for i in range(xs.shape[0]):
+            v = xs[i] * 3 + 1
+            acc = acc * 7 % 1000003 + v
+            out[i] = acc
+        return acc
+""")
+
+BROKEN_SEGMENT = r"""
+    import dataclasses
+    import re
+
+    from helixrc import pytest_plugin
+    from helixrc.resolve import import_file
+    from chain_kernels import chain
+
+
+    def chain_inputs():
+        return np.arange(64) % 13, np.zeros(64, dtype=np.int64)
+
+
+    @pytest.fixture
+    def without_segment_0(monkeypatch, tmp_path):
+        # the transform's output with segment 0's wait(0) and signal(0) removed: the iterations race
+        # on acc; CPython, running the iterations in order, still gets the right answer
+        real = pytest_plugin.transform_for
+
+        def broken(*args):
+            t = real(*args)
+            lines = t.source.splitlines()
+            kept = [line for line in lines if not re.fullmatch(r"\s*(wait|signal)\(0\)\s*", line)]
+            assert len(kept) == len(lines) - 2
+            path = tmp_path / "broken_chain.py"
+            path.write_text("\n".join(kept) + "\n")
+            return dataclasses.replace(t, function=import_file(str(path)).chain, source=path.read_text())
+
+        monkeypatch.setattr(pytest_plugin, "transform_for", broken)
+
+
+    @pytest.mark.helixrc(machine="helixrc16")
+    def test_correct(helixrc_check):
+        assert helixrc_check(chain, chain_inputs()).loops["chain/L1"].startswith("HELIX")
+
+
+    @pytest.mark.helixrc(machine="helixrc16")
+    def test_broken(helixrc_check, without_segment_0):
+        helixrc_check(chain, chain_inputs())
+"""
+
+
+def test_a_transform_without_a_segment_fails_with_the_checkers_message(session: pytest.Pytester) -> None:
+    session.makepyfile(chain_kernels=CHAIN)
+    result = run(session, BROKEN_SEGMENT)
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines([
+        "*FAILED*test_broken*",
+    ])
+    result.stdout.fnmatch_lines([
+        "helixrc: chain on helixrc16: */broken_chain.py:*: iteration * cell seg0.acc after iteration * it "
+        "(sequentially, iteration * before iteration *)",
+        "  iteration * at */broken_chain.py:*: seg0.acc = seg0.acc * 7 % 1000003 + v",
+    ])
+    result.stdout.no_fnmatch_line("*FAILED*test_correct*")
+    # the failed check records no baseline; the correct one does
+    assert [k.split("|")[0] for k in baselines(session)] == ["test_correct"]
+
+
 def test_checker_hook_fails_on_a_reported_violation() -> None:
     result = RunResult(value=0, cycles=1, sequential_cycles=1, speedup=1.0, stats={}, sequential_stats={},
                        source="", plan=None, machine=None)  # type: ignore[arg-type]
