@@ -29,6 +29,33 @@ from .errors import MachineError
 
 PRESET_DIR = Path(__file__).resolve().parent / "presets"
 
+# -- the out-of-order core (docs/multicore.md section 13) --
+#: core_model values by name.
+CORE_MODELS: Mapping[str, int] = MappingProxyType({"inorder": 0, "ooo": 1})
+#: smt_rob, smt_iq, smt_lsq values by name: how a core's SMT contexts share the structure.
+SMT_SHARING: Mapping[str, int] = MappingProxyType({"shared": 0, "partitioned": 1})
+_OOO_STRUCTS = (("rob_size", "smt_rob"), ("iq_size", "smt_iq"), ("lsq_size", "smt_lsq"))
+_OOO_NAMED: Mapping[str, Mapping[str, int]] = MappingProxyType(
+    {"core_model": CORE_MODELS, **{split: SMT_SHARING for _, split in _OOO_STRUCTS}}
+)
+# Bounds shared with check_config() in src/sim.c and ooo_config_ok() in src/ooo.c.
+_OOO_MAX_SIZE = 4096
+_OOO_RANGES: Mapping[str, tuple[int, int]] = MappingProxyType(
+    {
+        "core_model": (0, 1),
+        **{size: (1, _OOO_MAX_SIZE) for size, _ in _OOO_STRUCTS},
+        **{split: (0, 1) for _, split in _OOO_STRUCTS},
+    }
+)
+
+
+def _validate_ooo(cfg: "MachineConfig") -> None:
+    for size, split in _OOO_STRUCTS:
+        if getattr(cfg, split) == 1 and getattr(cfg, size) < cfg.smt:
+            raise MachineError(f"{size} must be at least smt ({cfg.smt}) when {split} is partitioned "
+                               f"(got {getattr(cfg, size)})")
+# -- end of the out-of-order core --
+
 #: bpred_kind values by name.
 BPRED_KINDS: Mapping[str, int] = MappingProxyType({"bimodal": 0, "gshare": 1})
 #: signals values by name: the wait/signal semantics the machine runs (DESIGN.md); "either" runs
@@ -40,7 +67,7 @@ _FLAGS = frozenset({"ring_cache", "check"})
 #: smt_policy values by name: which of a core's contexts ready in the same cycle issues first.
 SMT_POLICIES: Mapping[str, int] = MappingProxyType({"round-robin": 0, "icount": 1})
 _NAMED: Mapping[str, Mapping[str, int]] = MappingProxyType(
-    {"bpred_kind": BPRED_KINDS, "signals": SIGNAL_KINDS, "smt_policy": SMT_POLICIES}
+    {"bpred_kind": BPRED_KINDS, "signals": SIGNAL_KINDS, "smt_policy": SMT_POLICIES, **_OOO_NAMED}
 )
 
 # Bounds shared with check_config() in src/sim.c and cache_geometry_ok() in src/cache.c.
@@ -75,6 +102,7 @@ _RANGES: Mapping[str, tuple[int, int]] = MappingProxyType(
         "c2c_latency": (0, 2**20),
         "upgrade_latency": (0, 2**20),
         "check": (0, 1),
+        **_OOO_RANGES,
     }
 )
 # Bounds shared with check_config() in src/sim.c and params_ok() in src/ring.c.
@@ -159,6 +187,19 @@ class MachineConfig:
     upgrade_latency: int = 0
     #: 1: checking mode (shadow shared memory, raise CheckError at the first order violation)
     check: int = 0
+    #: the core's pipeline (CORE_MODELS): 0 in-order, 1 out-of-order (the sizes below apply)
+    core_model: int = 0
+    #: reorder buffer entries: instructions dispatched and not yet retired
+    rob_size: int = 224
+    #: issue queue entries: instructions dispatched and not yet issued
+    iq_size: int = 97
+    #: load/store queue entries: loads and stores dispatched and not yet retired
+    lsq_size: int = 128
+    #: SMT: how a core's contexts share each structure (SMT_SHARING): 0 shared, 1 partitioned
+    #: (each context gets size / smt entries)
+    smt_rob: int = 1
+    smt_iq: int = 0
+    smt_lsq: int = 1
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -218,6 +259,7 @@ def _validate(cfg: MachineConfig) -> None:
             )
     if cfg.smt not in (1, 2, 4) or cfg.cores * cfg.smt > 64:
         raise MachineError(f"smt must be 1, 2 or 4 with cores * smt at most 64 (got cores {cfg.cores}, smt {cfg.smt})")
+    _validate_ooo(cfg)
     if cfg.cores > 1 and cfg.l1_line < 8:
         raise MachineError(f"l1_line must be at least 8 bytes with cores > 1 (the coherence directory's lines; "
                            f"got {cfg.l1_line})")

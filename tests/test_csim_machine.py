@@ -23,7 +23,7 @@ def test_atom1_defaults() -> None:
 
 
 def test_the_presets_are_the_single_core_the_two_multicores_and_the_smt_one() -> None:
-    assert set(PRESETS) == {"atom1", "helixrc16", "conventional16", "helixrc16-smt2"}
+    assert set(PRESETS) == {"atom1", "helixrc16", "conventional16", "helixrc16-smt2", "big1", "big1-smt2"}
     smt2, rc = PRESETS["helixrc16-smt2"], PRESETS["helixrc16"]
     assert (smt2.smt, smt2.smt_policy, rc.smt) == (2, 1, 1)
     differ = {f for f in FIELDS if getattr(smt2, f) != getattr(rc, f)}
@@ -63,7 +63,7 @@ def test_resolve_with_overrides() -> None:
 
 @pytest.mark.parametrize(
     "machine,overrides,words",
-    [("atom9", {}, r"unknown machine preset 'atom9' \(valid: atom1, conventional16, helixrc16-smt2, helixrc16\)"),
+    [("atom9", {}, r"unknown machine preset 'atom9' \(valid: atom1, big1-smt2, big1, conventional16, helixrc16-smt2, helixrc16\)"),
      ("atom1", {"l1_sise": 1}, r"valid: name, description, issue_width"),
      ("atom1", {"l1_size": 0}, "l1_size must be"),
      ("atom1", {"l1_size": 3 * 1024 * 8 * 64}, "power of two"),

@@ -164,6 +164,15 @@ typedef struct csim_config {
     int64_t c2c_latency;         /* coherence: a line last written by another core */
     int64_t upgrade_latency;     /* coherence: a store to a line others hold too */
     int64_t check;               /* 1: shadow shared memory, stop at the first order violation */
+    /* The out-of-order core (docs/multicore.md section 13); the sizes are unused in order. */
+    int64_t core_model;          /* 0 in-order, 1 out-of-order */
+    int64_t rob_size;            /* reorder buffer: instructions dispatched and not retired */
+    int64_t iq_size;             /* issue queue: instructions dispatched and not issued */
+    int64_t lsq_size;            /* load/store queue: loads and stores dispatched and not retired */
+    int64_t smt_rob;             /* SMT: 0 the core's contexts share the ROB, 1 partitioned (each
+                                    context gets rob_size / smt entries) */
+    int64_t smt_iq;              /* the same for the issue queue */
+    int64_t smt_lsq;             /* the same for the load/store queue */
 } csim_config;
 
 /* Per-pc counters, filled by the simulator (the caller zeroes them). */

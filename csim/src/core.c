@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "ooo.h"
 #include "opcodes.h"
 #include "pyarith.h"
 #include "sched.h"
@@ -113,7 +114,12 @@ static inline int element_offset(const csim_array *arr, const csim_value *regs,
 /* Bytes of an element of each dtype (for the scheduler's undo log). */
 static const uint8_t dtype_sizes[] = {1, 2, 4, 8, 1, 2, 4, 8, 4, 8, 1};
 
-int core_step(core *c, ctx *x, sched *s, uint64_t max_steps, uint64_t horizon)
+/* core_step's body, instantiated twice: OOO 0 times the in-order pipeline, 1 the out-of-order
+   core (ooo.h), which replaces the issue and clock steps and adds a retirement after each
+   instruction; the constant keeps the in-order instance free of the other's work. */
+static inline __attribute__((always_inline)) int step(core *c, ctx *x, sched *s,
+                                                      uint64_t max_steps, uint64_t horizon,
+                                                      const int OOO)
 {
     const core_instr *const code = c->code;
     csim_value *const regs = x->regs;
@@ -125,15 +131,22 @@ int core_step(core *c, ctx *x, sched *s, uint64_t max_steps, uint64_t horizon)
     const int msg_size = c->msg_size;
     const int64_t width = c->width;
     const uint64_t refill = (uint64_t)c->penalty + 1;
-    const uint64_t start_cycle = x->cycle;
     const int logging = s->undo_on;
     const int checking = s->checking;
     issue_slots *const shared = x->issue;
+    ooo_ctx *const o = x->ooo;
+    if (OOO && x->cycle != o->rcycle) {     /* the scheduler moved the clock of a drained window */
+        o->dcycle = o->rcycle = x->cycle;
+        o->dcount = o->rcount = 0;
+    }
     uint64_t cycle = x->cycle, fetch_ready = x->fetch_ready;
     unsigned fetch_cat = x->fetch_cat;
     int64_t slots = x->slots;
     int32_t pc = x->pc;
+    const uint64_t start_cycle = x->cycle;
     uint64_t loads = 0, stores = 0, branches = 0, mispredicts = 0;
+    uint64_t dispatch = 0, done = 0;        /* OOO: the instruction's dispatch and completion */
+    unsigned wait_cat = 0, own_cat = 0;     /* OOO: its stall causes before / after its issue */
     uint64_t limit = max_steps != 0 ? max_steps : UINT64_MAX, n = 0;
     int budget_binds = 0, status;
 
@@ -176,6 +189,15 @@ int core_step(core *c, ctx *x, sched *s, uint64_t max_steps, uint64_t horizon)
             fetch_cat = CSIM_CAT_COMM;                                         \
         }                                                                      \
     } while (0)
+/* OOO: SYNC, RET and RAISE retire at their issue, the window empty behind them. */
+#define DRAIN()                                                                \
+    do {                                                                       \
+        if (OOO) {                                                             \
+            ooo_commit(o, dispatch, issue, issue, wait_cat, own_cat, 0, st->cycles, x->cat); \
+            o->dcycle = o->rcycle;                                             \
+            o->dcount = 0;                                                     \
+        }                                                                      \
+    } while (0)
 #define SOURCE(r)                                                              \
     do {                                                                       \
         uint64_t t_ = ready[r];                                                \
@@ -199,24 +221,49 @@ int core_step(core *c, ctx *x, sched *s, uint64_t max_steps, uint64_t horizon)
         n++;
         const core_instr *in = &code[pc];
 
-        /* Issue: the first cycle with a free slot, ready sources and the fetch refilled. */
-        uint64_t need = fetch_ready;
-        unsigned cat = fetch_cat;
-        SOURCE(in->a);
-        SOURCE(in->b);
-        SOURCE(in->c);
-        SOURCE(in->s);
-        uint64_t earliest = cycle + (slots >= width);
-        uint64_t own = need > earliest ? need : earliest;
-        /* SMT: the first cycle from then on with a slot the core's other contexts left free */
-        uint64_t issue = shared != NULL ? issue_find(shared, own) : own;
-        /* Memory and synchronization happen in global time order: let earlier contexts go. */
         const csim_op_class cls = csim_op_table[in->op].cls;
-        if ((cls == CLS_MEM || cls == CLS_SYNC) && issue > horizon) {
-            n--;
-            x->when = issue;
-            status = CORE_YIELD;
-            goto stop;
+        uint64_t need, own = 0, issue;
+        unsigned cat;
+        if (OOO) {
+            /* Dispatch in order (SYNC, RET and RAISE after the window drained), then issue at
+               the first cycle with ready sources and a free slot on the core's timeline. */
+            need = dispatch = ooo_dispatch_cycle(o, fetch_ready, fetch_cat, cls == CLS_MEM, &cat);
+            if ((cls == CLS_SYNC || in->op == OP_RET || in->op == OP_RAISE) && o->rcycle > need)
+                need = dispatch = o->rcycle;
+            /* Memory and synchronization in global time order, by dispatch cycle. */
+            if ((cls == CLS_MEM || cls == CLS_SYNC) && dispatch > horizon) {
+                n--;
+                x->when = dispatch;
+                status = CORE_YIELD;
+                goto stop;
+            }
+            SOURCE(in->a);
+            SOURCE(in->b);
+            SOURCE(in->c);
+            SOURCE(in->s);
+            issue = issue_find(o->slots, need);
+            wait_cat = issue - need > need - dispatch ? CSIM_CAT_BUSY : cat;
+            done = issue + 1;
+            own_cat = CSIM_CAT_DEPENDENCE;
+        } else {
+            /* Issue: the first cycle with a free slot, ready sources and the fetch refilled. */
+            need = fetch_ready;
+            cat = fetch_cat;
+            SOURCE(in->a);
+            SOURCE(in->b);
+            SOURCE(in->c);
+            SOURCE(in->s);
+            uint64_t earliest = cycle + (slots >= width);
+            own = need > earliest ? need : earliest;
+            /* SMT: the first cycle from then on with a slot the core's other contexts left free */
+            issue = shared != NULL ? issue_find(shared, own) : own;
+            /* Memory and synchronization happen in global time order: let earlier contexts go. */
+            if ((cls == CLS_MEM || cls == CLS_SYNC) && issue > horizon) {
+                n--;
+                x->when = issue;
+                status = CORE_YIELD;
+                goto stop;
+            }
         }
 #ifdef CSIM_TRACE
         fprintf(stderr, "%8" PRIu64 " %6d  %-10s aux=%u dst=%d a=%d b=%d c=%d\n", issue, (int)pc,
@@ -225,20 +272,24 @@ int core_step(core *c, ctx *x, sched *s, uint64_t max_steps, uint64_t horizon)
 #endif
         csim_pc_stats *st = &stats[pc];
         st->exec++;
-        if (shared != NULL)
-            issue_take(shared, issue);
-        if (issue > cycle) {
-            /* Stalls to what the instruction waited on; cycles a sibling's issues filled
-               (issue > own, SMT only) to BUSY: the core was issuing. */
-            uint64_t stall = own > cycle ? own - cycle - 1 : 0;
-            st->cycles[CSIM_CAT_BUSY] += 1 + (issue - cycle - 1 - stall);
-            st->cycles[cat] += stall;
-            x->cat[CSIM_CAT_BUSY] += 1 + (issue - cycle - 1 - stall);
-            x->cat[cat] += stall;
-            cycle = issue;
-            slots = 1;
+        if (OOO) {
+            issue_take(o->slots, issue);    /* its clock and stats move at retirement */
         } else {
-            slots++;
+            if (shared != NULL)
+                issue_take(shared, issue);
+            if (issue > cycle) {
+                /* Stalls to what the instruction waited on; cycles a sibling's issues filled
+                   (issue > own, SMT only) to BUSY: the core was issuing. */
+                uint64_t stall = own > cycle ? own - cycle - 1 : 0;
+                st->cycles[CSIM_CAT_BUSY] += 1 + (issue - cycle - 1 - stall);
+                st->cycles[cat] += stall;
+                x->cat[CSIM_CAT_BUSY] += 1 + (issue - cycle - 1 - stall);
+                x->cat[cat] += stall;
+                cycle = issue;
+                slots = 1;
+            } else {
+                slots++;
+            }
         }
 
         switch ((csim_opcode)in->op) {
@@ -519,8 +570,10 @@ int core_step(core *c, ctx *x, sched *s, uint64_t max_steps, uint64_t horizon)
             loads++;
             ready[in->dst] = issue + lat;
             why[in->dst] = (uint8_t)level;
+            done = issue + lat;
+            own_cat = level;
             pc++;
-            continue;
+            goto next;
         }
         case OP_STORE_I: {
             const csim_array *arr = &arrays[in->aux];
@@ -567,7 +620,7 @@ int core_step(core *c, ctx *x, sched *s, uint64_t max_steps, uint64_t horizon)
             STORE_TIMING(arr->sim_addr + (uint64_t)off);
             stores++;
             pc++;
-            continue;
+            goto next;
         }
         case OP_STORE_F: {
             const csim_array *arr = &arrays[in->aux];
@@ -603,12 +656,12 @@ int core_step(core *c, ctx *x, sched *s, uint64_t max_steps, uint64_t horizon)
             STORE_TIMING(arr->sim_addr + (uint64_t)off);
             stores++;
             pc++;
-            continue;
+            goto next;
         }
 
         case OP_JMP:
             pc = in->target;
-            continue;
+            goto next;
         case OP_BRT:
         case OP_BRF: {
             int taken = (IA != 0) == (in->op == OP_BRT);
@@ -619,14 +672,16 @@ int core_step(core *c, ctx *x, sched *s, uint64_t max_steps, uint64_t horizon)
                 fetch_cat = CSIM_CAT_BRANCH;
             }
             pc = taken ? in->target : pc + 1;
-            continue;
+            goto next;
         }
         case OP_RET:
+            DRAIN();
             status = CSIM_OK;
             msg[0] = '\0';
             goto stop;
         case OP_RAISE:
             /* The caller knows which assert or range this pc is; there is no text to add. */
+            DRAIN();
             status = in->aux;
             msg[0] = '\0';
             goto stop;
@@ -646,6 +701,7 @@ int core_step(core *c, ctx *x, sched *s, uint64_t max_steps, uint64_t horizon)
         case OP_ITER_END:
         case OP_LOOP_EXIT:
         case OP_LOOP_RETURN:
+            DRAIN();
             status = CORE_SYNC;             /* issued here; the scheduler gives it its meaning */
             goto stop;
         case CSIM_NOPS:
@@ -654,7 +710,13 @@ int core_step(core *c, ctx *x, sched *s, uint64_t max_steps, uint64_t horizon)
         /* Every opcode that breaks out of the switch wrote its register (or the sink). */
         ready[in->dst] = issue + in->lat;
         why[in->dst] = CSIM_CAT_DEPENDENCE;
+        if (in->lat > 1)
+            done = issue + in->lat;
         pc++;
+    next:
+        if (OOO)
+            ooo_commit(o, dispatch, issue, done, wait_cat, own_cat, cls == CLS_MEM, st->cycles,
+                       x->cat);
     }
 
 #undef IA
@@ -669,14 +731,15 @@ int core_step(core *c, ctx *x, sched *s, uint64_t max_steps, uint64_t horizon)
 #undef INT_OVERFLOW
 #undef SOURCE
 #undef STORE_TIMING
+#undef DRAIN
 
 stop:
-    x->cycle = cycle;
+    x->cycle = OOO ? o->rcycle : cycle;
     x->slots = slots;
     x->fetch_ready = fetch_ready;
     x->fetch_cat = (uint8_t)fetch_cat;
     x->pc = pc;
-    x->busy += cycle - start_cycle;
+    x->busy += x->cycle - start_cycle;
     x->instructions += n;
     x->loads += loads;
     x->stores += stores;
@@ -684,4 +747,9 @@ stop:
     x->mispredicts += mispredicts;
     c->instructions += n;
     return status;
+}
+
+int core_step(core *c, ctx *x, sched *s, uint64_t max_steps, uint64_t horizon)
+{
+    return c->ooo_on ? step(c, x, s, max_steps, horizon, 1) : step(c, x, s, max_steps, horizon, 0);
 }

@@ -7,6 +7,8 @@
  * to one pc: one BUSY cycle for the issue, the rest to whatever it waited on (csim_cat).
  * Loads and stores look up the line of their element's first byte at sim_addr + the same byte
  * offset as the host access, in L1 then L2; a miss fills both levels.
+ * With core_model 1 (ooo_on) the same interpreter times instructions on the out-of-order core
+ * instead (ooo.h): x->cycle is then the context's retirement clock.
  */
 #ifndef CSIM_CORE_H
 #define CSIM_CORE_H
@@ -50,6 +52,7 @@ typedef struct core {
     csim_pc_stats *stats;
     /* config values the loop needs */
     int64_t width, penalty;
+    int ooo_on;              /* core_model 1: every context times instructions with ooo.h */
     uint64_t budget;         /* max_instructions; 0 = unlimited */
     uint64_t instructions;   /* executed by all contexts */
     char *msg;               /* the sim's message buffer */

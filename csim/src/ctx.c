@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "ctx.h"
+#include "ooo.h"
 
 int ctx_init(ctx *x, int32_t nregs, csim_value *regs, int32_t worker, int32_t core, cache *l1,
              bpred *bp)
@@ -43,6 +44,8 @@ void ctx_start(ctx *x, const ctx *from, int32_t nregs, int32_t pc, uint64_t cycl
     memset(x->open_segs, 0, sizeof x->open_segs);
     x->nopen = 0;
     x->state = CTX_READY;
+    if (x->ooo != NULL)                  /* an empty window: no entries of an earlier iteration */
+        ooo_ctx_reset(x->ooo, cycle);
 }
 
 void ctx_open_segment(ctx *x, int32_t seg)

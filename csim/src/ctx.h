@@ -49,6 +49,7 @@ typedef struct ctx {
     cache *l1;               /* its core's */
     bpred *bp;               /* its core's */
     issue_slots *issue;      /* its core's shared issue slots (smt > 1); NULL: its own */
+    struct ooo_ctx *ooo;     /* the out-of-order core's state (ooo.h); NULL: in order */
     /* counters */
     uint64_t instructions, loads, stores, branches, mispredicts;
     uint64_t busy, wait, dispatch, iterations;

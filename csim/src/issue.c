@@ -7,29 +7,38 @@
 
 int issue_init(issue_slots *q, int64_t width)
 {
-    q->used = calloc(ISSUE_WINDOW, sizeof *q->used);
+    return issue_init_window(q, width, ISSUE_WINDOW);
+}
+
+int issue_init_window(issue_slots *q, int64_t width, uint64_t window)
+{
+    q->used = calloc((size_t)window, sizeof *q->used);
     q->base = 0;
+    q->window = window;
+    q->mask = window - 1;
     q->width = width;
     return q->used == NULL ? CSIM_NO_MEMORY : CSIM_OK;
 }
 
 void issue_take(issue_slots *q, uint64_t t)
 {
-    if (t >= q->base + ISSUE_WINDOW) {      /* slide: forget the cycles below t's window */
-        uint64_t base = t - ISSUE_WINDOW + 1;
+    const size_t window = (size_t)q->window;
+
+    if (t >= q->base + window) {            /* slide: forget the cycles below t's window */
+        uint64_t base = t - window + 1;
         uint64_t n = base - q->base;
-        size_t from = (size_t)(q->base & (ISSUE_WINDOW - 1));
-        if (n >= ISSUE_WINDOW) {
-            memset(q->used, 0, ISSUE_WINDOW);
-        } else if (from + n <= ISSUE_WINDOW) {
+        size_t from = (size_t)(q->base & q->mask);
+        if (n >= window) {
+            memset(q->used, 0, window);
+        } else if (from + n <= window) {
             memset(q->used + from, 0, (size_t)n);
         } else {                            /* the forgotten cycles wrap around the array */
-            memset(q->used + from, 0, ISSUE_WINDOW - from);
-            memset(q->used, 0, (size_t)n - (ISSUE_WINDOW - from));
+            memset(q->used + from, 0, window - from);
+            memset(q->used, 0, (size_t)n - (window - from));
         }
         q->base = base;
     }
-    q->used[t & (ISSUE_WINDOW - 1)]++;
+    q->used[t & q->mask]++;
 }
 
 void issue_free(issue_slots *q)

@@ -5,29 +5,34 @@
  * at or after the one it is ready in that has a free slot, and takes it. Contexts advance in the
  * scheduler's time order, so a context stalled on a miss, a mispredict or a WAIT takes no slots
  * and its sibling gets them all; two busy contexts share them. Cycles below the window (more than
- * ISSUE_WINDOW behind the latest reservation) count as full.
+ * window cycles behind the latest reservation) count as full. The in-order core's window is
+ * ISSUE_WINDOW cycles; the out-of-order core's is longer (ooo.h), since it issues instructions up
+ * to a ROB of misses apart.
  */
 #ifndef CSIM_ISSUE_H
 #define CSIM_ISSUE_H
 
 #include <stdint.h>
 
-#define ISSUE_WINDOW 4096        /* cycles remembered; a power of two */
+#define ISSUE_WINDOW 4096        /* cycles remembered by default; a power of two */
 
 typedef struct issue_slots {
-    uint8_t *used;           /* [ISSUE_WINDOW]: slots taken in cycle c at used[c % ISSUE_WINDOW] */
+    uint8_t *used;           /* [window]: slots taken in cycle c at used[c & mask] */
     uint64_t base;           /* the oldest cycle remembered */
+    uint64_t window, mask;   /* cycles remembered (a power of two), window - 1 */
     int64_t width;
 } issue_slots;
 
-/* Returns CSIM_OK or CSIM_NO_MEMORY. */
+/* An ISSUE_WINDOW timeline. Returns CSIM_OK or CSIM_NO_MEMORY. */
 int issue_init(issue_slots *q, int64_t width);
+/* A timeline of window cycles (a power of two). Returns CSIM_OK or CSIM_NO_MEMORY. */
+int issue_init_window(issue_slots *q, int64_t width, uint64_t window);
 /* The first cycle >= t with a free slot. */
 static inline uint64_t issue_find(const issue_slots *q, uint64_t t)
 {
     if (t < q->base)
         t = q->base;
-    while (t < q->base + ISSUE_WINDOW && q->used[t & (ISSUE_WINDOW - 1)] >= q->width)
+    while (t < q->base + q->window && q->used[t & q->mask] >= q->width)
         t++;
     return t;
 }

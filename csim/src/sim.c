@@ -14,6 +14,7 @@
 #include "bpred.h"
 #include "cache.h"
 #include "core.h"
+#include "ooo.h"
 #include "sched.h"
 #include "trace.h"
 #include "opcodes.h"
@@ -31,6 +32,7 @@ struct csim_sim {
     int32_t ncores;
     core core;
     sched sched;
+    ooo ooo;                     /* the out-of-order core's state (core_model 1) */
     trace trace;                 /* used when tracing is enabled (sched.trace points to it) */
     csim_pc_stats *stats;
     csim_pc_stats *own_stats;    /* allocated when the caller passes no pc_stats */
@@ -130,6 +132,13 @@ static int check_config(const csim_config *cfg, char *err, int err_size)
         {"c2c_latency", cfg->c2c_latency, 0, 1 << 20},
         {"upgrade_latency", cfg->upgrade_latency, 0, 1 << 20},
         {"check", cfg->check, 0, 1},
+        {"core_model", cfg->core_model, 0, 1},
+        {"rob_size", cfg->rob_size, 1, OOO_MAX_SIZE},
+        {"iq_size", cfg->iq_size, 1, OOO_MAX_SIZE},
+        {"lsq_size", cfg->lsq_size, 1, OOO_MAX_SIZE},
+        {"smt_rob", cfg->smt_rob, 0, 1},
+        {"smt_iq", cfg->smt_iq, 0, 1},
+        {"smt_lsq", cfg->smt_lsq, 0, 1},
     };
 
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
@@ -137,7 +146,8 @@ static int check_config(const csim_config *cfg, char *err, int err_size)
             return 0;
     return cache_geometry_ok("l1", cfg->l1_size, cfg->l1_assoc, cfg->l1_line, err, err_size)
            && cache_geometry_ok("l2", cfg->l2_size, cfg->l2_assoc, cfg->l2_line, err, err_size)
-           && ring_geometry_ok(cfg, err, err_size);
+           && ring_geometry_ok(cfg, err, err_size)
+           && ooo_config_ok(cfg, err, err_size);
 }
 
 static int check_arrays(const csim_program *p, char *err, int err_size)
@@ -307,6 +317,22 @@ static int check_program(const csim_program *p, char *err, int err_size)
     return check_reductions(p, err, err_size);
 }
 
+/* Give every context its out-of-order state (ooo.h) and switch the core to it. */
+static int attach_ooo(csim_sim *sim, const csim_config *config)
+{
+    sched *s = &sim->sched;
+    int st = ooo_init(&sim->ooo, config);
+
+    if (st != CSIM_OK)
+        return st;
+    s->main.ooo = ooo_context(&sim->ooo, -1);
+    ooo_ctx_reset(s->main.ooo, 0);
+    for (int32_t k = 0; k < s->nworkers; k++)
+        s->workers[k].ooo = ooo_context(&sim->ooo, k);
+    sim->core.ooo_on = 1;
+    return CSIM_OK;
+}
+
 csim_sim *csim_new(const csim_config *config, const csim_program *program,
                    csim_pc_stats *pc_stats, int *status, char *err, int err_size)
 {
@@ -356,6 +382,8 @@ csim_sim *csim_new(const csim_config *config, const csim_program *program,
         st = core_init(&sim->core, config, program, sim->stats, sim->msg, SIM_MSG_SIZE);
     if (st == CSIM_OK)
         st = sched_init(&sim->sched, config, program, &sim->core, sim->l1s, &sim->l2, sim->bps);
+    if (st == CSIM_OK && config->core_model == 1)
+        st = attach_ooo(sim, config);
     if (st == CSIM_BAD_CONFIG) {            /* a model's own check (the message names it) */
         failf(err, err_size, "%s", sim->msg);
         csim_free(sim);
@@ -543,6 +571,7 @@ void csim_free(csim_sim *sim)
     if (sim == NULL)
         return;
     sched_free(&sim->sched);
+    ooo_free(&sim->ooo);
     trace_free(&sim->trace);
     core_free(&sim->core);
     for (int32_t k = 0; k < sim->ncores; k++) {

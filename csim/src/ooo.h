@@ -1,0 +1,181 @@
+/* The out-of-order core's timing (machine field core_model = 1; docs/multicore.md section 13).
+ *
+ * A dataflow model in the style of ZSim's OoO core. The interpreter (core.c) still executes every
+ * instruction in program order on real registers and memory; this model only gives each one its
+ * cycles, all known when it executes:
+ *
+ *   dispatch  in order, issue_width per cycle, once the fetch has refilled (a mispredict) and the
+ *             ROB, the issue queue (IQ) and, for loads and stores, the load/store queue (LSQ) have
+ *             a free entry;
+ *   issue     at the first cycle >= dispatch with its sources ready and a free slot on the core's
+ *             issue timeline (issue.h; shared by the core's SMT contexts);
+ *   complete  issue + its latency (a load's from sched_mem_latency, so independent misses overlap);
+ *   retire    in order, issue_width per cycle, at or after completing.
+ *
+ * An entry of the ROB and the LSQ frees when its instruction retires, of the IQ when it issues.
+ * Each structure is a min-heap of the cycles its entries free: it is full at cycle d when it holds
+ * size entries that all free after d, and the next dispatch then waits for the earliest. A
+ * partitioned structure is a heap per context of size / smt entries, a shared one a heap per core
+ * (its contexts' entries mixed, in the order the scheduler runs them: an approximation). The main
+ * context, alone on its core while it runs, always has whole structures of its own.
+ *
+ * The CPI stack is charged at retirement (the top-down rule): a cycle in which the context
+ * retires is busy; the cycles before it in which nothing retires go to the oldest unretired
+ * instruction: to its own latency (its memory level for a load, dependence otherwise) from its
+ * issue on, and before that to what held its issue back (its sources' producers, the fetch
+ * refill after a mispredict, or busy for a full window or issue slots).
+ */
+#ifndef CSIM_OOO_H
+#define CSIM_OOO_H
+
+#include <stdint.h>
+
+#include "api.h"
+#include "issue.h"
+
+#define OOO_ISSUE_WINDOW 65536   /* cycles the issue timeline remembers: ROB * DRAM latency */
+#define OOO_MAX_SIZE 4096        /* bound on rob_size, iq_size and lsq_size */
+
+/* One window structure: a min-heap of (cycle an entry frees << 3 | csim_cat of its wait). */
+typedef struct ooo_heap {
+    uint64_t *key;
+    int32_t n, cap;
+} ooo_heap;
+
+enum { OOO_ROB = 0, OOO_IQ, OOO_LSQ, OOO_NSTRUCT };
+
+/* One context's pipeline state. */
+typedef struct ooo_ctx {
+    ooo_heap own[OOO_NSTRUCT];       /* its partitions (all three for the main context) */
+    ooo_heap *q[OOO_NSTRUCT];        /* the structures it uses: its own or its core's */
+    issue_slots *slots;              /* its core's issue timeline */
+    uint64_t dcycle, rcycle;         /* cycle of the last dispatch / retirement */
+    int64_t dcount, rcount;          /* instructions dispatched / retired in that cycle */
+    int64_t width;
+} ooo_ctx;
+
+/* Per core: the shared structures and the issue timeline. */
+typedef struct ooo_core {
+    ooo_heap shared[OOO_NSTRUCT];
+    issue_slots slots;
+} ooo_core;
+
+typedef struct ooo {
+    ooo_core *cores;                 /* [cores] */
+    ooo_ctx *ctxs;                   /* [cores * smt + 1]: the workers, then the main context */
+    int32_t ncores, nctxs;
+} ooo;
+
+/* Whether a partitioned structure leaves every SMT context an entry; if not, err says which
+   field (the ranges are checked by the caller). Returns 1 or 0. */
+int ooo_config_ok(const csim_config *config, char *err, int err_size);
+/* Build the model for config (core_model 1; the sizes are validated). Returns CSIM_OK or
+   CSIM_NO_MEMORY. */
+int ooo_init(ooo *m, const csim_config *config);
+/* The state of worker w, or of the main context for w = -1. */
+ooo_ctx *ooo_context(ooo *m, int32_t w);
+/* Empty the context's own structures and start its clocks at cycle (a new iteration). */
+void ooo_ctx_reset(ooo_ctx *o, uint64_t cycle);
+void ooo_free(ooo *m);
+
+/* The first cycle >= d at which heap h has a free entry (*cat: the cause when it binds). */
+static inline uint64_t ooo_heap_free_at(const ooo_heap *h, uint64_t d, unsigned *cat)
+{
+    if (h->n == h->cap && (h->key[0] >> 3) > d) {
+        d = h->key[0] >> 3;
+        *cat = (unsigned)(h->key[0] & 7);
+    }
+    return d;
+}
+
+/* Take an entry freeing at cycle t, cause cat (after ooo_heap_free_at allowed it: when full, the
+   earliest entry has freed and is replaced). */
+static inline void ooo_heap_take(ooo_heap *h, uint64_t t, unsigned cat)
+{
+    uint64_t key = t << 3 | cat;
+    uint64_t *a = h->key;
+    int32_t i;
+
+    if (h->n < h->cap) {                    /* sift up */
+        i = h->n++;
+        while (i > 0 && a[(i - 1) / 2] > key) {
+            a[i] = a[(i - 1) / 2];
+            i = (i - 1) / 2;
+        }
+    } else {                                /* replace the root, sift down */
+        i = 0;
+        for (;;) {
+            int32_t l = 2 * i + 1, m;
+            if (l >= h->n)
+                break;
+            m = l + 1 < h->n && a[l + 1] < a[l] ? l + 1 : l;
+            if (a[m] >= key)
+                break;
+            a[i] = a[m];
+            i = m;
+        }
+    }
+    a[i] = key;
+}
+
+/* The first cycle the next instruction can dispatch: in order, width per cycle, after the fetch
+   refill (fetch_ready, cause fetch_cat), with a free ROB and IQ entry and, for mem, LSQ entry.
+   *cat gets the cause of the wait (busy when nothing but the dispatch width held it). */
+static inline uint64_t ooo_dispatch_cycle(const ooo_ctx *o, uint64_t fetch_ready,
+                                          unsigned fetch_cat, int mem, unsigned *cat)
+{
+    uint64_t d = o->dcycle + (o->dcount >= o->width);
+
+    *cat = CSIM_CAT_BUSY;
+    if (fetch_ready > d) {
+        d = fetch_ready;
+        *cat = fetch_cat;
+    }
+    d = ooo_heap_free_at(o->q[OOO_ROB], d, cat);
+    d = ooo_heap_free_at(o->q[OOO_IQ], d, cat);
+    if (mem)
+        d = ooo_heap_free_at(o->q[OOO_LSQ], d, cat);
+    return d;
+}
+
+/* Record an instruction dispatched at d, issued at issue, complete at done: it takes its
+   structures' entries and retires; the cycles retirement moved forward are charged to pc_cycles
+   and ctx_cat (both indexed by csim_cat): wait_cat before its issue, own_cat from then on. */
+static inline void ooo_commit(ooo_ctx *o, uint64_t d, uint64_t issue, uint64_t done,
+                              unsigned wait_cat, unsigned own_cat, int mem,
+                              uint64_t *pc_cycles, uint64_t *ctx_cat)
+{
+    uint64_t r = done > o->rcycle ? done : o->rcycle;
+
+    if (d > o->dcycle) {
+        o->dcycle = d;
+        o->dcount = 1;
+    } else {
+        o->dcount++;
+    }
+    if (r == o->rcycle && o->rcount >= o->width)
+        r++;
+    if (r > o->rcycle) {
+        uint64_t gap = r - o->rcycle - 1;   /* cycles in which nothing retired */
+        uint64_t from = issue > o->rcycle + 1 ? issue : o->rcycle + 1;
+        uint64_t own = r > from ? r - from : 0;
+        if (own > gap)
+            own = gap;
+        pc_cycles[CSIM_CAT_BUSY]++;
+        ctx_cat[CSIM_CAT_BUSY]++;
+        pc_cycles[own_cat] += own;
+        ctx_cat[own_cat] += own;
+        pc_cycles[wait_cat] += gap - own;
+        ctx_cat[wait_cat] += gap - own;
+        o->rcycle = r;
+        o->rcount = 1;
+    } else {
+        o->rcount++;
+    }
+    ooo_heap_take(o->q[OOO_ROB], r, own_cat);
+    ooo_heap_take(o->q[OOO_IQ], issue, wait_cat);
+    if (mem)
+        ooo_heap_take(o->q[OOO_LSQ], r, own_cat);
+}
+
+#endif

@@ -1,0 +1,164 @@
+"""The out-of-order core (docs/multicore.md section 13), validated on microkernels whose behaviour
+is known: a pointer chase pays one DRAM latency per load (nothing to overlap); independent loads
+overlap their misses up to the window; random branches are mispredict-bound; dense arithmetic is
+issue-bound, so a second SMT context gains nothing, while two pointer chases overlap. Every sample
+runs on big1 and big1-smt2 with CPython's results, and the CPI stacks account for every cycle."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import helixrc
+from equality import run_both
+from helixrc.csim.errors import MachineError
+from helixrc.resolve import import_file
+from test_samples_sim import KERNELS as SAMPLE_KERNELS
+
+BENCH = import_file(str(Path(__file__).resolve().parent.parent / "benchmarks" / "ooo_microkernels.py"))
+BIG = helixrc.PRESETS["big1"]
+#: load-to-use cycles of a load that misses both caches
+DRAM = BIG.l1_latency + BIG.l2_latency + BIG.dram_latency
+N = BENCH.N
+_perm = BENCH.perm
+_run = BENCH.run
+
+
+def _share(res: helixrc.Result, cat: str) -> float:
+    return res.stats["cpi_stack"][cat] / res.cycles
+
+
+def test_pointer_chase_pays_one_dram_latency_per_load() -> None:
+    steps = 2000
+    res = _run("chase", (_perm(N), steps))
+    per_load = res.cycles / steps
+    assert 0.95 * DRAM < per_load < 1.1 * DRAM, per_load
+    assert _share(res, "mem_dram") > 0.9
+
+
+def test_independent_loads_overlap_up_to_the_window() -> None:
+    steps = 20000
+    vals = np.random.default_rng(2).integers(0, 1000, N, dtype=np.int64)
+    big = _run("independent", (vals, steps, N - 1))
+    per_load = big.cycles / steps
+    assert per_load < DRAM / 15, per_load    # 224 entries hold ~35 iterations of ~6 instructions
+    small = _run("independent", (vals, steps, N - 1), rob_size=32)
+    assert small.cycles > 4 * big.cycles     # a 32-entry ROB holds ~5 loads
+    inorder = _run("independent", (vals, steps, N - 1), core_model="inorder")
+    assert inorder.cycles / steps > 0.95 * DRAM   # in order: every miss stalls the core
+
+
+def test_random_branches_are_mispredict_bound() -> None:
+    steps = 20000
+    res = _run("branchy", (BENCH.random_signs(), steps))
+    stack = res.stats["cpi_stack"]
+    assert max(stack, key=stack.get) == "branch"
+    assert _share(res, "branch") > 0.45
+    mispredicts = res.stats["branches"]["mispredicts"]
+    assert mispredicts > 0.4 * steps         # random outcomes: about half the ifs mispredict
+    # each one costs the penalty plus resolving the branch (an L1 load and a compare)
+    per_mispredict = res.cycles / mispredicts
+    assert BIG.mispredict_penalty < per_mispredict < BIG.mispredict_penalty + 15, per_mispredict
+
+
+def test_dense_arithmetic_is_issue_bound() -> None:
+    res = _run("dense", (20000,))
+    assert res.stats["ipc"] > 0.85 * BIG.issue_width
+    assert _share(res, "busy") > 0.95
+
+
+def test_dense_arithmetic_gains_nothing_from_a_second_context() -> None:
+    args = (np.zeros(2, dtype=np.int64), 5000)
+    one = _run("dense2", args)
+    two = _run("dense2", args, machine="big1-smt2")
+    assert two.cycles > 0.95 * one.cycles, two.cycles / one.cycles
+
+
+def test_two_pointer_chases_overlap_on_two_contexts() -> None:
+    args = (_perm(N), np.zeros(2, dtype=np.int64), 500)
+    one = _run("chase2", args)
+    two = _run("chase2", args, machine="big1-smt2")
+    assert two.cycles < 0.6 * one.cycles, two.cycles / one.cycles
+
+
+@pytest.mark.parametrize("name,args", [
+    ("chase", (_perm(1 << 14), 3000)),
+    ("branchy", (np.arange(4096, dtype=np.int8) % 3 - 1, 5000)),
+    ("dense", (3000,)),
+])
+def test_cpi_stack_sums_to_the_cycles(name: str, args: tuple) -> None:
+    res = _run(name, args)
+    assert sum(res.stats["cpi_stack"].values()) == res.cycles
+    core = res.stats["cores"][0]
+    assert core["busy"] + core["wait"] + core["dispatch"] + core["idle"] == res.cycles
+
+
+def test_each_smt_context_accounts_for_every_cycle() -> None:
+    res = _run("chase2", (_perm(1 << 14), np.zeros(2, dtype=np.int64), 300), machine="big1-smt2")
+    assert [c["iterations"] for c in res.stats["contexts"]] == [1, 1]
+    for ctx, stack in zip(res.stats["contexts"], res.stats["context_cpi_stacks"]):
+        assert sum(stack.values()) == res.cycles
+        assert ctx["busy"] + ctx["wait"] + ctx["dispatch"] + ctx["idle"] == res.cycles
+
+
+@pytest.mark.parametrize("machine", ["big1", "big1-smt2"])
+@pytest.mark.parametrize("path,name", SAMPLE_KERNELS, ids=[n for _, n in SAMPLE_KERNELS])
+def test_sample_on_the_big_core_matches_cpython(path: Path, name: str, machine: str) -> None:
+    module = import_file(str(path))
+    args = module.make_inputs("small", 1)
+    run_both(getattr(module, name), args, lambda a: helixrc.simulate(f"{path}::{name}", a, machine=machine).value)
+
+
+def test_presets() -> None:
+    big, smt2 = helixrc.PRESETS["big1"], helixrc.PRESETS["big1-smt2"]
+    assert (big.core_model, big.issue_width, big.cores, big.smt) == (1, 4, 1, 1)
+    assert (smt2.smt, smt2.smt_policy, smt2.smt_rob, smt2.smt_iq, smt2.smt_lsq) == (2, 1, 1, 0, 1)
+    same = {k: v for k, v in big.to_dict().items() if k not in ("name", "description", "smt", "smt_rob", "smt_iq", "smt_lsq")}
+    assert same == {k: v for k, v in smt2.to_dict().items() if k in same}
+
+
+@pytest.mark.parametrize("field,value,match", [
+    ("core_model", "fast", "core_model"),
+    ("core_model", 2, "core_model"),
+    ("rob_size", 0, "rob_size"),
+    ("iq_size", 5000, "iq_size"),
+    ("smt_lsq", "halves", "smt_lsq"),
+])
+def test_bad_ooo_field_is_a_machine_error(field: str, value: Any, match: str) -> None:
+    with pytest.raises(MachineError, match=match):
+        helixrc.resolve_machine("big1", **{field: value})
+
+
+def test_a_partition_needs_an_entry_per_context() -> None:
+    with pytest.raises(MachineError, match="lsq_size must be at least smt"):
+        helixrc.resolve_machine("big1-smt2", lsq_size=1)
+    assert helixrc.resolve_machine("big1-smt2", lsq_size=1, smt_lsq="shared").lsq_size == 1
+
+
+def test_c_core_checks_the_fields_too() -> None:
+    """The C validator names the field even when a config bypasses MachineConfig's checks."""
+    from helixrc.csim import binding
+    cfg = binding.ffi.new("csim_config *")
+    for field, value in helixrc.PRESETS["big1-smt2"].csim_fields().items():
+        setattr(cfg, field, value)
+    cfg.rob_size = 1
+    err = binding.ffi.new("char[256]")
+    status = binding.ffi.new("int *")
+    prog = binding.ffi.new("csim_program *")
+    sim = binding.lib.csim_new(cfg, prog, binding.ffi.NULL, status, err, 256)
+    assert sim == binding.ffi.NULL
+    assert "rob_size must be at least smt" in binding.ffi.string(err).decode()
+
+
+@pytest.mark.parametrize("path,name", SAMPLE_KERNELS, ids=[n for _, n in SAMPLE_KERNELS])
+def test_transformed_sample_on_two_contexts_matches_cpython(path: Path, name: str) -> None:
+    """The parallel form on big1-smt2, checking mode on: SYNC instructions drain the window and
+    the contexts' memory accesses stay in order by dispatch cycle."""
+    t = helixrc.transform(f"{path}::{name}", signals="uncoupled")
+    module = import_file(str(path))
+    args = module.make_inputs("small", 1)
+    run_both(getattr(module, name), args,
+             lambda a: helixrc.simulate(t.function, a, machine="big1-smt2", check=True).value)
