@@ -194,6 +194,8 @@ class RunOutcome:
     contexts: list[dict[str, int]]
     #: the ring cache's and the coherence directory's counters (csim_comm_stats)
     comm: dict[str, int]
+    #: the DRAM controller's counters (csim_dram_stats; zeros with dram_line_cycles 0)
+    dram: dict[str, int] = field(default_factory=dict)
     #: after a CHECK_VIOLATION status: the first violation (csim_violation's fields)
     violation: dict[str, int] | None = None
     #: per parallel loop run (csim_loop_stats, first-run order): pc, segments, invocations,
@@ -211,6 +213,13 @@ class RunOutcome:
 
     def reg_float(self, i: int) -> float:
         return self.regs.reg_float(i)
+
+
+def _counters(sim: Any, ctype: str, getter: Any) -> dict[str, int]:
+    """A counters struct the simulator fills (getter(sim, out)) as a dict by field name."""
+    out = ffi.new(f"{ctype} *")
+    getter(sim, out)
+    return {name: int(getattr(out, name)) for name, _ in ffi.typeof(ctype).fields}
 
 
 def _config_struct(config: MachineConfig) -> Any:
@@ -305,9 +314,8 @@ def run(
         lib.csim_get_totals(sim, totals)
         cores = _unit_stats(sim, lib.csim_core_count(sim), lib.csim_get_core_stats)
         contexts = _unit_stats(sim, lib.csim_context_count(sim), lib.csim_get_context_stats)
-        comm_struct = ffi.new("csim_comm_stats *")
-        lib.csim_get_comm_stats(sim, comm_struct)
-        comm = {name: int(getattr(comm_struct, name)) for name, _ in ffi.typeof("csim_comm_stats").fields}
+        comm = _counters(sim, "csim_comm_stats", lib.csim_get_comm_stats)
+        dram = _counters(sim, "csim_dram_stats", lib.csim_get_dram_stats)
         parallel_loops, overflow = _loop_stats(sim)
         violation = None
         if code == Status.CHECK_VIOLATION:
@@ -332,6 +340,7 @@ def run(
         cores=cores,
         contexts=contexts,
         comm=comm,
+        dram=dram,
         violation=violation,
         parallel_loops=parallel_loops,
         parallel_loops_overflow=overflow,

@@ -79,6 +79,8 @@ _RANGES: Mapping[str, tuple[int, int]] = MappingProxyType(
         "l1_latency": (1, _MAX_LATENCY),
         "l2_latency": (0, _MAX_LATENCY),
         "dram_latency": (0, _MAX_LATENCY),
+        "dram_channels": (1, 64),
+        "dram_line_cycles": (0, _MAX_LATENCY),
         "bpred_kind": (0, 1),
         "bpred_table_bits": (1, 24),
         "bpred_history_bits": (0, 32),
@@ -146,6 +148,13 @@ class MachineConfig:
     bpred_history_bits: int
     mispredict_penalty: int
     max_instructions: int
+    #: DRAM bandwidth (docs/multicore.md section 13): lines interleave over dram_channels
+    #: channels, each serving one L2 line per dram_line_cycles cycles, so concurrent L2 misses
+    #: queue; 0 = unlimited bandwidth (every miss costs dram_latency, no fill tracking). The
+    #: default, two channels of 8 cycles per 64-byte line, is 25.6 GB/s at a 1.6 GHz clock
+    #: (two DDR3-1600 channels)
+    dram_channels: int = 2
+    dram_line_cycles: int = 8
     #: cores running a parallel loop's iterations (core 0 also runs the code outside it)
     cores: int = 1
     #: hardware contexts per core (1, 2 or 4; cores * smt <= 64): the worker contexts are

@@ -93,6 +93,7 @@ def build_stats(kernel: str, encoded: Encoded, outcome: RunOutcome, config: Mach
         **({"contexts": [dict(c) for c in outcome.contexts],
             "context_cpi_stacks": [core_cpi_stack(c) for c in outcome.contexts]} if config.smt > 1 else {}),
         "communication": communication(outcome.comm, config),
+        "dram": dram_stats(outcome.dram, config, cycles),
         # checking mode: a violation stops the run with CheckError, so a result is a clean run
         **({"checker": {"violations": 0}} if config.check else {}),
         "loops": sorted(loops.values(), key=lambda e: (e["file"], e["line"], e["id"])),
@@ -125,6 +126,14 @@ def communication(comm: dict[str, int], config: MachineConfig) -> dict[str, dict
     if config.cores > 1:
         out["coherence"] = {k.removeprefix("coh_"): v for k, v in comm.items() if k.startswith("coh_")}
     return out
+
+
+def dram_stats(counters: dict[str, int], config: MachineConfig, cycles: int) -> dict[str, Any]:
+    """The DRAM controller's counters, and its utilization: the share of the run's channel-cycles
+    spent serving lines (0.0 with unlimited bandwidth, dram_line_cycles 0)."""
+    busy = counters.get("accesses", 0) * config.dram_line_cycles
+    channel_cycles = cycles * config.dram_channels
+    return {**counters, "utilization": round(busy / channel_cycles, 6) if channel_cycles else 0.0}
 
 
 def parallel_loops(encoded: Encoded, outcome: RunOutcome) -> list[dict[str, Any]]:

@@ -139,6 +139,10 @@ typedef struct csim_config {
     int64_t bpred_history_bits;  /* gshare global history length */
     int64_t mispredict_penalty;  /* cycles */
     int64_t max_instructions;    /* instruction budget; 0 = unlimited */
+    int64_t dram_channels;       /* memory channels; lines interleaved over them (dram.h) */
+    int64_t dram_line_cycles;    /* cycles a channel spends per L2 line (its bandwidth), so
+                                    concurrent misses queue; 0 = unlimited bandwidth: every L2
+                                    miss costs dram_latency */
     int64_t cores;               /* cores running a parallel loop's iterations, 1 to 64 */
     int64_t smt;                 /* hardware contexts per core: 1, 2 or 4 (cores * smt <= 64) */
     int64_t smt_policy;          /* 0 round-robin, 1 ICOUNT: which of a core's contexts ready
@@ -216,6 +220,15 @@ typedef struct csim_comm_stats {
     uint64_t coh_c2c_transfers, coh_invalidations, coh_upgrades, coh_flag_transfers;
 } csim_comm_stats;
 
+/* The DRAM controller's counters (dram.h; all 0 when dram_line_cycles is 0). */
+typedef struct csim_dram_stats {
+    uint64_t accesses;           /* lines read from DRAM (L2 misses, stores' fills included) */
+    uint64_t queue_cycles;       /* summed queueing delays before a channel served them */
+    uint64_t max_queue_cycles;   /* the longest one */
+    uint64_t pending_hits;       /* L2 hits that waited for the line's fill still in flight */
+    uint64_t pending_cycles;     /* their summed wait beyond an L2 hit's latency */
+} csim_dram_stats;
+
 /* The first checking-mode violation (check.h's check_violation): the access at pc by iteration
    iter broke the order with the access at other_pc by other_iter, at simulated address addr. */
 typedef struct csim_violation {
@@ -273,6 +286,7 @@ void csim_get_core_stats(const csim_sim *sim, int core, csim_core_stats *out);
 int csim_context_count(const csim_sim *sim);
 void csim_get_context_stats(const csim_sim *sim, int context, csim_core_stats *out);
 void csim_get_comm_stats(const csim_sim *sim, csim_comm_stats *out);
+void csim_get_dram_stats(const csim_sim *sim, csim_dram_stats *out);
 /* The parallel loops run (at most CSIM_STAT_LOOPS; *overflow 1 if loops or segments were left
    out), and loop k's counters in first-run order. */
 int csim_loop_count(const csim_sim *sim, int *overflow);

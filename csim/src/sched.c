@@ -15,7 +15,8 @@
 /* loop_step's answer when the loop ended by LOOP_RETURN: the kernel returned. */
 #define SCHED_RETURNED 200
 
-/* The ring cache, the coherence directory and the checker the config asks for. */
+/* The ring cache, the coherence directory, the DRAM controller and the checker the config asks
+   for. */
 static int init_models(sched *s, const csim_config *config, core *c)
 {
     int st;
@@ -51,6 +52,18 @@ static int init_models(sched *s, const csim_config *config, core *c)
         if (st != CSIM_OK)
             return st;
         s->coh_on = 1;
+    }
+    if (config->dram_line_cycles > 0) {
+        dram_params p;
+        dram_default_params(&p);
+        p.channels = config->dram_channels;
+        p.line_cycles = config->dram_line_cycles;
+        p.line_bytes = config->l2_line;
+        p.latency = config->dram_latency;
+        st = dram_init(&s->dram, &p, c->msg, (size_t)c->msg_size);
+        if (st != CSIM_OK)
+            return st;
+        s->dram_on = 1;
     }
     if (config->check) {
         st = check_init(&s->ck, 0);
@@ -130,6 +143,8 @@ void sched_free(sched *s)
         coh_free(&s->coh);
     if (s->check_on)
         check_free(&s->ck);
+    if (s->dram_on)
+        dram_free(&s->dram);
     free(s->sig_arrive);
     free(s->unshadowed);
     if (s->workers != NULL)
@@ -154,21 +169,31 @@ void sched_free(sched *s)
 
 /* -- plug-in points ------------------------------------------------------------------------- */
 
-/* The private L1 l1, then the shared L2, then DRAM (0 for a store, which still allocates). */
-static uint64_t cache_path(sched *s, cache *l1, uint64_t addr, int is_store, unsigned *level)
+/* The private L1 l1, then the shared L2, then DRAM (0 for a store, which still allocates), for
+   an access issued at cycle t. With the DRAM model an L2 miss queues for its channel (a store's
+   fill too, though the store buffer hides it), and an L2 hit on a line whose fill is still in
+   flight waits for it (charged to DRAM). */
+static uint64_t cache_path(sched *s, cache *l1, uint64_t addr, uint64_t t, int is_store,
+                           unsigned *level)
 {
     if (cache_access(l1, addr)) {
         if (level != NULL)
             *level = CSIM_CAT_MEM_L1;
         return is_store ? 0 : s->lat_l1;
     }
+    uint64_t at_l2 = t + s->lat_l1 + s->lat_l2;
     if (cache_access(s->l2, addr)) {
+        uint64_t fill = s->dram_on && !is_store ? dram_pending(&s->dram, addr, at_l2) : 0;
         if (level != NULL)
-            *level = CSIM_CAT_MEM_L2;
-        return is_store ? 0 : s->lat_l1 + s->lat_l2;
+            *level = fill ? CSIM_CAT_MEM_DRAM : CSIM_CAT_MEM_L2;
+        return is_store ? 0 : fill ? fill - t : s->lat_l1 + s->lat_l2;
     }
     if (level != NULL)
         *level = CSIM_CAT_MEM_DRAM;
+    if (s->dram_on) {
+        uint64_t ready = dram_read(&s->dram, addr, at_l2);
+        return is_store ? 0 : ready - t;
+    }
     return is_store ? 0 : s->lat_l1 + s->lat_l2 + s->lat_dram;
 }
 
@@ -182,14 +207,14 @@ uint64_t sched_mem_latency(sched *s, ctx *x, uint64_t addr, uint64_t t, int is_s
         uint64_t ready = ring_load(&s->rc, x->core, addr, t);
         if (ready == RING_MISS) {           /* the owner fetches it through its L1 */
             int64_t owner = ring_owner(&s->rc, addr);
-            uint64_t fetch = cache_path(s, &s->l1s[owner], addr, 0, &from);
+            uint64_t fetch = cache_path(s, &s->l1s[owner], addr, t, 0, &from);
             ready = ring_fill(&s->rc, x->core, addr, t, fetch);
         }
         if (level != NULL)
             *level = from;
         return ready - t;
     }
-    uint64_t lat = cache_path(s, x->l1, addr, is_store, level);
+    uint64_t lat = cache_path(s, x->l1, addr, t, is_store, level);
     if (!s->coh_on)
         return lat;
     coh_result r;

@@ -35,6 +35,7 @@
 #include "coherence.h"
 #include "core.h"
 #include "ctx.h"
+#include "dram.h"
 #include "ring.h"
 
 #define SCHED_MAX_INFLIGHT 2
@@ -106,6 +107,8 @@ typedef struct sched {
     int ring_on, coh_on;
     ring rc;
     coh coh;
+    int dram_on;             /* dram_line_cycles > 0: L2 misses queue for DRAM bandwidth */
+    dram dram;
     uint64_t *sig_arrive;    /* ring: [segments * ring_size * nworkers] each signal at each node */
     int model_status;        /* a model's CSIM_NO_MEMORY, reported by the next step */
     /* checking mode (docs/multicore.md section 7) */
@@ -138,9 +141,10 @@ void sched_free(sched *s);
 /* The load-to-use latency of a load by context x, issued at cycle t, of simulated address addr
    (*level, if not NULL, gets the csim_cat of its stall), or the cycles a store stalls the core.
    Inside a segment with the ring cache: x's ring node (a miss is fetched by the owner through
-   its L1 path); otherwise the private L1 of x's core, the shared L2, DRAM, plus the coherence
-   directory's transfer (cores > 1; a store invalidates the other L1s' copies and does not
-   stall: the store buffer hides it). */
+   its L1 path); otherwise the private L1 of x's core, the shared L2, DRAM (with dram_on, an
+   L2 miss queues for its channel and an L2 hit on a line in flight waits for its fill), plus
+   the coherence directory's transfer (cores > 1; a store invalidates the other L1s' copies and
+   does not stall: the store buffer hides it). */
 uint64_t sched_mem_latency(sched *s, ctx *x, uint64_t addr, uint64_t t, int is_store,
                            unsigned *level);
 /* The cycle at which worker to sees signal sig of segment seg: with the ring, its arrival at

@@ -110,6 +110,8 @@ static int check_config(const csim_config *cfg, char *err, int err_size)
         {"bpred_history_bits", cfg->bpred_history_bits, 0, BPRED_MAX_HISTORY_BITS},
         {"mispredict_penalty", cfg->mispredict_penalty, 0, MAX_LATENCY},
         {"max_instructions", cfg->max_instructions, 0, INT64_MAX},
+        {"dram_channels", cfg->dram_channels, 1, DRAM_MAX_CHANNELS},
+        {"dram_line_cycles", cfg->dram_line_cycles, 0, DRAM_MAX_CYCLES},
         {"cores", cfg->cores, 1, CSIM_MAX_CORES},
         {"smt", cfg->smt, 1, 4},
         {"smt_policy", cfg->smt_policy, 0, 1},
@@ -517,6 +519,20 @@ void csim_get_loop_stats(const csim_sim *sim, int k, csim_loop_stats *out)
         memset(out, 0, sizeof *out);
     else
         *out = sim->sched.loop_stats[k];
+}
+
+void csim_get_dram_stats(const csim_sim *sim, csim_dram_stats *out)
+{
+    const dram_stats *d = &sim->sched.dram.stats;
+
+    memset(out, 0, sizeof *out);
+    if (!sim->sched.dram_on)
+        return;
+    out->accesses = d->accesses;
+    out->queue_cycles = d->queue_cycles;
+    out->max_queue_cycles = d->max_queue;
+    out->pending_hits = d->pending_hits;
+    out->pending_cycles = d->pending_cycles;
 }
 
 void csim_get_comm_stats(const csim_sim *sim, csim_comm_stats *out)
