@@ -28,7 +28,7 @@ from helixrc.args import signature_of
 from helixrc.passes.ir import format_function
 from helixrc.passes.pipeline import compile_kernel
 from helixrc.csim.errors import HelixError, KernelError
-from helixrc.csim.machine import PRESETS, SMT_POLICIES, MachineConfig, parse_override, resolve_machine
+from helixrc.csim.machine import CORE_MODELS, PRESETS, SMT_POLICIES, MachineConfig, parse_override, resolve_machine
 from helixrc.report import format_simulation
 from helixrc.trace import DEFAULT_TRACE_LIMIT
 from helixrc.resolve import build_inputs, import_file, load_source_file, resolve_kernel, split_spec
@@ -254,8 +254,16 @@ def cmd_machines(args: argparse.Namespace) -> int:
         return 0
     for name, c in PRESETS.items():
         print(f"{name}: {c.description}")
-        print(f"  core     in-order, {c.issue_width}-wide; latencies int {c.lat_int}, mul {c.lat_mul}, "
+        pipeline = "out-of-order" if c.core_model == CORE_MODELS["ooo"] else "in-order"
+        print(f"  core     {pipeline}, {c.issue_width}-wide; latencies int {c.lat_int}, mul {c.lat_mul}, "
               f"div {c.lat_div}, fadd {c.lat_fadd}, fmul {c.lat_fmul}, fdiv {c.lat_fdiv}")
+        if c.core_model == CORE_MODELS["ooo"]:
+            sizes = []
+            for what, f in (("ROB", "rob"), ("IQ", "iq"), ("LSQ", "lsq")):
+                size, split = getattr(c, f"{f}_size"), getattr(c, f"smt_{f}")
+                how = "" if c.smt == 1 else f" partitioned ({size // c.smt} each)" if split else " shared"
+                sizes.append(f"{what} {size}{how}")
+            print(f"  window   {', '.join(sizes)}")
         print(f"  L1D      {c.l1_size // 1024} KB {c.l1_assoc}-way {c.l1_line} B lines, {c.l1_latency} cycles")
         print(f"  L2       {c.l2_size // 1024} KB {c.l2_assoc}-way {c.l2_line} B lines, +{c.l2_latency} cycles")
         print(f"  DRAM     +{c.dram_latency} cycles")

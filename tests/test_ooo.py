@@ -162,3 +162,25 @@ def test_transformed_sample_on_two_contexts_matches_cpython(path: Path, name: st
     args = module.make_inputs("small", 1)
     run_both(getattr(module, name), args,
              lambda a: helixrc.simulate(t.function, a, machine="big1-smt2", check=True).value)
+
+
+def test_machines_lists_the_big_presets(capsys: pytest.CaptureFixture[str]) -> None:
+    from helixrc.cli import main
+    assert main(["machines"]) == 0
+    out = capsys.readouterr().out
+    big1 = out.split("\nbig1:")[1]
+    assert "out-of-order, 4-wide" in big1 and "ROB 224, IQ 97, LSQ 128" in big1
+    assert "ROB 224 partitioned (112 each), IQ 97 shared, LSQ 128 partitioned (64 each)" in out
+
+
+@pytest.mark.parametrize("machine,signals", [("helixrc16", "uncoupled"), ("conventional16", "coupled")])
+@pytest.mark.parametrize("name", ["hash_join_probe", "order_book_match", "bzip2_bigram_hist"])
+def test_out_of_order_multicore_matches_cpython(name: str, machine: str, signals: str) -> None:
+    """Sixteen out-of-order cores with the ring cache or coherence: accesses reach the memory
+    models in dispatch order, and checking mode finds no order violation."""
+    path = next(p for p, n in SAMPLE_KERNELS if n == name)
+    t = helixrc.transform(f"{path}::{name}", signals=signals)
+    module = import_file(str(path))
+    args = module.make_inputs("small", 1)
+    run_both(getattr(module, name), args,
+             lambda a: helixrc.simulate(t.function, a, machine=machine, core_model="ooo", check=True).value)

@@ -5,12 +5,40 @@
 
 #include "ooo.h"
 
-static int heap_init(ooo_heap *h, int64_t cap)
+/* A ring (ROB, LSQ) or, for OOO_IQ, a calendar of cap entries. */
+static int queue_init(ooo_queue *q, int kind, int64_t cap)
 {
-    h->key = calloc((size_t)cap, sizeof *h->key);
-    h->n = 0;
-    h->cap = (int32_t)cap;
-    return h->key == NULL ? CSIM_NO_MEMORY : CSIM_OK;
+    memset(q, 0, sizeof *q);
+    q->cap = (int32_t)cap;
+    if (kind == OOO_IQ) {
+        q->count = calloc(OOO_ISSUE_WINDOW, sizeof *q->count);
+        q->cat = calloc(OOO_ISSUE_WINDOW, sizeof *q->cat);
+        return q->count == NULL || q->cat == NULL ? CSIM_NO_MEMORY : CSIM_OK;
+    }
+    q->key = calloc((size_t)cap, sizeof *q->key);
+    return q->key == NULL ? CSIM_NO_MEMORY : CSIM_OK;
+}
+
+/* Empty q, at cycle now. */
+static void queue_reset(ooo_queue *q, uint64_t now)
+{
+    if (q->key != NULL)
+        memset(q->key, 0, (size_t)q->cap * sizeof *q->key);
+    if (q->count != NULL && q->live != 0)
+        memset(q->count, 0, OOO_ISSUE_WINDOW * sizeof *q->count);
+    q->head = 0;
+    q->live = 0;
+    q->now = now;
+}
+
+static void queue_free(ooo_queue *q)
+{
+    free(q->key);
+    free(q->count);
+    free(q->cat);
+    q->key = NULL;
+    q->count = NULL;
+    q->cat = NULL;
 }
 
 int ooo_config_ok(const csim_config *config, char *err, int err_size)
@@ -51,7 +79,7 @@ int ooo_init(ooo *m, const csim_config *config)
         st = issue_init_window(&u->slots, config->issue_width, OOO_ISSUE_WINDOW);
         for (int j = 0; j < OOO_NSTRUCT && st == CSIM_OK; j++)
             if (!split[j])
-                st = heap_init(&u->shared[j], size[j]);
+                st = queue_init(&u->shared[j], j, size[j]);
     }
     for (int32_t w = 0; w < m->nctxs && st == CSIM_OK; w++) {
         int is_main = w == m->nctxs - 1;
@@ -61,7 +89,7 @@ int ooo_init(ooo *m, const csim_config *config)
         o->width = config->issue_width;
         for (int j = 0; j < OOO_NSTRUCT && st == CSIM_OK; j++) {
             if (is_main || split[j]) {
-                st = heap_init(&o->own[j], is_main ? size[j] : size[j] / smt);
+                st = queue_init(&o->own[j], j, is_main ? size[j] : size[j] / smt);
                 o->q[j] = &o->own[j];
             } else {
                 o->q[j] = &u->shared[j];
@@ -79,7 +107,8 @@ ooo_ctx *ooo_context(ooo *m, int32_t w)
 void ooo_ctx_reset(ooo_ctx *o, uint64_t cycle)
 {
     for (int j = 0; j < OOO_NSTRUCT; j++)
-        o->own[j].n = 0;
+        if (o->q[j] == &o->own[j])
+            queue_reset(&o->own[j], cycle);
     o->dcycle = o->rcycle = cycle;
     o->dcount = o->rcount = 0;
 }
@@ -90,12 +119,12 @@ void ooo_free(ooo *m)
         for (int32_t k = 0; k < m->ncores; k++) {
             issue_free(&m->cores[k].slots);
             for (int j = 0; j < OOO_NSTRUCT; j++)
-                free(m->cores[k].shared[j].key);
+                queue_free(&m->cores[k].shared[j]);
         }
     if (m->ctxs != NULL)
         for (int32_t w = 0; w < m->nctxs; w++)
             for (int j = 0; j < OOO_NSTRUCT; j++)
-                free(m->ctxs[w].own[j].key);
+                queue_free(&m->ctxs[w].own[j]);
     free(m->cores);
     free(m->ctxs);
     m->cores = NULL;

@@ -13,11 +13,13 @@
  *   retire    in order, issue_width per cycle, at or after completing.
  *
  * An entry of the ROB and the LSQ frees when its instruction retires, of the IQ when it issues.
- * Each structure is a min-heap of the cycles its entries free: it is full at cycle d when it holds
- * size entries that all free after d, and the next dispatch then waits for the earliest. A
- * partitioned structure is a heap per context of size / smt entries, a shared one a heap per core
- * (its contexts' entries mixed, in the order the scheduler runs them: an approximation). The main
- * context, alone on its core while it runs, always has whole structures of its own.
+ * Retirement is in order, so the ROB and the LSQ are rings of the cycles their entries free, in
+ * dispatch order: the next dispatch needs the oldest entry free. Issue is not in order, so the IQ
+ * is a calendar: per future cycle, how many of its entries issue then, and how many are in it now;
+ * when full, the next dispatch waits for the first cycle with an issue. A partitioned structure
+ * has size / smt entries per context, a shared one size entries per core (its contexts' entries
+ * mixed in the order the scheduler runs them: an approximation). The main context, alone on its
+ * core while it runs, always has whole structures of its own.
  *
  * The CPI stack is charged at retirement (the top-down rule): a cycle in which the context
  * retires is busy; the cycles before it in which nothing retires go to the oldest unretired
@@ -29,6 +31,7 @@
 #define CSIM_OOO_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include "api.h"
 #include "issue.h"
@@ -36,18 +39,25 @@
 #define OOO_ISSUE_WINDOW 65536   /* cycles the issue timeline remembers: ROB * DRAM latency */
 #define OOO_MAX_SIZE 4096        /* bound on rob_size, iq_size and lsq_size */
 
-/* One window structure: a min-heap of (cycle an entry frees << 3 | csim_cat of its wait). */
-typedef struct ooo_heap {
+/* A window structure. The ROB and the LSQ: a ring of cap entries in dispatch order, each the
+   (cycle it frees << 3 | the csim_cat of its wait), key[head] the oldest (0: free from the start).
+   The IQ: a calendar of the issue cycles after now of its live entries (count[t & mask] issue at
+   t, cat[t & mask] the wait of the last of them), over OOO_ISSUE_WINDOW cycles. */
+typedef struct ooo_queue {
     uint64_t *key;
-    int32_t n, cap;
-} ooo_heap;
+    int32_t cap, head;
+    uint16_t *count;
+    uint8_t *cat;
+    uint64_t now;
+    int32_t live;
+} ooo_queue;
 
 enum { OOO_ROB = 0, OOO_IQ, OOO_LSQ, OOO_NSTRUCT };
 
 /* One context's pipeline state. */
 typedef struct ooo_ctx {
-    ooo_heap own[OOO_NSTRUCT];       /* its partitions (all three for the main context) */
-    ooo_heap *q[OOO_NSTRUCT];        /* the structures it uses: its own or its core's */
+    ooo_queue own[OOO_NSTRUCT];      /* its partitions (all three for the main context) */
+    ooo_queue *q[OOO_NSTRUCT];       /* the structures it uses: its own or its core's */
     issue_slots *slots;              /* its core's issue timeline */
     uint64_t dcycle, rcycle;         /* cycle of the last dispatch / retirement */
     int64_t dcount, rcount;          /* instructions dispatched / retired in that cycle */
@@ -56,7 +66,7 @@ typedef struct ooo_ctx {
 
 /* Per core: the shared structures and the issue timeline. */
 typedef struct ooo_core {
-    ooo_heap shared[OOO_NSTRUCT];
+    ooo_queue shared[OOO_NSTRUCT];
     issue_slots slots;
 } ooo_core;
 
@@ -78,50 +88,73 @@ ooo_ctx *ooo_context(ooo *m, int32_t w);
 void ooo_ctx_reset(ooo_ctx *o, uint64_t cycle);
 void ooo_free(ooo *m);
 
-/* The first cycle >= d at which heap h has a free entry (*cat: the cause when it binds). */
-static inline uint64_t ooo_heap_free_at(const ooo_heap *h, uint64_t d, unsigned *cat)
+/* The first cycle >= d at which ring r has a free entry (*cat: the cause when it binds). */
+static inline uint64_t ooo_ring_free_at(const ooo_queue *r, uint64_t d, unsigned *cat)
 {
-    if (h->n == h->cap && (h->key[0] >> 3) > d) {
-        d = h->key[0] >> 3;
-        *cat = (unsigned)(h->key[0] & 7);
+    uint64_t oldest = r->key[r->head];
+
+    if ((oldest >> 3) > d) {
+        d = oldest >> 3;
+        *cat = (unsigned)(oldest & 7);
     }
     return d;
 }
 
-/* Take an entry freeing at cycle t, cause cat (after ooo_heap_free_at allowed it: when full, the
-   earliest entry has freed and is replaced). */
-static inline void ooo_heap_take(ooo_heap *h, uint64_t t, unsigned cat)
+/* Replace the oldest entry of ring r (free by now) with one freeing at cycle t, cause cat. */
+static inline void ooo_ring_take(ooo_queue *r, uint64_t t, unsigned cat)
 {
-    uint64_t key = t << 3 | cat;
-    uint64_t *a = h->key;
-    int32_t i;
+    r->key[r->head] = t << 3 | cat;
+    r->head = r->head + 1 == r->cap ? 0 : r->head + 1;
+}
 
-    if (h->n < h->cap) {                    /* sift up */
-        i = h->n++;
-        while (i > 0 && a[(i - 1) / 2] > key) {
-            a[i] = a[(i - 1) / 2];
-            i = (i - 1) / 2;
+/* The first cycle >= d at which calendar q has a free entry (*cat: the cause when it binds); q
+   moves to that cycle (dispatch cycles only grow, but a shared calendar's contexts interleave:
+   one a little behind the other sees it a little emptier than it was). */
+static inline uint64_t ooo_calendar_free_at(ooo_queue *q, uint64_t d, unsigned *cat)
+{
+    const uint64_t mask = OOO_ISSUE_WINDOW - 1;
+
+    if (d > q->now && (q->live == 0 || d - q->now >= OOO_ISSUE_WINDOW)) {
+        if (q->live != 0) {                 /* every entry has issued by d */
+            memset(q->count, 0, OOO_ISSUE_WINDOW * sizeof *q->count);
+            q->live = 0;
         }
-    } else {                                /* replace the root, sift down */
-        i = 0;
-        for (;;) {
-            int32_t l = 2 * i + 1, m;
-            if (l >= h->n)
-                break;
-            m = l + 1 < h->n && a[l + 1] < a[l] ? l + 1 : l;
-            if (a[m] >= key)
-                break;
-            a[i] = a[m];
-            i = m;
+        q->now = d;                         /* nothing to issue: skip the empty cycles */
+        return d;
+    }
+    while (q->now < d) {
+        uint64_t t = ++q->now & mask;
+        q->live -= q->count[t];
+        q->count[t] = 0;
+    }
+    while (q->live >= q->cap) {             /* full: wait for the next issue */
+        uint64_t t = ++q->now & mask;
+        if (q->count[t] != 0) {
+            q->live -= q->count[t];
+            q->count[t] = 0;
+            *cat = q->cat[t];
         }
     }
-    a[i] = key;
+    return q->now > d ? q->now : d;
+}
+
+/* An entry issuing at cycle t (>= q->now), its wait cause cat. */
+static inline void ooo_calendar_take(ooo_queue *q, uint64_t t, unsigned cat)
+{
+    if (t <= q->now)                        /* issued in its dispatch cycle: never waits there */
+        return;
+    if (t - q->now >= OOO_ISSUE_WINDOW)     /* past the window: kept at its end */
+        t = q->now + OOO_ISSUE_WINDOW - 1;
+    t &= OOO_ISSUE_WINDOW - 1;
+    q->count[t]++;
+    q->cat[t] = (uint8_t)cat;
+    q->live++;
 }
 
 /* The first cycle the next instruction can dispatch: in order, width per cycle, after the fetch
    refill (fetch_ready, cause fetch_cat), with a free ROB and IQ entry and, for mem, LSQ entry.
    *cat gets the cause of the wait (busy when nothing but the dispatch width held it). */
-static inline uint64_t ooo_dispatch_cycle(const ooo_ctx *o, uint64_t fetch_ready,
+static inline uint64_t ooo_dispatch_cycle(ooo_ctx *o, uint64_t fetch_ready,
                                           unsigned fetch_cat, int mem, unsigned *cat)
 {
     uint64_t d = o->dcycle + (o->dcount >= o->width);
@@ -131,10 +164,10 @@ static inline uint64_t ooo_dispatch_cycle(const ooo_ctx *o, uint64_t fetch_ready
         d = fetch_ready;
         *cat = fetch_cat;
     }
-    d = ooo_heap_free_at(o->q[OOO_ROB], d, cat);
-    d = ooo_heap_free_at(o->q[OOO_IQ], d, cat);
+    d = ooo_ring_free_at(o->q[OOO_ROB], d, cat);
+    d = ooo_calendar_free_at(o->q[OOO_IQ], d, cat);
     if (mem)
-        d = ooo_heap_free_at(o->q[OOO_LSQ], d, cat);
+        d = ooo_ring_free_at(o->q[OOO_LSQ], d, cat);
     return d;
 }
 
@@ -172,10 +205,10 @@ static inline void ooo_commit(ooo_ctx *o, uint64_t d, uint64_t issue, uint64_t d
     } else {
         o->rcount++;
     }
-    ooo_heap_take(o->q[OOO_ROB], r, own_cat);
-    ooo_heap_take(o->q[OOO_IQ], issue, wait_cat);
+    ooo_ring_take(o->q[OOO_ROB], r, own_cat);
+    ooo_calendar_take(o->q[OOO_IQ], issue, wait_cat);
     if (mem)
-        ooo_heap_take(o->q[OOO_LSQ], r, own_cat);
+        ooo_ring_take(o->q[OOO_LSQ], r, own_cat);
 }
 
 #endif
