@@ -1,6 +1,7 @@
 """The ``helixrc`` command.
 
     helixrc simulate samples/mcf_pricing.py::mcf_pricing --size small
+    helixrc simulate samples/mcf_pricing.py::mcf_pricing --machine helixrc16 --parallel
     helixrc transform samples/dfa_match_batch.py --diff --explain
     helixrc transform samples/dfa_match_batch.py --plan plan.toml
     helixrc advise samples/mcf_pricing.py::mcf_pricing --json report.json --plan-out plan.toml
@@ -30,6 +31,7 @@ from helixrc.passes.pipeline import compile_kernel
 from helixrc.csim.errors import HelixError, KernelError
 from helixrc.csim.machine import CORE_MODELS, PRESETS, SMT_POLICIES, MachineConfig, parse_override, resolve_machine
 from helixrc.report import format_simulation
+from helixrc.run import run
 from helixrc.trace import DEFAULT_TRACE_LIMIT
 from helixrc.resolve import build_inputs, import_file, load_source_file, resolve_kernel, split_spec
 
@@ -66,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--top", type=int, default=10, help="how many hot lines to list (default: 10)")
     sim.add_argument("--ir", action="store_true",
                      help="also print the lowered IR the simulator runs (helpers inlined)")
+    sim.add_argument("--parallel", action="store_true",
+                     help="run the kernel's parallel form instead (helixrc.run: the transform's default "
+                     "loops for the machine, or --plan's), checked against a sequential run of the "
+                     "original, and report each parallel loop's speedup over its sequential run")
+    sim.add_argument("--plan", metavar="PLAN", help="with --parallel: the plan to transform with (implies --parallel)")
     tr = sub.add_parser(
         "transform", help="rewrite a kernel's loops into HELIX parallel form (readable Python)",
         description="Rewrite the outermost parallelizable loop of each kernel into the parallel "
@@ -166,6 +173,8 @@ def _kernel_and_machine(args: argparse.Namespace) -> tuple[str, str, MachineConf
 def cmd_simulate(args: argparse.Namespace) -> int:
     path, func, config = _kernel_and_machine(args)
     call_args = build_inputs(import_file(path), args.inputs, args.size, args.seed)
+    if args.parallel or args.plan:
+        return _simulate_parallel(args, f"{path}::{func}", call_args, config)
     result = simulate(f"{path}::{func}", call_args, config, trace=args.trace or False,
                       trace_limit=args.trace_limit)
     if args.json == "-":
@@ -185,6 +194,26 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         meta = result.trace["otherData"]
         cut = f", truncated: {meta['dropped_events']} events past the limit" if meta["truncated"] else ""
         print(f"\ntrace written to {args.trace} ({meta['events']} events{cut})")
+    return 0
+
+
+def _simulate_parallel(args: argparse.Namespace, kernel: str, call_args: tuple[Any, ...],
+                       config: MachineConfig) -> int:
+    """``simulate --parallel``: the parallel form and the original, both simulated (helixrc.run)."""
+    if args.trace or args.ir:
+        raise HelixError("--trace and --ir show the kernel as it is: not with --parallel or --plan")
+    result = run(kernel, call_args, config, plan=args.plan)
+    if args.json == "-":
+        json.dump(result.stats, sys.stdout, indent=1)
+        print()
+        return 0
+    print(format_simulation(result.stats, result.value, args.top, result.sequential_cycles), end="")
+    if result.note:
+        print(f"\nnote: {result.note}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result.stats, f, indent=1)
+        print(f"\nstatistics written to {args.json}")
     return 0
 
 

@@ -21,7 +21,9 @@ CORE_HEADS = {"busy": "busy", "mem_l1": "L1", "mem_l2": "L2", "mem_dram": "DRAM"
               "dependence": "dep", "comm": "comm", "wait": "wait", "dispatch": "dispatch", "idle": "idle"}
 
 
-def format_simulation(stats: dict[str, Any], value: Any = None, top_lines: int = 10) -> str:
+def format_simulation(stats: dict[str, Any], value: Any = None, top_lines: int = 10,
+                      sequential_cycles: int | None = None) -> str:
+    """The report of one run; ``sequential_cycles``: the original's on the same machine (helixrc.run)."""
     cycles = stats["cycles"]
     m = stats["machine"]
     compile_note = ("cached" if stats["compile_cached"]
@@ -34,6 +36,8 @@ def format_simulation(stats: dict[str, Any], value: Any = None, top_lines: int =
         f"result   {value!r}",
         "",
         f"cycles        {cycles:>14,}",
+        *([f"sequential    {sequential_cycles:>14,}  (the original on the same machine: "
+           f"{sequential_cycles / cycles if cycles else 1.0:.2f}x speedup)"] if sequential_cycles is not None else []),
         f"instructions  {stats['instructions']:>14,}",
         f"IPC           {stats['ipc']:>14.3f}",
         f"host time     {stats['host_seconds']:>14.3f} s "
@@ -87,11 +91,18 @@ def format_simulation(stats: dict[str, Any], value: Any = None, top_lines: int =
 
 
 def _parallel_loops(stats: dict[str, Any]) -> list[str]:
-    """Per parallel loop: its runs, iterations and cycles, then one row per sequential segment."""
+    """Per parallel loop: its runs, iterations and cycles (and, after a sequential run of the same
+    call, its cycles there and its speedup over them), then one row per sequential segment."""
+    # helixrc.run's statistics carry each loop's sequential cycles; a lone simulation's do not
+    against = any("speedup" in loop for loop in stats["parallel_loops"])
     out = ["", "parallel loops (segments: instances, mean length from WAIT release to SIGNAL, wait)",
-           f"  {'line':>6}{'invocations':>13}{'iterations':>12}{'cycles':>14}"]
+           f"  {'line':>6}{'invocations':>13}{'iterations':>12}{'cycles':>14}"
+           + (f"{'sequential':>14}{'speedup':>9}  loop" if against else "")]
     for loop in stats["parallel_loops"]:
-        out.append(f"  {loop['line']:>6}{loop['invocations']:>13,}{loop['iterations']:>12,}{loop['cycles']:>14,}")
+        row = f"  {loop['line']:>6}{loop['invocations']:>13,}{loop['iterations']:>12,}{loop['cycles']:>14,}"
+        if "speedup" in loop:
+            row += f"{loop['sequential_cycles']:>14,}{loop['speedup']:>8.2f}x  {loop['id']}"
+        out.append(row)
         if loop["segments"]:
             out.append(f"  {'':>6}{'segment':>9}{'instances':>11}{'mean inst':>11}{'mean cyc':>10}{'wait cyc':>12}")
         for seg in loop["segments"]:

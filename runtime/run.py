@@ -55,7 +55,8 @@ class RunResult:
     sequential_cycles: int
     #: sequential_cycles / cycles
     speedup: float
-    #: the parallel run's statistics (runtime/stats.py)
+    #: the parallel run's statistics (runtime/stats.py); each ``parallel_loops`` entry also has the
+    #: loop's ``id``, ``sequential_cycles`` (the same loop in the sequential run) and ``speedup``
     stats: dict[str, Any]
     sequential_stats: dict[str, Any]
     #: the transformed module's source, as it ran
@@ -138,12 +139,38 @@ def execute(kernel: Kernel, transformed: Transformed, args: Sequence[Any], confi
 
 def _result(par: SimResult, seq: SimResult, transformed: Transformed, config: MachineConfig,
             note: str | None) -> RunResult:
+    stats = par.stats
+    if note is None and "parallel_loops" in stats:
+        stats = {**stats, "parallel_loops": loop_speedups(stats, seq.stats, transformed.loops)}
     return RunResult(
         value=par.value, cycles=par.cycles, sequential_cycles=seq.cycles,
         speedup=seq.cycles / par.cycles if par.cycles else 1.0,
-        stats=par.stats, sequential_stats=seq.stats, source=transformed.source,
+        stats=stats, sequential_stats=seq.stats, source=transformed.source,
         plan=transformed.plan, machine=config, loops=dict(transformed.loops), note=note,
     )
+
+
+def loop_speedups(stats: dict[str, Any], sequential: dict[str, Any],
+                  outcomes: dict[str, str]) -> list[dict[str, Any]]:
+    """The parallel run's ``parallel_loops`` entries, each with ``sequential_cycles`` (the cycles
+    the same loop took in the sequential run) and ``speedup`` over them.
+
+    A parallel loop is named by its PAR_BEGIN's line in the transformed source; the parallel run's
+    loop at that line gives its id, which the original's loop keeps, and the sequential run's loop
+    of that id its inclusive cycles (as the adviser's hotspots count them). An entry whose loop
+    cannot be named so (not a loop the transform parallelized) is left as it is.
+    """
+    ids = {(e["file"], e["line"]): e["id"] for e in stats["loops"]}
+    seq_cycles = {e["id"]: e["cycles"] for e in sequential["loops"]}
+    out = []
+    for entry in stats["parallel_loops"]:
+        lid = ids.get((entry["file"], entry["line"]))
+        if lid in seq_cycles and is_parallel(outcomes.get(lid, "")):
+            cycles = seq_cycles[lid]
+            entry = {**entry, "id": lid, "sequential_cycles": cycles,
+                     "speedup": round(cycles / entry["cycles"], 4) if entry["cycles"] else 0.0}
+        out.append(entry)
+    return out
 
 
 def is_parallel(outcome: str) -> bool:

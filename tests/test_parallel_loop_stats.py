@@ -131,3 +131,46 @@ def test_segments_past_the_limit_are_flagged_not_counted() -> None:
     assert loop["iterations"] == 6 and len(loop["segments"]) == 64
     assert all(seg["instances"] == 0 for seg in loop["segments"])
     assert "the rest are not counted" in format_simulation(res.stats)
+
+
+# ---------------------------------------------------------------------------------------------
+# helixrc.run: each parallel loop against its own sequential run
+# ---------------------------------------------------------------------------------------------
+
+VPR = SAMPLE.parent / "vpr_affected_nets.py"
+
+
+def test_run_gives_each_parallel_loop_its_sequential_cycles_and_speedup() -> None:
+    # the transform's default parallelizes two inner loops of vpr_affected_nets: one pays, one does not
+    res = helixrc.run(f"{VPR}::vpr_affected_nets", import_file(str(VPR)).make_inputs("small", 0), "helixrc16")
+    seq = {e["id"]: e for e in res.sequential_stats["loops"]}
+    par_lines = {e["id"]: e["line"] for e in res.stats["loops"]}
+    loops = res.stats["parallel_loops"]
+    assert [e["id"] for e in loops] == ["vpr_affected_nets/L1.1", "vpr_affected_nets/L1.2"]
+    for loop in loops:
+        assert loop["line"] == par_lines[loop["id"]]  # named by its line in the transformed source
+        assert loop["sequential_cycles"] == seq[loop["id"]]["cycles"] < res.sequential_cycles
+        assert loop["speedup"] == round(loop["sequential_cycles"] / loop["cycles"], 4)
+    assert loops[0]["speedup"] > 1 > loops[1]["speedup"]
+    # a lone simulation of the parallel form has no sequential run to hold its loops against
+    alone = helixrc.simulate(helixrc.transform(f"{VPR}::vpr_affected_nets", machine="helixrc16").function,
+                             import_file(str(VPR)).make_inputs("small", 0), "helixrc16")
+    assert [e["cycles"] for e in alone.stats["parallel_loops"]] == [e["cycles"] for e in loops]
+    assert not any("speedup" in e or "sequential_cycles" in e for e in alone.stats["parallel_loops"])
+
+
+def test_cli_simulate_parallel_reports_the_loops_speedups(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    plan = tmp_path / "plan.toml"
+    plan.write_text('signals = "uncoupled"\n[loops."dfa_match_batch/L1"]\ntechnique = "helix"\n')
+    for how in (["--parallel"], ["--plan", str(plan)]):
+        assert main(["simulate", f"{SAMPLE}::dfa_match_batch", "--machine", "helixrc16", *how]) == 0
+        out = capsys.readouterr().out
+        cycles, seq = (int(out.split(f"\n{k}")[1].split()[0].replace(",", "")) for k in ("cycles", "sequential"))
+        assert f"(the original on the same machine: {seq / cycles:.2f}x speedup)" in out
+        table = out[out.index("parallel loops (segments:"):].split("\n\n")[0].splitlines()
+        assert table[1].split() == ["line", "invocations", "iterations", "cycles", "sequential", "speedup", "loop"]
+        row = table[2].split()
+        assert row[1:3] == ["1", "150"] and row[-1] == "dfa_match_batch/L1"
+        assert row[-2] == f"{int(row[4].replace(',', '')) / int(row[3].replace(',', '')):.2f}x"
+    assert main(["simulate", f"{SAMPLE}::dfa_match_batch", "--parallel", "--trace", str(tmp_path / "t.json")]) == 2
+    assert "not with --parallel" in capsys.readouterr().err
