@@ -201,6 +201,8 @@ class RunOutcome:
     parallel_loops: list[dict[str, Any]] = field(default_factory=list)
     #: some loop or segment past csim's limits (16 loops, 64 segments) was not counted
     parallel_loops_overflow: bool = False
+    #: Relic tasks (csim_task_stats): spawned, joined, queue-full and join-wait cycles, ...
+    tasks: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -309,6 +311,9 @@ def run(
         lib.csim_get_comm_stats(sim, comm_struct)
         comm = {name: int(getattr(comm_struct, name)) for name, _ in ffi.typeof("csim_comm_stats").fields}
         parallel_loops, overflow = _loop_stats(sim)
+        task_struct = ffi.new("csim_task_stats *")
+        lib.csim_get_task_stats(sim, task_struct)
+        tasks = {name: int(getattr(task_struct, name)) for name, _ in ffi.typeof("csim_task_stats").fields}
         violation = None
         if code == Status.CHECK_VIOLATION:
             v = ffi.new("csim_violation *")
@@ -335,6 +340,7 @@ def run(
         violation=violation,
         parallel_loops=parallel_loops,
         parallel_loops_overflow=overflow,
+        tasks=tasks,
     )
 
 

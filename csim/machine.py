@@ -75,6 +75,10 @@ _RANGES: Mapping[str, tuple[int, int]] = MappingProxyType(
         "c2c_latency": (0, 2**20),
         "upgrade_latency": (0, 2**20),
         "check": (0, 1),
+        "relic_submit_cost": (0, _MAX_LATENCY),
+        "relic_wake_cost": (0, _MAX_LATENCY),
+        "relic_join_cost": (0, _MAX_LATENCY),
+        "relic_queue": (1, 1024),
     }
 )
 # Bounds shared with check_config() in src/sim.c and params_ok() in src/ring.c.
@@ -159,6 +163,16 @@ class MachineConfig:
     upgrade_latency: int = 0
     #: 1: checking mode (shadow shared memory, raise CheckError at the first order violation)
     check: int = 0
+    #: Relic tasks (docs/multicore.md section 13), on a machine with smt >= 2 (smt 1 runs a task
+    #: inline at its spawn, as a plain call): SMT siblings talk through their shared L1 in 4-10 ns
+    #: (simulators-smt.md section 5), a few tens of cycles at 3-4 GHz. The main context's cost
+    #: of a SPAWN (writing a queue entry and its arguments' line), the spinning sibling's delay
+    #: from an enqueue to the task's start (seeing the line change), the delay from a task's end
+    #: to the JOIN that waits for it, and the SPSC queue's entries (a full queue stalls SPAWN).
+    relic_submit_cost: int = 20
+    relic_wake_cost: int = 30
+    relic_join_cost: int = 20
+    relic_queue: int = 8
 
     def __post_init__(self) -> None:
         _validate(self)
