@@ -14,8 +14,10 @@ import pytest
 
 import helixrc
 from helixrc.csim.check_report import CheckError
-from helixrc.csim.errors import LanguageError
+from helixrc.csim.errors import LanguageError, MachineError
+from helixrc.csim.machine import resolve_machine
 from helixrc.passes.frontend import check_kernel, load_module
+from test_csim_asm import I, RET, run_code
 from test_multicore_sim import load
 
 RUNTIME = "from helixrc.parallel import join, prange, spawn\n"
@@ -194,11 +196,15 @@ def test_a_miss_bound_task_overlaps_its_continuation() -> None:
 def test_the_sequentially_first_exception_is_reported(machine: dict[str, Any], bad: int, zero: int,
                                                       error: type) -> None:
     text, module = hand(RAISES)
+    want_arrays = (np.zeros(50, np.int64), np.zeros(3000, np.int64))
     with pytest.raises(error) as want:
-        module.raises(np.zeros(50, np.int64), np.zeros(3000, np.int64), bad, zero)
+        module.raises(*want_arrays, bad, zero)
+    arrays = (np.zeros(50, np.int64), np.zeros(3000, np.int64))
     with pytest.raises(error) as got:
-        simulate(text, "raises", (np.zeros(50, np.int64), np.zeros(3000, np.int64), bad, zero), machine)
+        simulate(text, "raises", (*arrays, bad, zero), machine)
     assert str(want.value) in str(got.value)
+    # memory as CPython leaves it: a raising task's continuation never ran, sequentially
+    assert all(np.array_equal(a, b) for a, b in zip(arrays, want_arrays))
     line = 5 if error is IndexError else 12          # the task's store, the continuation's division
     assert got.value.loc is not None and got.value.loc.line == line, got.value.loc  # type: ignore[attr-defined]
 
@@ -375,3 +381,106 @@ def test_a_task_that_runs_a_parallel_loop_is_refused() -> None:
     km = load_module(RUNTIME + textwrap.dedent(body), "t.py")
     with pytest.raises(LanguageError, match="the task _loop runs a parallel loop"):
         check_kernel(km, "k")
+
+
+# -- the engine on hand-assembled programs -----------------------------------------------------
+
+SMT2 = resolve_machine("atom1", smt=2, l2_size="256K")
+
+
+def test_a_join_of_a_handle_never_spawned_is_bad_parallel() -> None:
+    out = run_code([I("JOIN", a=0), RET], [(0, 5)], config=SMT2)
+    assert out.status_name == "BAD_PARALLEL" and out.pc == 0
+    assert "JOIN of handle 5, which no SPAWN gave or which was already joined" in out.message
+
+
+def test_a_task_joined_twice_is_bad_parallel() -> None:
+    # SPAWN r1 (task at pc 1, main at pc 3); task: r2 = r0 + r0, TASK_END r2; JOIN twice
+    code = [I("SPAWN", 3, 1), I("ADD_I", 2, 0, 0), I("TASK_END", 2, aux=1),
+            I("JOIN", 2, 1, aux=1), I("JOIN", 2, 1, aux=1), RET]
+    out = run_code(code, [(0, 21)], config=SMT2)
+    assert out.status_name == "BAD_PARALLEL" and out.pc == 4
+
+
+@pytest.mark.parametrize("config", [SMT2, resolve_machine("atom1", l2_size="256K")], ids=["smt2", "inline"])
+def test_join_copies_the_results_and_the_task_sees_the_registers_at_the_spawn(config: Any) -> None:
+    # the main context changes r0 after the spawn; the task computed with the old value
+    code = [I("SPAWN", 3, 1), I("ADD_I", 2, 0, 0), I("TASK_END", 2, aux=1),
+            I("MOV", 0, 4), I("JOIN", 2, 1, aux=1), RET]
+    out = run_code(code, [(0, 21), (4, 1000)], config=config)
+    assert out.ok and out.reg_int(2) == 42 and out.reg_int(0) == 1000 and out.reg_int(1) == 1
+
+
+def test_costs_follow_the_machine_fields() -> None:
+    code = [I("SPAWN", 3, 1), I("MOV", 2, 0), I("TASK_END", 2, aux=1), I("JOIN", 2, 1, aux=1), RET]
+    base = run_code(code, [(0, 1)], config=SMT2)
+    slow = run_code(code, [(0, 1)], config=resolve_machine("atom1", smt=2, l2_size="256K", relic_submit_cost=120,
+                                                         relic_wake_cost=130, relic_join_cost=140))
+    assert base.ok and slow.ok
+    # submit + wake + join are on the critical path of a task longer than its continuation
+    assert slow.totals["cycles"] - base.totals["cycles"] == (120 + 130 + 140) - (20 + 30 + 20)
+    assert slow.tasks["submit_cycles"] == 120 and slow.tasks["wake_cycles"] == 130
+
+
+def test_a_spawn_inside_a_parallel_loop_iteration_is_bad_parallel() -> None:
+    code = [I("PAR_BEGIN", 0, 0, 1, 2), I("PAR_END", 7), I("ITER_BEGIN", 3), I("SPAWN", 6, 4),
+            I("TASK_END"), I("ITER_END"), I("ITER_END"), RET]
+    out = run_code(code, [(0, 0), (1, 2), (2, 1)], config=SMT2)
+    assert out.status_name == "BAD_PARALLEL" and out.pc == 3
+    assert "SPAWN inside iteration" in out.message
+
+
+@pytest.mark.parametrize("field,value", [("relic_queue", 0), ("relic_wake_cost", -1), ("relic_join_cost", 10**7)])
+def test_bad_relic_fields_are_machine_errors(field: str, value: int) -> None:
+    with pytest.raises(MachineError, match=field):
+        resolve_machine("atom1", **{field: value})
+
+
+TWO_TASKS = """
+    def _sq(a, i):
+        return a[i] * a[i]
+
+    def two_tasks(a, out):
+        t = spawn(_sq, a, 1)
+        u = spawn(_sq, a, 2)
+        out[1] = join(u)
+        out[0] = join(t)
+        return out[0] + out[1]
+    """
+
+
+@pytest.mark.parametrize("machine", [SIBLING, INLINE], ids=["smt2", "inline"])
+def test_tasks_join_in_any_order_into_elements(machine: dict[str, Any]) -> None:
+    text, module = hand(TWO_TASKS)
+    a, want, out = np.arange(5, dtype=np.int64), np.zeros(2, np.int64), np.zeros(2, np.int64)
+    assert simulate(text, "two_tasks", (a, out), machine).value == module.two_tasks(a, want)
+    assert np.array_equal(out, want)
+
+
+def test_a_task_whose_helper_runs_a_parallel_loop_is_refused() -> None:
+    text, _ = hand("""
+        def _inner(a):
+            for i in prange(0, len(a), 1, segments=0, signals="uncoupled"):
+                a[i] = 1
+            return 0
+
+        def _mid(a):
+            x = _inner(a)
+            return x
+
+        def k(a):
+            t = spawn(_mid, a)
+            n = len(a)
+            x = join(t)
+            return x + n
+        """)
+    with pytest.raises(LanguageError, match="inside the task spawned at line 13"):
+        simulate(text, "k", (np.zeros(4, np.int64),))
+
+
+def test_the_report_shows_the_tasks() -> None:
+    from helixrc.report import format_simulation
+
+    text, _ = hand(BLOCKED)
+    res = simulate(text, "blocked", (np.arange(100, dtype=np.int64), np.zeros(100, np.int64)))
+    assert "tasks  1 spawned, 1 joined" in format_simulation(res.stats)

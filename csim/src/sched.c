@@ -271,7 +271,9 @@ int sched_check(sched *s, const ctx *x, int32_t slot, uint64_t addr, int is_stor
 
 int sched_log_store(sched *s, const ctx *x, unsigned char *addr, int size)
 {
-    if (x == &s->main)
+    /* In a loop the iterations' stores; between a spawn and its join the continuation's (a task
+       that raises undoes those made after its spawn). */
+    if (s->ntasks > 0 ? x != &s->main || s->running == NULL : x == &s->main)
         return CSIM_OK;
     if (s->nundo == s->undo_cap) {
         int64_t cap = s->undo_cap ? 2 * s->undo_cap : 4096;
@@ -1108,6 +1110,8 @@ static int spawn_go(sched *s)
         return failf(s, CSIM_NO_MEMORY, "out of memory spawning a task");
     memcpy(t->regs, m->regs, (size_t)s->core->nregs * sizeof *t->regs);
     if (s->ntasks == 0) {                   /* a new group of tasks and their continuation */
+        s->nundo = 0;
+        s->undo_on = 1;
         if (s->check_on)
             check_reset(&s->ck);
         s->checking = s->check_on;
@@ -1178,6 +1182,8 @@ static void join_go(sched *s, sched_task *t)
     m->state = CTX_READY;
     m->pc++;
     if (s->ntasks == 0) {                   /* the group is over */
+        s->undo_on = 0;
+        s->nundo = 0;
         m->iteration = -1;
         s->checking = 0;
         m->issue = NULL;
@@ -1204,6 +1210,19 @@ static int join(sched *s)
     s->main_join = handle;
     s->main_blocked = m->cycle;
     return CSIM_OK;
+}
+
+/* A task of sequential place iteration raised: the continuation's stores after its spawn never
+   happened, sequentially; undo them, newest first. (The log holds the continuation's stores
+   only while a task is queued or running: none of them can be undone otherwise.) */
+static void undo_continuation(sched *s, int64_t iteration)
+{
+    for (int64_t j = s->nundo - 1; j >= 0; j--) {
+        const sched_undo *u = &s->undo[j];
+        if (u->iteration > iteration)
+            memcpy(u->addr, &u->old, (size_t)u->size);
+    }
+    s->nundo = 0;
 }
 
 /* The parked continuation's exception, once no task can raise an earlier one. */
@@ -1245,6 +1264,8 @@ static int task_end(sched *s)
     } else if (s->main_wait == MAIN_JOIN && s->main_join == handle) {
         join_go(s, find_task(s, handle));
     }
+    if (!tasks_unfinished(s))
+        s->nundo = 0;                       /* no task left that could raise */
     if (s->main_parked && !tasks_unfinished(s))
         return report_parked(s);
     return CSIM_OK;
@@ -1291,7 +1312,11 @@ static int task_step(sched *s, uint64_t left)
                      "joined", (int)m->pc, s->tasks[0].handle);
     /* An exception. The task's comes first in sequential order; the continuation's waits until
        every task it follows has ended without one. */
-    if (x == r || !tasks_unfinished(s))
+    if (x == r) {
+        undo_continuation(s, r->iteration);
+        return fault_at(s, x, st);
+    }
+    if (!tasks_unfinished(s))
         return fault_at(s, x, st);
     s->main_parked = 1;
     s->main_status = st;
