@@ -203,6 +203,8 @@ class RunOutcome:
     parallel_loops: list[dict[str, Any]] = field(default_factory=list)
     #: some loop or segment past csim's limits (16 loops, 64 segments) was not counted
     parallel_loops_overflow: bool = False
+    #: Relic tasks (csim_task_stats): spawned, joined, queue-full and join-wait cycles, ...
+    tasks: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -317,6 +319,9 @@ def run(
         comm = _counters(sim, "csim_comm_stats", lib.csim_get_comm_stats)
         dram = _counters(sim, "csim_dram_stats", lib.csim_get_dram_stats)
         parallel_loops, overflow = _loop_stats(sim)
+        task_struct = ffi.new("csim_task_stats *")
+        lib.csim_get_task_stats(sim, task_struct)
+        tasks = {name: int(getattr(task_struct, name)) for name, _ in ffi.typeof("csim_task_stats").fields}
         violation = None
         if code == Status.CHECK_VIOLATION:
             v = ffi.new("csim_violation *")
@@ -344,6 +349,7 @@ def run(
         violation=violation,
         parallel_loops=parallel_loops,
         parallel_loops_overflow=overflow,
+        tasks=tasks,
     )
 
 

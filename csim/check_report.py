@@ -64,10 +64,13 @@ class Violation:
     other_pc: int
     other_iter: int
     addr: int
+    #: 1: between a Relic task (an even iter) and its continuation (odd), not loop iterations
+    tasks: int = 0
 
     @classmethod
     def of(cls, v: Any) -> Violation:
-        return cls(int(v.kind), int(v.pc), int(v.iter), int(v.other_pc), int(v.other_iter), int(v.addr))
+        return cls(int(v.kind), int(v.pc), int(v.iter), int(v.other_pc), int(v.other_iter), int(v.addr),
+                   int(getattr(v, "tasks", 0)))
 
 
 class CheckError(HelixError):
@@ -77,15 +80,17 @@ class CheckError(HelixError):
 #: per kind: (what the violating iteration did, what the later one did, why it is wrong)
 _WORDING: dict[int, tuple[str, str, str]] = {
     ViolationKind.READ_OF_LATER_WRITE: (
-        "read", "wrote", "sequentially, iteration {i} reads it before iteration {j} writes it"),
+        "read", "wrote", "sequentially, {i} reads it before {j} writes it"),
     ViolationKind.WRITE_AFTER_LATER_READ: (
-        "wrote", "read", "that read missed the value of iteration {i}"),
+        "wrote", "read", "that read missed the value of {i}"),
     ViolationKind.WRITE_AFTER_LATER_WRITE: (
-        "wrote", "wrote", "sequentially, the value of iteration {j} is the one that stays"),
+        "wrote", "wrote", "sequentially, the value of {j} is the one that stays"),
 }
 
 _HINT = ("the two iterations touch the same element without a sequential segment ordering them: "
          "it needs a wait(k)/signal(k) segment around both accesses")
+_TASK_HINT = ("a task and its continuation (the code from its spawn to its join) must be independent: "
+              "keep both accesses on one side of the split, or do not split here")
 
 
 def element_index(addr: int, array: ArrayLike) -> tuple[int, ...] | None:
@@ -129,12 +134,19 @@ def violation_error(violation: Any, arrays: Sequence[ArrayLike], names: Sequence
         raise ValueError(f"not a violation: kind {v.kind}")
     did, other_did, why = _WORDING[v.kind]
     what = describe_address(v.addr, arrays, names, cells)
-    message = (f"iteration {v.iter} {did} {what} after iteration {v.other_iter} {other_did} it "
-               f"({why.format(i=v.iter, j=v.other_iter)})")
-    for it, verb, pc in ((v.iter, did, v.pc), (v.other_iter, other_did, v.other_pc)):
-        message += f"\n  iteration {it} {_present(verb)} {_where(pc, locs, code)}"
+    i, j = _who(v.iter, v.tasks), _who(v.other_iter, v.tasks)
+    message = f"{i} {did} {what} after {j} {other_did} it ({why.format(i=i, j=j)})"
+    for who, verb, pc in ((i, did, v.pc), (j, other_did, v.other_pc)):
+        message += f"\n  {who} {_present(verb)} {_where(pc, locs, code)}"
     loc = locs[v.pc] if 0 <= v.pc < len(locs) else None
-    return CheckError(message, loc, _HINT)
+    return CheckError(message, loc, _TASK_HINT if v.tasks else _HINT)
+
+
+def _who(iteration: int, tasks: int) -> str:
+    """``iteration 3``; between tasks, ``the task`` or ``the continuation`` (odd numbers)."""
+    if tasks:
+        return "the continuation" if iteration % 2 else "the task"
+    return f"iteration {iteration}"
 
 
 def format_violation(violation: Any, arrays: Sequence[ArrayLike], names: Sequence[str],

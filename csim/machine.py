@@ -105,6 +105,10 @@ _RANGES: Mapping[str, tuple[int, int]] = MappingProxyType(
         "upgrade_latency": (0, 2**20),
         "check": (0, 1),
         **_OOO_RANGES,
+        "relic_submit_cost": (0, _MAX_LATENCY),
+        "relic_wake_cost": (0, _MAX_LATENCY),
+        "relic_join_cost": (0, _MAX_LATENCY),
+        "relic_queue": (1, 1024),
     }
 )
 # Bounds shared with check_config() in src/sim.c and params_ok() in src/ring.c.
@@ -148,7 +152,7 @@ class MachineConfig:
     bpred_history_bits: int
     mispredict_penalty: int
     max_instructions: int
-    #: DRAM bandwidth (docs/multicore.md section 13): lines interleave over dram_channels
+    #: DRAM bandwidth (docs/multicore.md section 14): lines interleave over dram_channels
     #: channels, each serving one L2 line per dram_line_cycles cycles, so concurrent L2 misses
     #: queue; 0 = unlimited bandwidth (every miss costs dram_latency, no fill tracking). The
     #: default, two channels of 8 cycles per 64-byte line, is 25.6 GB/s at a 1.6 GHz clock
@@ -209,6 +213,16 @@ class MachineConfig:
     smt_rob: int = 1
     smt_iq: int = 0
     smt_lsq: int = 1
+    #: Relic tasks (docs/multicore.md section 15), on a machine with smt >= 2 (smt 1 runs a task
+    #: inline at its spawn, as a plain call): SMT siblings talk through their shared L1 in 4-10 ns
+    #: (simulators-smt.md section 5), a few tens of cycles at 3-4 GHz. The main context's cost
+    #: of a SPAWN (writing a queue entry and its arguments' line), the spinning sibling's delay
+    #: from an enqueue to the task's start (seeing the line change), the delay from a task's end
+    #: to the JOIN that waits for it, and the SPSC queue's entries (a full queue stalls SPAWN).
+    relic_submit_cost: int = 20
+    relic_wake_cost: int = 30
+    relic_join_cost: int = 20
+    relic_queue: int = 8
 
     def __post_init__(self) -> None:
         _validate(self)

@@ -190,6 +190,11 @@ def format_instr(instr: Sequence[int]) -> str:
         return f"PAR_END -> {dst}"
     if info.name in ("WAIT", "SIGNAL"):
         return f"{info.name} {aux}"
+    if info.name == "SPAWN":
+        return f"SPAWN r{a} -> {dst}"
+    if info.name in ("TASK_END", "JOIN"):
+        results = ", ".join(f"r{dst + k}" for k in range(aux))
+        return " ".join(x for x in (info.name, f"r{a}" if a >= 0 else "", results) if x)
     if info.cls == "SYNC":
         return info.name
     if info.cls == "MEM":

@@ -20,8 +20,8 @@ from helixrc.csim.binding import REDUCE_OPS, Reduction
 from helixrc.csim.errors import Loc
 from helixrc.csim.opcodes import Opcode, Status
 from helixrc.passes.ir import (
-    Block, Branch, Compute, IterEnd, Jump, Load, LoopInfo, ParBegin, Raise, Return, Scalar,
-    SegmentSync, Store,
+    Block, Branch, Compute, IterEnd, Join, Jump, Load, LoopInfo, ParBegin, Raise, Return, Scalar,
+    SegmentSync, Spawn, Store,
 )
 from helixrc.passes.lower import Lowered
 
@@ -117,12 +117,23 @@ def encode(lowered: Lowered) -> Encoded:
                 put((int(Opcode.PAR_END), 0, start[id(op.after)], -1, -1, -1), op.loc, block.loop)
                 if op.body is not nxt:
                     put((int(Opcode.JMP), 0, start[id(op.body)], -1, -1, -1), op.loc, block.loop)
-            elif isinstance(op, IterEnd):
+            elif isinstance(op, IterEnd) and op.opcode != Opcode.TASK_END:
                 if op.opcode == Opcode.LOOP_RETURN:
                     returns[len(code)] = tuple((v.id, v.type) for v in op.values)
                 put((int(op.opcode), 0, -1, -1, -1, -1), op.loc, block.loop)
             elif isinstance(op, SegmentSync):
                 put((int(op.opcode), op.segment, -1, -1, -1, -1), op.loc, block.loop)
+            elif isinstance(op, Spawn):
+                # SPAWN, then the task (the sibling starts at pc + 1); the main context jumps on.
+                put((int(Opcode.SPAWN), 0, start[id(op.after)], op.handle.id, -1, -1), op.loc, block.loop)
+                if op.task is not nxt:
+                    put((int(Opcode.JMP), 0, start[id(op.task)], -1, -1, -1), op.loc, block.loop)
+            elif isinstance(op, (IterEnd, Join)):
+                # TASK_END / JOIN: the results are aux consecutive registers from dst.
+                opcode = Opcode.JOIN if isinstance(op, Join) else Opcode.TASK_END
+                first = op.values[0].id if op.values else -1
+                handle = op.handle.id if isinstance(op, Join) else -1
+                put((int(opcode), len(op.values), first, handle, -1, -1), op.loc, block.loop)
     const_init = [(r.id, float(r.const) if r.type == Scalar.F64 else int(r.const))
                   for r in fn.regs if r.const is not None]
     loops = [LoopPcs(rec.info, start[id(rec.entry)], start[id(rec.body)])
@@ -147,6 +158,8 @@ def _size(block: Block, nxt: Block | None) -> int:
             size += 1 if nxt in (op.if_true, op.if_false) else 2
         elif isinstance(op, ParBegin):
             size += 2 if op.body is nxt else 3
+        elif isinstance(op, Spawn):
+            size += 1 if op.task is nxt else 2
         else:
             size += 1
     return size

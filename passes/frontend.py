@@ -50,7 +50,7 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 from helixrc.csim.errors import LanguageError, Loc
-from helixrc.passes.parallel_form import ParallelForm, read_parallel_form, runtime_names
+from helixrc.passes.parallel_form import ParallelForm, TaskSpawn, read_parallel_form, runtime_names
 
 __all__ = ["Binding", "KernelModule", "check_kernel", "load_file", "load_module", "parallel_form"]
 
@@ -1168,6 +1168,14 @@ class _KernelChecker:
             for _, value in obj.cells:
                 self.expr(value)
             return
+        if node in self.parallel.spawns:
+            self.spawn(self.parallel.spawns[node])
+            return
+        if node in self.parallel.joins:
+            target = node.targets[0].target
+            for t in target.elements if isinstance(target, cst.Tuple) else [target]:
+                self.target(t.value if isinstance(t, cst.Element) else t)
+            return
         if self.parallel.runtime_call(node.value) is not None:
             return  # refused by the parallel-form reader
         if node in self.parallel.deferred:  # result = <a return value>, returned later
@@ -1189,6 +1197,36 @@ class _KernelChecker:
         for t in targets:
             self.target(t)
         self.expr(node.value)
+
+    def spawn(self, spawn: TaskSpawn) -> None:
+        """``h = spawn(task, args...)``: the task is another kernel of this module, called with
+        kernel-language arguments; it spawns no task and runs no parallel loop itself."""
+        self.check_binding_name(spawn.node.targets[0].target)  # type: ignore[arg-type]
+        call, name = spawn.call, spawn.task
+        task = call.args[0].value
+        if name == self.fn.name.value:
+            self.refuse(task, f"{name} spawns itself: a task is another kernel of the module",
+                        "spawn a separate kernel function")
+            return
+        if self.kind(name) != "function":
+            self.refuse(task, f"the task {name} is not a kernel function of this module",
+                        f"define {name} as a top-level function in this module")
+            return
+        callee = self.km.functions[name]
+        nparams = len(callee.params.posonly_params) + len(callee.params.params)
+        args = call.args[1:]
+        for arg in args:
+            self.expr(arg.value)
+        if len(args) != nparams:
+            self.refuse(call, f"the task {name}() takes {nparams} argument{'s' * (nparams != 1)} but "
+                        f"{len(args)} {'was' if len(args) == 1 else 'were'} given",
+                        f"pass exactly the parameters {name} declares after it in spawn()")
+        inner = parallel_form(self.km, name)
+        if inner.spawns or inner.loops:
+            what = "spawns tasks" if inner.spawns else "runs a parallel loop"
+            self.refuse(task, f"the task {name} {what}: a task runs on the sibling context alone",
+                        "spawn only kernels without spawn() or prange()")
+        self.calls.append((name, call))
 
     def tuple_assign(self, target: cst.Tuple | cst.List, value: cst.BaseExpression) -> None:
         if isinstance(target, cst.List):

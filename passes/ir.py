@@ -175,6 +175,8 @@ class Block:
             return [last.if_true, last.if_false]
         if isinstance(last, ParBegin):
             return [last.body, last.after]
+        if isinstance(last, Spawn):
+            return [last.task, last.after]
         return []
 
     def __repr__(self) -> str:
@@ -326,7 +328,8 @@ class ParBegin:
 @dataclass(eq=False, slots=True)
 class IterEnd:
     """An iteration of the parallel loop ends (a terminator): ITER_END, LOOP_EXIT (``break``) or
-    LOOP_RETURN (``return values`` inside the loop: the kernel returns them)."""
+    LOOP_RETURN (``return values`` inside the loop: the kernel returns them); or a task's body
+    ends: TASK_END, whose ``values`` (consecutive registers) its JOIN takes."""
 
     opcode: Opcode
     values: tuple[Reg, ...]
@@ -366,8 +369,44 @@ class SegmentSync:
         return None
 
 
-Op = Union[Compute, Load, Store, Jump, Branch, Return, Raise, ParBegin, IterEnd, SegmentSync]
-TERMINATORS = (Jump, Branch, Return, Raise, ParBegin, IterEnd)
+@final
+@dataclass(eq=False, slots=True)
+class Spawn:
+    """``h = spawn(task, ...)`` (a terminator): the task's inlined body starts at ``task`` and runs
+    on the sibling context with a copy of the registers; ``handle`` gets its handle and the main
+    context goes on at ``after`` (the encoder puts the task right after SPAWN)."""
+
+    handle: Reg
+    task: Block
+    after: Block
+    loc: Loc
+
+    def sources(self) -> tuple[Reg, ...]:
+        return ()
+
+    def dest(self) -> Reg | None:
+        return self.handle
+
+
+@final
+@dataclass(eq=False, slots=True)
+class Join:
+    """``join(h)``: wait for the task ``handle`` names; its results arrive in ``values``, the
+    registers its TASK_END names."""
+
+    handle: Reg
+    values: tuple[Reg, ...]
+    loc: Loc
+
+    def sources(self) -> tuple[Reg, ...]:
+        return (self.handle,)
+
+    def dest(self) -> Reg | None:
+        return None
+
+
+Op = Union[Compute, Load, Store, Jump, Branch, Return, Raise, ParBegin, IterEnd, SegmentSync, Spawn, Join]
+TERMINATORS = (Jump, Branch, Return, Raise, ParBegin, IterEnd, Spawn)
 
 
 @dataclass(eq=False)
@@ -443,6 +482,11 @@ def format_op(op: Op) -> str:
         return f"{op.opcode.name}{values}"
     if isinstance(op, SegmentSync):
         return f"{op.opcode.name} {op.segment}"
+    if isinstance(op, Spawn):
+        return f"{op.handle}:{op.handle.type} = SPAWN {op.task.label} ; main: {op.after.label}"
+    if isinstance(op, Join):
+        results = ", ".join(f"{v}:{v.type}" for v in op.values)
+        return (f"{results} = " if results else "") + f"JOIN {op.handle}"
     return f"RAISE {op.kind} {op.message!r}"
 
 
@@ -521,14 +565,25 @@ def verify(fn: Function) -> list[str]:
                     if id(t) not in known:
                         errors.append(f"{where}: target {t.label} is not in the function")
             elif isinstance(op, IterEnd):
-                if op.opcode not in (Opcode.ITER_END, Opcode.LOOP_EXIT, Opcode.LOOP_RETURN):
-                    errors.append(f"{where}: not ITER_END, LOOP_EXIT or LOOP_RETURN")
+                if op.opcode not in (Opcode.ITER_END, Opcode.LOOP_EXIT, Opcode.LOOP_RETURN, Opcode.TASK_END):
+                    errors.append(f"{where}: not ITER_END, LOOP_EXIT, LOOP_RETURN or TASK_END")
                 got = tuple(v.type for v in op.values)
                 if op.opcode == Opcode.LOOP_RETURN and got != (fn.return_types or ()):
                     errors.append(f"{where}: returns {got}, the function returns {fn.return_types or ()}")
+            elif isinstance(op, Join):
+                check_reg(where, op.handle, "I")
+            elif isinstance(op, Spawn):
+                check_reg(where, op.handle, "I")
+                for t in (op.task, op.after):
+                    if id(t) not in known:
+                        errors.append(f"{where}: target {t.label} is not in the function")
             elif isinstance(op, SegmentSync):
                 if op.opcode not in (Opcode.WAIT, Opcode.SIGNAL) or not 0 <= op.segment < MAX_SEGMENTS:
                     errors.append(f"{where}: not a WAIT or SIGNAL of a segment below {MAX_SEGMENTS}")
+            if isinstance(op, Join) or (isinstance(op, IterEnd) and op.opcode == Opcode.TASK_END):
+                ids = [v.id for v in op.values]  # the engine copies dst .. dst + aux - 1
+                if ids and ids != list(range(ids[0], ids[0] + len(ids))):
+                    errors.append(f"{where}: the results are not consecutive registers")
     scratch = [region.slot for region in fn.scratch]
     if fn.arrays[len(fn.arrays) - len(scratch):] != scratch or any(
         r.length < 1 or r.slot.type.ndim != 1 or r.slot.shape[0].const != r.length for r in fn.scratch

@@ -40,11 +40,11 @@ from helixrc.csim.opcodes import MAX_CORES, Opcode
 from helixrc.passes.frontend import KernelModule, check_kernel
 from helixrc.passes.guard_unbound import guard_unbound
 from helixrc.passes.ir import (
-    ArraySlot, ArrayType, Block, Branch, Compute, Function, IterEnd, Jump, Load, LoopInfo, ParBegin,
-    Raise, ReductionSpec, Reg, Return, Scalar, Scratch, SegmentSync, Store,
+    ArraySlot, ArrayType, Block, Branch, Compute, Function, IterEnd, Join, Jump, Load, LoopInfo,
+    ParBegin, Raise, ReductionSpec, Reg, Return, Scalar, Scratch, SegmentSync, Spawn, Store,
 )
 from helixrc.passes.loops import find_loops, suite_body
-from helixrc.passes.parallel_form import ParLoop, ParObject
+from helixrc.passes.parallel_form import ParLoop, ParObject, TaskJoin, TaskSpawn
 from helixrc.passes.types import (
     AUG_TO_BIN, CONVERSIONS, INT64_MAX, INT64_MIN, ExprType, FnSig, FnTypes, Raw, TypeChecker,
 )
@@ -175,6 +175,9 @@ class _Lowerer:
         self.iteration: Reg | None = None
         #: where the main context goes on after the parallel loop
         self.after_parallel: Block
+        #: the task being lowered (its spawn's location), and each spawn's result registers
+        self.task: Loc | None = None
+        self.task_results: dict[TaskSpawn, list[Reg]] = {}
 
     # -- infrastructure ---------------------------------------------------------------------
 
@@ -379,8 +382,14 @@ class _Lowerer:
         form = self.scope.types.parallel
         obj = form.object_at.get(node)  # type: ignore[call-overload]
         sync = form.syncs.get(node)  # type: ignore[call-overload]
+        spawn = form.spawns.get(node)  # type: ignore[call-overload]
+        join = form.joins.get(node)
         if obj is not None:
             self.object_statement(obj, loc)
+        elif spawn is not None:
+            self.spawn(spawn, loc)
+        elif join is not None:
+            self.join(join, loc)
         elif node in form.deferred:
             # result = <value>: computed here, inside the segment; returned by `return result`
             assert isinstance(node, cst.Assign)
@@ -660,6 +669,11 @@ class _Lowerer:
                        loc: Loc) -> Reg:
         """End the current block with PAR_BEGIN and start the first block of an iteration: its
         number, and the running context's copy of each reduction and lastprivate object."""
+        if self.task is not None:
+            raise LanguageError(f"this call runs a parallel loop (line {loc.line} of {loc.file}) inside "
+                                f"the task spawned at line {self.task.line}: a task runs on one context",
+                                self.call_sites[-1] if self.call_sites else loc,
+                                "spawn a kernel without parallel loops")
         if self.parallel is not None:
             outer, depth = self.parallel
             site = self.call_sites[depth] if depth < len(self.call_sites) else loc
@@ -732,15 +746,44 @@ class _Lowerer:
     def is_helper(self, node: cst.Call) -> bool:
         return self.call_kind(node) == "helper"
 
-    def helper_call(self, node: cst.BaseExpression) -> list[Reg]:
-        """Inline a call of a helper kernel; returns the registers holding its results."""
-        assert isinstance(node, cst.Call) and isinstance(node.func, cst.Name)
+    def spawn(self, spawn: TaskSpawn, loc: Loc) -> None:
+        """``h = spawn(task, args...)``: the task's body inlined out of line, after SPAWN."""
+        if self.parallel is not None:
+            raise LanguageError("a task is spawned inside the parallel loop of line "
+                                f"{self.loc(self.parallel[0].node).line}", self.call_sites[0] if self.call_sites else loc,
+                                "spawn tasks outside parallel loops")
+        if self.task is not None:
+            raise LanguageError(f"a task is spawned inside the task spawned at line {self.task.line}: "
+                                "a task spawns nothing", self.call_sites[-1] if self.call_sites else loc,
+                                "spawn every task from the main context")
+        handle = self.scope.vars[spawn.handle]
+        self.task_results[spawn] = self.helper_call(spawn.call, task=handle)
+
+    def join(self, join: TaskJoin, loc: Loc) -> None:
+        """``join(h)``, ``x = join(h)``, ``a, b = join(h)``: JOIN, then the results into the targets."""
+        results = self.task_results[join.spawn]
+        self.emit(Join(self.scope.vars[join.spawn.handle], tuple(results), loc))
+        target = join.target
+        if target is None:
+            return
+        targets = [e.value for e in target.elements] if isinstance(target, cst.Tuple) else [target]
+        for t, r in zip(targets, results):
+            self.store_to(t, r, loc)
+
+    def helper_call(self, node: cst.BaseExpression, task: Reg | None = None) -> list[Reg]:
+        """Inline a call of a helper kernel; returns the registers holding its results. With
+        ``task`` (a handle), ``node`` is a ``spawn(helper, ...)`` call: the arguments are evaluated
+        here, then SPAWN, then the body out of line, ending in TASK_END."""
+        assert isinstance(node, cst.Call)
         loc = self.loc(node)
-        name = node.func.value
+        call_args = node.args[1:] if task is not None else node.args
+        func = node.args[0].value if task is not None else node.func
+        assert isinstance(func, cst.Name)
+        name = func.value
         caller = self.scope
         arg_types: list[Scalar | ArrayType] = []
         bound: list[Reg | ArraySlot] = []
-        for arg in node.args:
+        for arg in call_args:
             t = self.node_type(arg.value)
             if isinstance(t, ArrayType):
                 base = arg.value
@@ -763,6 +806,11 @@ class _Lowerer:
                 copies.append((pname, value))
         scope = self.make_scope(types, fn_def, alias)
         self.allocate_cells(scope)
+        after = None
+        if task is not None:
+            body, after = self.new_block(f"task_{name}_"), self.new_block("continue")
+            self.emit(Spawn(task, body, after, loc))
+            self.start(body)
         for pname, value in copies:
             self.move(scope.vars[pname], value, loc)
         # A fresh frame: the helper's locals are unassigned at each call.
@@ -779,13 +827,20 @@ class _Lowerer:
         scope.return_block.loop = scope.outer_loop
         self.scope = scope
         self.call_sites.append(loc)
+        outer_task = self.task
+        if task is not None:
+            self.task = loc
         try:
             self.statements(suite_body(fn_def.body))
             self.fall_off(fn_def)
         finally:
             self.scope = caller
             self.call_sites.pop()
+            self.task = outer_task
         self.start(scope.return_block)
+        if after is not None:
+            self.emit(IterEnd(Opcode.TASK_END, tuple(results), loc))
+            self.start(after)
         return results
 
     # -- expressions ------------------------------------------------------------------------

@@ -49,16 +49,17 @@ if TYPE_CHECKING:
     from helixrc.passes.frontend import Binding
 
 __all__ = [
-    "FormError", "ParLoop", "ParObject", "ParallelForm", "SegmentSync", "cell_key",
-    "read_parallel_form", "runtime_names",
+    "FormError", "ParLoop", "ParObject", "ParallelForm", "SegmentSync", "TaskJoin", "TaskSpawn",
+    "cell_key", "read_parallel_form", "runtime_names",
 ]
 
 RUNTIME_MODULE = "helixrc.parallel"
 OBJECT_MAKERS = ("shared", "reduction", "lastprivate")
 LOOP_MAKERS = ("prange", "prange_while")
 SYNC_CALLS = ("wait", "signal")
+TASK_CALLS = ("spawn", "join")
 #: the runtime's names a kernel may use; ``independent`` is recognized only to be refused
-RUNTIME_NAMES = (*OBJECT_MAKERS, *LOOP_MAKERS, *SYNC_CALLS, "independent")
+RUNTIME_NAMES = (*OBJECT_MAKERS, *LOOP_MAKERS, *SYNC_CALLS, *TASK_CALLS, "independent")
 REDUCTION_OPS = ("+", "*", "&", "|", "^", "min", "max", "argmax", "argmin")
 #: reductions whose combine picks one iteration's value, so ``ties`` says which
 ORDERED_OPS = ("min", "max", "argmax", "argmin")
@@ -71,6 +72,8 @@ _SHAPES = {
     "lastprivate": "last = lastprivate(i=i)",
     "prange": 'for i in prange(0, n, 1, segments=1, signals="uncoupled"):',
     "prange_while": 'for it in prange_while(segments=1, signals="uncoupled"):',
+    "spawn": "t0 = spawn(task, a, b)",
+    "join": "x = join(t0)",
 }
 
 
@@ -124,6 +127,32 @@ class SegmentSync:
     node: cst.Expr
 
 
+@dataclass(frozen=True, eq=False)
+class TaskSpawn:
+    """``h = spawn(task, arg, ...)``: the call ``task(arg, ...)`` handed to the SMT sibling."""
+
+    handle: str
+    #: the task: a kernel function of the same module
+    task: str
+    #: the ``spawn(...)`` call; the task's arguments are its arguments after the first
+    call: cst.Call
+    node: cst.Assign
+
+    @property
+    def args(self) -> tuple[cst.Arg, ...]:
+        return tuple(self.call.args[1:])
+
+
+@dataclass(frozen=True, eq=False)
+class TaskJoin:
+    """``join(h)``, ``x = join(h)`` or ``a, b = join(h)``: wait for the task, take its result."""
+
+    spawn: TaskSpawn
+    #: the assignment's target; None for a ``join(h)`` statement
+    target: cst.BaseExpression | None
+    node: cst.Assign | cst.Expr
+
+
 @dataclass(frozen=True)
 class FormError:
     loc: Loc
@@ -147,6 +176,10 @@ class ParallelForm:
     returns: dict[cst.Return, cst.Assign] = field(default_factory=dict)
     #: the return temporaries' statements: their value is computed there and returned later
     deferred: set[cst.Assign] = field(default_factory=set)
+    #: Relic tasks: each spawn statement, each join statement, and the handles' names
+    spawns: dict[cst.Assign, TaskSpawn] = field(default_factory=dict)
+    joins: dict[cst.CSTNode, TaskJoin] = field(default_factory=dict)
+    handles: set[str] = field(default_factory=set)
     errors: list[FormError] = field(default_factory=list)
 
     def runtime_call(self, node: cst.CSTNode) -> str | None:
@@ -199,6 +232,7 @@ class _Reader:
         params = {p.name.value for p in (*fn.params.posonly_params, *fn.params.params)}
         for node in _object_statements(fn, self.form):
             self.object_statement(node, params)
+        self.form.handles = _handle_names(fn, self.form) - set(self.form.objects)
         self.name_counts = _name_counts(fn)
         self.block(suite_body(fn.body), None)
 
@@ -292,6 +326,8 @@ class _Reader:
     def block(self, stmts: list[cst.CSTNode], loop: ParLoop | None) -> None:
         if loop is not None:
             self.return_temporaries(stmts)
+        if self.form.handles:
+            self.tasks(stmts, loop)
         for stmt in stmts:
             if isinstance(stmt, cst.SimpleStatementLine):
                 for small in stmt.body:
@@ -335,7 +371,114 @@ class _Reader:
                 if not between:
                     break
 
+    # -- tasks ------------------------------------------------------------------------------
+
+    def tasks(self, stmts: list[cst.CSTNode], loop: ParLoop | None) -> None:
+        """Pair each ``h = spawn(...)`` of this statement list with the ``join(h)`` after it."""
+        pending: dict[str, tuple[TaskSpawn, int]] = {}
+        for i, stmt in enumerate(stmts):
+            if not isinstance(stmt, cst.SimpleStatementLine):
+                continue
+            for small in stmt.body:
+                value = small.value if isinstance(small, (cst.Assign, cst.Expr)) else None
+                which = self.form.runtime_call(value) if value is not None else None
+                if which == "spawn":
+                    assert isinstance(small, cst.Assign) and isinstance(value, cst.Call)
+                    spawn = self.spawn_statement(small, value, loop)
+                    if spawn is not None:
+                        if spawn.handle in pending:
+                            first = pending[spawn.handle][0]
+                            self.error(small, f"{spawn.handle} is spawned again before the task of line "
+                                       f"{self.line(first.node)} was joined",
+                                       f"join({spawn.handle}) first, or give each task a handle of its own")
+                        pending[spawn.handle] = (spawn, i)
+                elif which == "join":
+                    assert isinstance(small, (cst.Assign, cst.Expr)) and isinstance(value, cst.Call)
+                    self.join_statement(small, value, pending, stmts, i)
+        for spawn, _ in pending.values():
+            if self.joined_elsewhere(stmts, spawn.handle):
+                continue  # a join(h) in a shape of its own, which expr() refuses
+            self.error(spawn.node, f"the task {spawn.handle} = spawn({spawn.task}, ...) is never joined "
+                       "in this block", f"join({spawn.handle}) later in the same block, before it ends")
+
+    def joined_elsewhere(self, stmts: list[cst.CSTNode], handle: str) -> bool:
+        """Whether some ``join(handle)`` in these statements is not one of the recognized shapes."""
+        found: list[cst.Call] = []
+        form = self.form
+
+        class Finder(cst.CSTVisitor):
+            def visit_Call(self, node: cst.Call) -> None:
+                if (form.runtime_call(node) == "join" and node.args and isinstance(node.args[0].value, cst.Name)
+                        and node.args[0].value.value == handle):
+                    found.append(node)
+
+        for stmt in stmts:
+            stmt.visit(Finder())
+        recognized = {id(j.node.value) for j in form.joins.values()}
+        return any(id(call) not in recognized for call in found)
+
+    def spawn_statement(self, node: cst.Assign, call: cst.Call, loop: ParLoop | None) -> TaskSpawn | None:
+        shape = _SHAPES["spawn"]
+        target = node.targets[0].target
+        if len(node.targets) != 1 or not isinstance(target, cst.Name):
+            self.error(node, "spawn(...) must be assigned to one name, the task's handle", f"write {shape}")
+            return None
+        if any(a.star or a.keyword is not None for a in call.args) or not call.args:
+            self.error(call, "spawn() takes the task function, then its arguments by position",
+                       f"write {shape}")
+            return None
+        task = call.args[0].value
+        if not isinstance(task, cst.Name):
+            self.error(task, f"the task of spawn() must name a kernel function, not {_code(task)}",
+                       f"write {shape}, with task a function of this module")
+            return None
+        if loop is not None:
+            self.error(call, f"spawn() inside the parallel loop of line {self.line(loop.node)}: the "
+                       "sibling context is one of the loop's workers", "spawn the task outside the loop")
+            return None
+        spawn = TaskSpawn(target.value, task.value, call, node)
+        self.form.spawns[node] = spawn
+        return spawn
+
+    def join_statement(self, node: cst.Assign | cst.Expr, call: cst.Call,
+                       pending: dict[str, tuple[TaskSpawn, int]], stmts: list[cst.CSTNode], i: int) -> None:
+        if len(call.args) != 1 or call.args[0].keyword is not None or call.args[0].star or not isinstance(
+                call.args[0].value, cst.Name):
+            self.error(call, "join() takes one task handle", f"write {_SHAPES['join']}")
+            return
+        handle = call.args[0].value.value
+        if isinstance(node, cst.Assign) and len(node.targets) != 1:
+            self.error(node, "join(...) is assigned to one target", f"write {_SHAPES['join']}")
+            return
+        if handle not in pending:
+            where = ("no spawn of it comes earlier in this block, or its task was already joined"
+                     if handle in self.form.handles else "it is not a task handle")
+            self.error(call, f"join({handle}): {where}",
+                       "join each task exactly once, after its spawn and in the same block")
+            return
+        spawn, at = pending.pop(handle)
+        for stmt in stmts[at:i + 1]:
+            exit_ = _early_exit(stmt)
+            if exit_ is not None:
+                self.error(exit_, f"this {_code(exit_).split()[0]} leaves the block between "
+                           f"{handle} = spawn(...) (line {self.line(spawn.node)}) and its join",
+                           "join the task before leaving: the task must be joined on every path")
+        target = node.targets[0].target if isinstance(node, cst.Assign) else None
+        self.form.joins[node] = TaskJoin(spawn, target, node)
+
     def small(self, node: cst.CSTNode, loop: ParLoop | None) -> None:
+        if node in self.form.spawns:
+            assert isinstance(node, cst.Assign)
+            for arg in self.form.spawns[node].args:
+                self.expr(arg.value)
+            return
+        if node in self.form.joins:
+            target = self.form.joins[node].target
+            if target is not None:
+                self.target(target)
+            return
+        if isinstance(node, (cst.Assign, cst.Expr)) and self.form.runtime_call(node.value) in TASK_CALLS:
+            return  # a task statement that tasks() refused
         if isinstance(node, cst.Assign):
             obj = self.form.object_at.get(node)
             if obj is not None:
@@ -439,7 +582,10 @@ class _Reader:
     # -- expressions and targets --------------------------------------------------------------
 
     def target(self, node: cst.BaseExpression) -> None:
-        if isinstance(node, cst.Name) and node.value in self.form.objects:
+        if isinstance(node, cst.Name) and node.value in self.form.handles:
+            self.error(node, f"{node.value} is a task handle; only {node.value} = spawn(...) assigns it",
+                       "give the variable another name")
+        elif isinstance(node, cst.Name) and node.value in self.form.objects:
             obj = self.form.objects[node.value]
             self.error(node, f"{node.value} is the {obj.what} of line {self.line(obj.node)}; it cannot be "
                        "assigned again", "give the variable another name")
@@ -467,6 +613,9 @@ class _Reader:
                            "read the cells into variables and pass those")
             elif node.value in self.form.runtime:
                 self.misused(node, self.form.runtime[node.value])
+            elif node.value in self.form.handles:
+                self.error(node, f"{node.value} is a task handle; a kernel uses it only in join({node.value})",
+                           "join the task and use its result")
         elif isinstance(node, cst.Call) and self.form.runtime_call(node) is not None:
             self.misused(node, self.form.runtime_call(node) or "")
         elif isinstance(node, cst.Arg):
@@ -494,6 +643,12 @@ class _Reader:
         elif which in SYNC_CALLS:
             self.error(node, f"{which}(k) can only be a statement of its own, inside a parallel loop",
                        f"write {which}(0) on a line of its own")
+        elif which == "spawn":
+            self.error(node, "spawn(...) can only be assigned to a task handle, in a statement of its own",
+                       f"write {_SHAPES['spawn']}")
+        elif which == "join":
+            self.error(node, "join(h) can only be a statement of its own or assigned in one",
+                       "write join(t0), x = join(t0) or a, b = join(t0)")
         else:
             self.error(node, f"{which}(...) can only be assigned to a name, in a statement of its own",
                        f"write {_SHAPES[which]} before the parallel loop")
@@ -513,6 +668,59 @@ def _object_statements(fn: cst.FunctionDef, form: ParallelForm) -> list[cst.Assi
 
     fn.visit(Finder())
     return found
+
+
+def _handle_names(fn: cst.FunctionDef, form: ParallelForm) -> set[str]:
+    """The names ``X = spawn(...)`` statements assign: the task handles."""
+    found: set[str] = set()
+
+    class Finder(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            if form.runtime_call(node.value) == "spawn":
+                for t in node.targets:
+                    if isinstance(t.target, cst.Name):
+                        found.add(t.target.value)
+
+    fn.body.visit(Finder())
+    return found
+
+
+def _early_exit(stmt: cst.CSTNode) -> cst.CSTNode | None:
+    """The first ``return`` or ``raise`` in a statement, or ``break``/``continue`` that leaves it."""
+    found: list[cst.CSTNode] = []
+
+    class Finder(cst.CSTVisitor):
+        def __init__(self) -> None:
+            self.loops = 0
+
+        def visit_Return(self, node: cst.Return) -> None:
+            found.append(node)
+
+        def visit_Raise(self, node: cst.Raise) -> None:
+            found.append(node)
+
+        def visit_Break(self, node: cst.Break) -> None:
+            if not self.loops:
+                found.append(node)
+
+        def visit_Continue(self, node: cst.Continue) -> None:
+            if not self.loops:
+                found.append(node)
+
+        def visit_For(self, node: cst.For) -> None:
+            self.loops += 1
+
+        def leave_For(self, node: cst.For) -> None:
+            self.loops -= 1
+
+        def visit_While(self, node: cst.While) -> None:
+            self.loops += 1
+
+        def leave_While(self, node: cst.While) -> None:
+            self.loops -= 1
+
+    stmt.visit(Finder())
+    return found[0] if found else None
 
 
 def _only_small(stmt: cst.CSTNode) -> cst.BaseSmallStatement | None:

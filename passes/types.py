@@ -20,6 +20,7 @@ makes ``seg0.n`` an i64, and ``seg0.n = 0.5`` is refused).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Union
 
 import libcst as cst
@@ -28,7 +29,7 @@ from helixrc.csim.errors import LanguageError, Loc
 from helixrc.passes.frontend import KernelModule, parallel_form
 from helixrc.passes.ir import NARROW_DTYPES, ArrayType, Scalar
 from helixrc.passes.loops import if_branches, suite_body
-from helixrc.passes.parallel_form import ParallelForm, cell_key
+from helixrc.passes.parallel_form import ParallelForm, TaskSpawn, cell_key
 
 I64, F64, BOOL = Scalar.I64, Scalar.F64, Scalar.BOOL
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -171,6 +172,8 @@ class _FunctionInference:
         #: with the line of such an assignment
         self.np_vars: dict[str, Loc] = {}
         self.returns: list[tuple[tuple[Scalar, ...] | None, bool, cst.CSTNode]] = []
+        #: each spawn's task results (types, returns a tuple), for its join
+        self.task_results: dict[TaskSpawn, tuple[tuple[Scalar, ...], bool] | None] = {}
         params = [p.name.value for p in self.fn.params.params]
         if len(params) != len(sig.args):
             raise LanguageError(
@@ -251,6 +254,23 @@ class _FunctionInference:
             return
         if node in self.form.syncs or node in self.form.deferred:
             return  # a return temporary's value is typed at its return
+        spawn = self.form.spawns.get(node)  # type: ignore[call-overload]
+        if spawn is not None:
+            self.task_results[spawn] = self.call_kernel(spawn.task, spawn.args)
+            self.bind(spawn.handle, I64, spawn.node.targets[0].target)
+            return
+        join = self.form.joins.get(node)  # type: ignore[call-overload]
+        if join is not None:
+            result = self.task_results.get(join.spawn)
+            if join.target is None or result is None:
+                return
+            returns, is_tuple = result
+            if not returns:
+                raise LanguageError(f"the task '{join.spawn.task}' returns nothing; join() has no value "
+                                    "to assign", self.loc(join.node), f"write join({join.spawn.handle}) alone")
+            assert isinstance(join.node, cst.Assign)
+            self.assign(join.target, list(returns) if is_tuple else returns[0], join.node.value)
+            return
         if isinstance(node, cst.Assign):
             value_t = self.value_types(node.value)
             for target in node.targets:
@@ -753,8 +773,13 @@ class _FunctionInference:
         name = self.helper_name(node)
         assert name is not None
         self.call_kinds[node] = "helper"
+        return self.call_kernel(name, node.args)
+
+    def call_kernel(self, name: str, call_args: Sequence[cst.Arg]) -> tuple[tuple[Scalar, ...], bool] | None:
+        """The results of calling kernel ``name`` with these arguments (a helper call or a task),
+        or None while an argument's type is still unknown."""
         args: list[Scalar | ArrayType] = []
-        for arg in node.args:
+        for arg in call_args:
             t = self.expr(arg.value)
             if t is None:
                 return None

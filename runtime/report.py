@@ -79,6 +79,8 @@ def format_simulation(stats: dict[str, Any], value: Any = None, top_lines: int =
                        f"{loop['invocations']:>13,}{loop['iterations']:>13,}{loop['cycles_per_iteration']:>10.1f}")
     if stats.get("parallel_loops"):
         out += _parallel_loops(stats)
+    if stats.get("tasks"):
+        out += _tasks(stats["tasks"])
     hot = sorted(stats["lines"], key=lambda e: -e["cycles"])[:top_lines]
     if hot:
         out += ["", f"hottest lines (top {len(hot)})"]
@@ -111,6 +113,15 @@ def _parallel_loops(stats: dict[str, Any]) -> list[str]:
     if stats.get("parallel_loops_overflow"):
         out.append("  (more than 16 parallel loops or 64 segments: the rest are not counted)")
     return out
+
+
+def _tasks(tasks: dict[str, int]) -> list[str]:
+    """Relic tasks: how many, and what the main context and the sibling spent on them."""
+    where = (f"{tasks['inline_tasks']:,} inline (no sibling)" if tasks["inline_tasks"]
+             else f"sibling idle {tasks['sibling_idle_cycles']:,} cyc")
+    return ["", f"tasks  {tasks['spawned']:,} spawned, {tasks['joined']:,} joined, {tasks['task_cycles']:,} task cyc; "
+            f"main: submit {tasks['submit_cycles']:,}, queue full {tasks['queue_full_cycles']:,}, "
+            f"join wait {tasks['join_wait_cycles']:,} cyc; {where}"]
 
 
 def _overrides(machine: dict[str, Any]) -> list[str]:

@@ -99,6 +99,8 @@ def build_stats(kernel: str, encoded: Encoded, outcome: RunOutcome, config: Mach
         "loops": sorted(loops.values(), key=lambda e: (e["file"], e["line"], e["id"])),
         **({"parallel_loops": parallel_loops(encoded, outcome)} if outcome.parallel_loops else {}),
         **({"parallel_loops_overflow": True} if outcome.parallel_loops_overflow else {}),
+        # Relic tasks (docs/multicore.md section 15), present when a task was spawned
+        **({"tasks": dict(outcome.tasks)} if outcome.tasks.get("spawned") else {}),
         "lines": [
             {"file": f, "line": ln, "cycles": c, "instructions": n, "share": share(c)}
             for (f, ln), (c, n) in sorted(lines.items())

@@ -177,6 +177,12 @@ typedef struct csim_config {
                                     context gets rob_size / smt entries) */
     int64_t smt_iq;              /* the same for the issue queue */
     int64_t smt_lsq;             /* the same for the load/store queue */
+    /* Relic tasks (SPAWN/JOIN, docs/multicore.md section 15); smt == 1 runs them inline, free */
+    int64_t relic_submit_cost;   /* cycles SPAWN costs the main context (writing a queue entry) */
+    int64_t relic_wake_cost;     /* cycles from a task's enqueue (or the sibling's previous task
+                                    end) to its start on the spinning sibling */
+    int64_t relic_join_cost;     /* cycles from a task's end to the JOIN that waits for it */
+    int64_t relic_queue;         /* entries of the SPSC queue; full: SPAWN stalls */
 } csim_config;
 
 /* Per-pc counters, filled by the simulator (the caller zeroes them). */
@@ -237,7 +243,7 @@ typedef struct csim_violation {
     int32_t pc;
     int64_t iter;
     int32_t other_pc;
-    int32_t pad;
+    int32_t tasks;               /* 1: between a task (even iter) and the continuation (odd) */
     int64_t other_iter;
     uint64_t addr;
 } csim_violation;
@@ -291,6 +297,19 @@ void csim_get_dram_stats(const csim_sim *sim, csim_dram_stats *out);
    out), and loop k's counters in first-run order. */
 int csim_loop_count(const csim_sim *sim, int *overflow);
 void csim_get_loop_stats(const csim_sim *sim, int k, csim_loop_stats *out);
+/* Relic tasks over the run (docs/multicore.md section 15). */
+typedef struct csim_task_stats {
+    uint64_t spawned, joined;
+    uint64_t inline_tasks;       /* run on the main context's core at the spawn (smt == 1) */
+    uint64_t submit_cycles;      /* the main context's SPAWN costs */
+    uint64_t queue_full_cycles;  /* the main context stalled in SPAWN on a full queue */
+    uint64_t join_wait_cycles;   /* the main context blocked in JOIN */
+    uint64_t task_cycles;        /* from each task's start to its TASK_END, summed */
+    uint64_t wake_cycles;        /* the sibling's wake-up costs */
+    uint64_t sibling_idle_cycles;  /* the sibling's cycles without a task (smt > 1) */
+} csim_task_stats;
+
+void csim_get_task_stats(const csim_sim *sim, csim_task_stats *out);
 /* After CSIM_CHECK_VIOLATION: the violation. */
 void csim_get_violation(const csim_sim *sim, csim_violation *out);
 void csim_free(csim_sim *sim);

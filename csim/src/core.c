@@ -62,8 +62,8 @@ int core_init(core *c, const csim_config *config, const csim_program *program,
             d->s = in->dst;
         else if (in->op == OP_JMP || in->op == OP_BRT || in->op == OP_BRF || in->op == OP_PAR_END)
             d->target = in->dst;
-        if (in->op == OP_PAR_BEGIN)         /* the loop's bounds are read by the scheduler */
-            d->a = d->b = d->c = CORE_REG_NONE;
+        if (in->op == OP_PAR_BEGIN || in->op == OP_SPAWN || in->op == OP_JOIN)
+            d->a = d->b = d->c = CORE_REG_NONE;  /* the scheduler reads these operands */
         d->lat = class_latency(config, info->cls);
     }
     c->ncode = program->ncode;
@@ -701,6 +701,9 @@ static inline __attribute__((always_inline)) int step(core *c, ctx *x, sched *s,
         case OP_ITER_END:
         case OP_LOOP_EXIT:
         case OP_LOOP_RETURN:
+        case OP_SPAWN:
+        case OP_TASK_END:
+        case OP_JOIN:
             DRAIN();
             status = CORE_SYNC;             /* issued here; the scheduler gives it its meaning */
             goto stop;

@@ -34,7 +34,13 @@ int ctx_init(ctx *x, int32_t nregs, csim_value *regs, int32_t worker, int32_t co
 void ctx_start(ctx *x, const ctx *from, int32_t nregs, int32_t pc, uint64_t cycle,
                int64_t issue_width)
 {
-    memcpy(x->regs, from->regs, (size_t)nregs * sizeof *x->regs);
+    ctx_start_regs(x, from->regs, nregs, pc, cycle, issue_width);
+}
+
+void ctx_start_regs(ctx *x, const csim_value *regs, int32_t nregs, int32_t pc, uint64_t cycle,
+                    int64_t issue_width)
+{
+    memcpy(x->regs, regs, (size_t)nregs * sizeof *x->regs);
     memset(x->ready_mem, 0, ((size_t)nregs + 2) * sizeof *x->ready_mem);
     x->pc = pc;
     x->cycle = x->when = cycle;

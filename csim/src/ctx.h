@@ -63,6 +63,9 @@ int ctx_init(ctx *x, int32_t nregs, csim_value *regs, int32_t worker, int32_t co
 /* Start running from pc at cycle with the registers of from (nregs of them), all ready. */
 void ctx_start(ctx *x, const ctx *from, int32_t nregs, int32_t pc, uint64_t cycle,
                int64_t issue_width);
+/* The same from a register file. */
+void ctx_start_regs(ctx *x, const csim_value *regs, int32_t nregs, int32_t pc, uint64_t cycle,
+                    int64_t issue_width);
 void ctx_free(ctx *x);
 /* WAIT seg released / SIGNAL seg issued: the segment opens / closes for x. */
 void ctx_open_segment(ctx *x, int32_t seg);

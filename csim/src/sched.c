@@ -99,8 +99,18 @@ int sched_init(sched *s, const csim_config *config, const csim_program *program,
     s->reductions = program->reductions;
     s->nreductions = program->nreductions;
     s->ring_size = (int64_t)RING_PER_WORKER * w;
+    s->inline_tasks = smt == 1;
+    if (!s->inline_tasks) {                 /* inline, a task is a plain (inlined) call */
+        s->submit_cost = (uint64_t)config->relic_submit_cost;
+        s->wake_cost = (uint64_t)config->relic_wake_cost;
+        s->join_cost = (uint64_t)config->relic_join_cost;
+    }
+    s->queue_cap = config->relic_queue;
     s->workers = calloc((size_t)w, sizeof *s->workers);
     s->exit_msg = calloc(1, (size_t)c->msg_size);
+    s->main_msg = calloc(1, (size_t)c->msg_size);
+    if (s->main_msg == NULL)
+        return CSIM_NO_MEMORY;
     s->unshadowed = calloc(program->narrays > 0 ? (size_t)program->narrays : 1, 1);
     if (s->workers == NULL || s->exit_msg == NULL || s->unshadowed == NULL)
         return CSIM_NO_MEMORY;
@@ -121,6 +131,7 @@ int sched_init(sched *s, const csim_config *config, const csim_program *program,
         if (ctx_init(&s->workers[k], program->nregs, NULL, k, k / smt, &l1s[k / smt],
                      &bps[k / smt]) != CSIM_OK)
             return CSIM_NO_MEMORY;
+    s->runner = &s->workers[smt > 1 ? 1 : 0];
     if (smt > 1) {
         s->issue = calloc((size_t)ncores, sizeof *s->issue);
         s->last_pick = calloc((size_t)ncores, sizeof *s->last_pick);
@@ -159,6 +170,12 @@ void sched_free(sched *s)
     s->issue = NULL;
     free(s->workers);
     free(s->exit_msg);
+    free(s->main_msg);
+    for (int32_t k = 0; k < s->ntasks; k++)
+        free(s->tasks[k].regs);
+    free(s->tasks);
+    s->tasks = NULL;
+    s->ntasks = 0;
     free(s->wm);
     free(s->ring);
     free(s->inflight);
@@ -263,16 +280,25 @@ int sched_check(sched *s, const ctx *x, int32_t slot, uint64_t addr, int is_stor
                  "shadow of the shared memory");
         return CSIM_NO_MEMORY;
     }
-    snprintf(s->core->msg, (size_t)s->core->msg_size, "checking mode: iteration %" PRId64
-             " at pc %d broke sequential order with iteration %" PRId64 " at pc %d",
-             s->ck.first.iter, (int)s->ck.first.pc, s->ck.first.other_iter,
-             (int)s->ck.first.other_pc);
+    s->check_tasks = s->ntasks > 0;
+    if (s->check_tasks)
+        snprintf(s->core->msg, (size_t)s->core->msg_size, "checking mode: the %s at pc %d broke "
+                 "sequential order with the %s at pc %d", x == &s->main ? "continuation" : "task",
+                 (int)s->ck.first.pc, s->ck.first.other_iter % 2 ? "continuation" : "task",
+                 (int)s->ck.first.other_pc);
+    else
+        snprintf(s->core->msg, (size_t)s->core->msg_size, "checking mode: iteration %" PRId64
+                 " at pc %d broke sequential order with iteration %" PRId64 " at pc %d",
+                 s->ck.first.iter, (int)s->ck.first.pc, s->ck.first.other_iter,
+                 (int)s->ck.first.other_pc);
     return CSIM_CHECK_VIOLATION;
 }
 
 int sched_log_store(sched *s, const ctx *x, unsigned char *addr, int size)
 {
-    if (x == &s->main)
+    /* In a loop the iterations' stores; between a spawn and its join the continuation's (a task
+       that raises undoes those made after its spawn). */
+    if (s->ntasks > 0 ? x != &s->main || s->running == NULL : x == &s->main)
         return CSIM_OK;
     if (s->nundo == s->undo_cap) {
         int64_t cap = s->undo_cap ? 2 * s->undo_cap : 4096;
@@ -547,6 +573,10 @@ static int begin_loop(sched *s)
     int32_t w = s->nworkers;
     size_t nseg = in->aux > 0 ? in->aux : 1;
 
+    if (s->ntasks > 0)
+        return failf(s, CSIM_BAD_PARALLEL, "pc %d: a parallel loop starts while task %" PRId64
+                     " is not joined: join the tasks before the loop", (int)m->pc,
+                     s->tasks[0].handle);
     s->begin_pc = m->pc;
     s->trip = INT64_MAX;
     if (in->a >= 0) {
@@ -854,6 +884,9 @@ static int do_signal(sched *s, ctx *x, int32_t seg)
     return 1;
 }
 
+static int spawn(sched *s);
+static int join(sched *s);
+
 /* x stopped at the SYNC instruction at its pc (issued at its clock). */
 static int sync_op(sched *s, ctx *x)
 {
@@ -863,6 +896,12 @@ static int sync_op(sched *s, ctx *x)
     if (x == &s->main) {
         if (in->op == OP_PAR_BEGIN)
             return begin_loop(s);
+        if (in->op == OP_SPAWN)
+            return spawn(s);
+        if (in->op == OP_JOIN)
+            return join(s);
+        if (in->op == OP_TASK_END)
+            return failf(s, CSIM_BAD_PARALLEL, "pc %d: TASK_END outside a task", (int)x->pc);
         return failf(s, CSIM_BAD_PARALLEL, "pc %d: %s outside a parallel loop", (int)x->pc, name);
     }
     switch ((csim_opcode)in->op) {
@@ -901,6 +940,12 @@ static int sync_op(sched *s, ctx *x)
                  x->worker, x->pc);
         x->state = CTX_IDLE;                /* no iteration past the exit starts */
         return CSIM_OK;
+    case OP_SPAWN:
+    case OP_JOIN:
+    case OP_TASK_END:
+        return failf(s, CSIM_BAD_PARALLEL, "pc %d: %s inside iteration %" PRId64 " of the "
+                     "parallel loop at pc %d: tasks are spawned and joined outside parallel "
+                     "loops", (int)x->pc, name, x->iteration, (int)s->begin_pc);
     default:
         return failf(s, CSIM_BAD_PARALLEL, "pc %d: %s inside iteration %" PRId64 " of the "
                      "parallel loop at pc %d: one parallel loop runs at a time", (int)x->pc, name,
@@ -985,6 +1030,327 @@ static ctx *pick(sched *s, uint64_t *horizon)
     return best;
 }
 
+/* After a SYNC instruction: a ready context next needs the global order at its clock. */
+static void settle(ctx *x)
+{
+    if (x->state == CTX_READY && x->when < x->cycle)
+        x->when = x->cycle;
+}
+
+/* A run-stopping status of x's instruction: it is the fault pc. */
+static int fault_at(sched *s, const ctx *x, int st)
+{
+    s->main.pc = x->pc;
+    return st;
+}
+
+/* -- Relic tasks (docs/multicore.md section 15) --------------------------------------------- */
+
+/* The outstanding task with this handle, or NULL. */
+static sched_task *find_task(sched *s, int64_t handle)
+{
+    for (int32_t k = 0; k < s->ntasks; k++)
+        if (s->tasks[k].handle == handle)
+            return &s->tasks[k];
+    return NULL;
+}
+
+static int64_t queued_tasks(const sched *s)
+{
+    int64_t n = 0;
+
+    for (int32_t k = 0; k < s->ntasks; k++)
+        n += s->tasks[k].state == TASK_QUEUED;
+    return n;
+}
+
+/* Whether a task is queued or running (a parked continuation waits for them). */
+static int tasks_unfinished(const sched *s)
+{
+    for (int32_t k = 0; k < s->ntasks; k++)
+        if (s->tasks[k].state != TASK_DONE)
+            return 1;
+    return 0;
+}
+
+static int spawn_go(sched *s);
+
+/* The runner takes the oldest queued task, if any: it starts wake_cost cycles after the task was
+   enqueued or the runner's previous task ended. A main context stalled on the full queue gets
+   the freed entry at that moment. */
+static int runner_next(sched *s)
+{
+    ctx *r = s->runner, *m = &s->main;
+    sched_task *t = NULL;
+
+    for (int32_t k = 0; k < s->ntasks && t == NULL; k++)
+        if (s->tasks[k].state == TASK_QUEUED)
+            t = &s->tasks[k];
+    s->running = t;
+    if (t == NULL) {
+        r->state = CTX_IDLE;
+        r->iteration = -1;
+        return CSIM_OK;
+    }
+    uint64_t taken = t->enqueued > s->runner_free ? t->enqueued : s->runner_free;
+    if (r->cycle < taken)                   /* spinning for work: idle */
+        r->cycle = taken;
+    r->dispatch += s->wake_cost;
+    s->task_stats.wake_cycles += s->wake_cost;
+    t->state = TASK_RUNNING;
+    t->start = taken + s->wake_cost;
+    ctx_start_regs(r, t->regs, s->core->nregs, t->pc, t->start, s->core->width);
+    r->iteration = t->iteration;
+    if (s->main_wait == MAIN_QUEUE_FULL) {  /* its SPAWN goes through now */
+        wait_until(m, taken);
+        s->task_stats.queue_full_cycles += m->cycle - s->main_blocked;
+        s->main_wait = MAIN_RUNS;
+        m->state = CTX_READY;
+        return spawn_go(s);
+    }
+    return CSIM_OK;
+}
+
+/* The main context's SPAWN goes through (a queue entry is free): it pays the submit cost, the
+   task gets the next handle and a copy of the registers, and the main context goes on at the
+   continuation (inline: waits for the task). */
+static int spawn_go(sched *s)
+{
+    ctx *m = &s->main;
+    const csim_instr *in = &s->code[m->pc];
+
+    if (s->ntasks == s->tasks_cap) {
+        int32_t cap = s->tasks_cap ? 2 * s->tasks_cap : 8;
+        sched_task *grown = realloc(s->tasks, (size_t)cap * sizeof *grown);
+        if (grown == NULL)
+            return failf(s, CSIM_NO_MEMORY, "out of memory spawning a task");
+        if (s->running != NULL)
+            s->running = grown + (s->running - s->tasks);
+        s->tasks = grown;
+        s->tasks_cap = cap;
+    }
+    sched_task *t = &s->tasks[s->ntasks];
+    t->regs = malloc((size_t)(s->core->nregs > 0 ? s->core->nregs : 1) * sizeof *t->regs);
+    if (t->regs == NULL)
+        return failf(s, CSIM_NO_MEMORY, "out of memory spawning a task");
+    memcpy(t->regs, m->regs, (size_t)s->core->nregs * sizeof *t->regs);
+    if (s->ntasks == 0) {                   /* a new group of tasks and their continuation */
+        s->nundo = 0;
+        s->undo_on = 1;
+        if (s->check_on)
+            check_reset(&s->ck);
+        s->checking = s->check_on;
+        m->iteration = -1;
+        if (s->smt > 1)                     /* it now shares core 0's slots with the sibling */
+            m->issue = &s->issue[0];
+    }
+    s->ntasks++;
+    t->handle = ++s->last_handle;
+    t->pc = m->pc + 1;
+    t->state = TASK_QUEUED;
+    t->iteration = m->iteration + 1;        /* before the continuation in sequential order */
+    m->iteration = t->iteration + 1;
+    m->dispatch += s->submit_cost;
+    m->cycle += s->submit_cost;
+    m->when = m->cycle;
+    s->task_stats.submit_cycles += s->submit_cost;
+    s->task_stats.spawned++;
+    t->enqueued = m->cycle;
+    m->regs[in->a].i = t->handle;
+    m->ready[in->a] = m->cycle;
+    m->pc = in->dst;
+    if (s->inline_tasks) {
+        s->task_stats.inline_tasks++;
+        m->state = CTX_WAITING;
+        s->main_wait = MAIN_INLINE;
+    }
+    return s->running == NULL ? runner_next(s) : CSIM_OK;
+}
+
+/* The main context issued SPAWN. */
+static int spawn(sched *s)
+{
+    ctx *m = &s->main;
+
+    if (queued_tasks(s) >= s->queue_cap) {
+        m->state = CTX_WAITING;
+        s->main_wait = MAIN_QUEUE_FULL;
+        s->main_blocked = m->cycle;
+        return CSIM_OK;
+    }
+    return spawn_go(s);
+}
+
+/* JOIN of task t, which has ended: the main context goes on at the latest of its clock and the
+   task's end plus the join cost, with the task's results. */
+static void join_go(sched *s, sched_task *t)
+{
+    ctx *m = &s->main;
+    const csim_instr *in = &s->code[m->pc];
+    uint64_t from = s->main_wait == MAIN_JOIN ? s->main_blocked : m->cycle;
+    uint64_t release = t->end + s->join_cost;
+
+    wait_until(m, release);
+    s->task_stats.join_wait_cycles += m->cycle - from;
+    for (int32_t k = 0; k < in->aux; k++) {
+        m->regs[in->dst + k] = t->regs[in->dst + k];
+        m->ready[in->dst + k] = m->cycle;
+    }
+    free(t->regs);
+    int32_t k = (int32_t)(t - s->tasks);
+    memmove(t, t + 1, (size_t)(s->ntasks - k - 1) * sizeof *t);
+    s->ntasks--;
+    if (s->running != NULL && s->running > t)
+        s->running--;
+    s->task_stats.joined++;
+    s->main_wait = MAIN_RUNS;
+    m->state = CTX_READY;
+    m->pc++;
+    if (s->ntasks == 0) {                   /* the group is over */
+        s->undo_on = 0;
+        s->nundo = 0;
+        m->iteration = -1;
+        s->checking = 0;
+        m->issue = NULL;
+    }
+}
+
+/* The main context issued JOIN. */
+static int join(sched *s)
+{
+    ctx *m = &s->main;
+    const csim_instr *in = &s->code[m->pc];
+    int64_t handle = m->regs[in->a].i;
+    sched_task *t = find_task(s, handle);
+
+    if (t == NULL)
+        return failf(s, CSIM_BAD_PARALLEL, "pc %d: JOIN of handle %" PRId64 ", which no SPAWN "
+                     "gave or which was already joined", (int)m->pc, handle);
+    if (t->state == TASK_DONE) {
+        join_go(s, t);
+        return CSIM_OK;
+    }
+    m->state = CTX_WAITING;
+    s->main_wait = MAIN_JOIN;
+    s->main_join = handle;
+    s->main_blocked = m->cycle;
+    return CSIM_OK;
+}
+
+/* A task of sequential place iteration raised: the continuation's stores after its spawn never
+   happened, sequentially; undo them, newest first. (The log holds the continuation's stores
+   only while a task is queued or running: none of them can be undone otherwise.) */
+static void undo_continuation(sched *s, int64_t iteration)
+{
+    for (int64_t j = s->nundo - 1; j >= 0; j--) {
+        const sched_undo *u = &s->undo[j];
+        if (u->iteration > iteration)
+            memcpy(u->addr, &u->old, (size_t)u->size);
+    }
+    s->nundo = 0;
+}
+
+/* The parked continuation's exception, once no task can raise an earlier one. */
+static int report_parked(sched *s)
+{
+    s->main_parked = 0;
+    s->main.pc = s->main_fault_pc;
+    snprintf(s->core->msg, (size_t)s->core->msg_size, "%s", s->main_msg);
+    return s->main_status;
+}
+
+/* The runner stopped at the SYNC instruction at its pc: TASK_END, or a misuse. */
+static int task_end(sched *s)
+{
+    ctx *r = s->runner, *m = &s->main;
+    const csim_instr *in = &s->code[r->pc];
+    sched_task *t = s->running;
+
+    if (in->op != OP_TASK_END) {
+        s->main.pc = r->pc;                 /* the misused instruction is the fault pc */
+        return failf(s, CSIM_BAD_PARALLEL, "pc %d: %s inside a task: a task spawns nothing and "
+                     "runs no parallel loop", (int)r->pc, csim_op_table[in->op].name);
+    }
+    for (int32_t k = 0; k < in->aux; k++)
+        t->regs[in->dst + k] = r->regs[in->dst + k];
+    t->state = TASK_DONE;
+    t->end = r->cycle;
+    s->runner_free = r->cycle;
+    s->task_stats.task_cycles += t->end - t->start;
+    int64_t handle = t->handle;
+    uint64_t end = t->end;
+    int st = runner_next(s);                /* may move the task records (a spawn grows them) */
+    if (st != CSIM_OK)
+        return st;
+    if (s->main_wait == MAIN_INLINE) {      /* the call returns: the main context goes on */
+        m->cycle = m->when = end > m->cycle ? end : m->cycle;
+        m->state = CTX_READY;
+        s->main_wait = MAIN_RUNS;
+    } else if (s->main_wait == MAIN_JOIN && s->main_join == handle) {
+        join_go(s, find_task(s, handle));
+    }
+    if (!tasks_unfinished(s))
+        s->nundo = 0;                       /* no task left that could raise */
+    if (s->main_parked && !tasks_unfinished(s))
+        return report_parked(s);
+    return CSIM_OK;
+}
+
+/* One scheduling decision while tasks are outstanding: the main context and the runner in time
+   order (SMT siblings: the policy breaks ties). CSIM_OK to go on, or how the run stops. */
+static int task_step(sched *s, uint64_t left)
+{
+    ctx *m = &s->main, *r = s->runner, *x, *other = NULL;
+    int mr = m->state == CTX_READY, rr = r->state == CTX_READY;
+
+    if (!mr && !rr)
+        return failf(s, CSIM_BAD_PARALLEL, "the main context waits at pc %d for a task that "
+                     "never ends", (int)m->pc);
+    if (mr && rr) {
+        int runner_first = r->when < m->when
+                           || (r->when == m->when && !s->inline_tasks && sibling_first(s, r, m));
+        x = runner_first ? r : m;
+        other = runner_first ? m : r;
+    } else {
+        x = mr ? m : r;
+    }
+    if (s->smt > 1)
+        s->last_pick[0] = x->worker;
+    int st = core_step(s->core, x, s, left, other != NULL ? other->when : UINT64_MAX);
+    if (s->model_status != CSIM_OK)
+        return failf(s, s->model_status, "out of memory in the coherence directory");
+    if (st == CORE_YIELD || st == CSIM_PAUSED)
+        return CSIM_OK;
+    if (st == CORE_SYNC) {
+        st = x == r ? task_end(s) : sync_op(s, m);
+        settle(x);
+        return st;
+    }
+    if (st == CSIM_BUDGET || st == CSIM_NO_MEMORY || st == CSIM_CHECK_VIOLATION)
+        return fault_at(s, x, st);
+    if (st == CSIM_OK && x == r) {
+        s->main.pc = r->pc;
+        return failf(s, CSIM_BAD_PARALLEL, "pc %d: RET inside a task", (int)r->pc);
+    }
+    if (st == CSIM_OK)
+        return failf(s, CSIM_BAD_PARALLEL, "pc %d: the kernel returns with task %" PRId64 " not "
+                     "joined", (int)m->pc, s->tasks[0].handle);
+    /* An exception. The task's comes first in sequential order; the continuation's waits until
+       every task it follows has ended without one. */
+    if (x == r) {
+        undo_continuation(s, r->iteration);
+        return fault_at(s, x, st);
+    }
+    if (!tasks_unfinished(s))
+        return fault_at(s, x, st);
+    s->main_parked = 1;
+    s->main_status = st;
+    s->main_fault_pc = m->pc;
+    snprintf(s->main_msg, (size_t)s->core->msg_size, "%s", s->core->msg);
+    m->state = CTX_IDLE;
+    return CSIM_OK;
+}
+
 /* One scheduling decision while a loop runs: CSIM_OK to go on, or how the run stops. */
 static int loop_step(sched *s, uint64_t left)
 {
@@ -1010,15 +1376,13 @@ static int loop_step(sched *s, uint64_t left)
         st = sync_op(s, x);
         if (st != CSIM_OK)
             s->main.pc = x->pc;             /* the misused instruction is the fault pc */
-        if (x->state == CTX_READY && x->when < x->cycle)
-            x->when = x->cycle;
+        settle(x);
         prune_undo(s);
         return st;
     case CSIM_BUDGET:
     case CSIM_NO_MEMORY:
     case CSIM_CHECK_VIOLATION:
-        s->main.pc = x->pc;
-        return st;
+        return fault_at(s, x, st);
     case CSIM_OK:
         s->main.pc = x->pc;
         return failf(s, CSIM_BAD_PARALLEL, "pc %d: RET inside iteration %" PRId64 " of the "
@@ -1061,13 +1425,19 @@ int sched_step(sched *s, uint64_t max_steps)
                 st = CSIM_OK;
             break;
         }
+        if (s->ntasks > 0 || s->main_parked) {
+            st = task_step(s, left);
+            if (st == CSIM_OK)
+                continue;
+            break;
+        }
         st = core_step(c, &s->main, s, left, UINT64_MAX);
         if (s->model_status != CSIM_OK)
             st = failf(s, s->model_status, "out of memory in the coherence directory");
         if (st == CORE_SYNC)
             st = sync_op(s, &s->main);
-        if (st == CSIM_OK && s->active)
-            continue;                       /* a loop began */
+        if (st == CSIM_OK && (s->active || s->ntasks > 0))
+            continue;                       /* a loop began, or a task was spawned */
         if (st == CSIM_PAUSED)
             continue;
         break;

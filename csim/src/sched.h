@@ -48,6 +48,32 @@ typedef enum sched_exit {
     SCHED_EXIT_RAISE         /* an exception */
 } sched_exit;
 
+/* A Relic task's state (docs/multicore.md section 15). */
+typedef enum sched_task_state {
+    TASK_QUEUED = 0,         /* in the SPSC queue */
+    TASK_RUNNING,            /* on the runner */
+    TASK_DONE                /* its TASK_END ran; its results wait for the JOIN */
+} sched_task_state;
+
+/* A task from its SPAWN to its JOIN. */
+typedef struct sched_task {
+    int64_t handle;          /* 1, 2, ... in spawn order (what SPAWN writes, JOIN reads) */
+    int32_t pc;              /* its first instruction: SPAWN's pc + 1 */
+    sched_task_state state;
+    int64_t iteration;       /* checking mode: its place in sequential order */
+    uint64_t enqueued;       /* the main context's clock when the submit completed */
+    uint64_t start, end;     /* on the runner: first issue cycle allowed, TASK_END */
+    csim_value *regs;        /* the main context's registers at the spawn; TASK_END's results */
+} sched_task;
+
+/* What the main context is blocked on while tasks are outstanding. */
+typedef enum sched_main_wait {
+    MAIN_RUNS = 0,
+    MAIN_QUEUE_FULL,         /* in SPAWN: no queue entry free */
+    MAIN_JOIN,               /* in JOIN: the task has not ended */
+    MAIN_INLINE              /* smt == 1: its task runs in its place */
+} sched_main_wait;
+
 /* One signal of a segment, in a ring indexed by iteration. */
 typedef struct sched_signal {
     int64_t iteration;       /* -1: empty */
@@ -126,6 +152,25 @@ typedef struct sched {
     csim_loop_stats *cur;    /* the running loop's entry; NULL if past the limit */
     uint64_t loop_begin;     /* the main context's clock at PAR_BEGIN */
     struct trace *trace;     /* the event trace (trace.h); NULL when tracing is off */
+    /* Relic tasks (section 15): spawned and not yet joined, in spawn order */
+    ctx *runner;             /* core 0's context 1 (the SMT sibling), or worker 0 when smt == 1 */
+    int inline_tasks;        /* smt == 1: a task runs at its spawn while the main context waits */
+    uint64_t submit_cost, wake_cost, join_cost;
+    int64_t queue_cap;
+    sched_task *tasks;
+    int32_t ntasks, tasks_cap;
+    int64_t last_handle;
+    sched_task *running;     /* the runner's task, or NULL */
+    uint64_t runner_free;    /* the end of the runner's last task */
+    sched_main_wait main_wait;
+    int64_t main_join;       /* MAIN_JOIN: the handle */
+    uint64_t main_blocked;   /* the main context's clock when it blocked */
+    int main_parked;         /* the continuation raised with tasks unfinished: */
+    int main_status;         /* its status, */
+    int32_t main_fault_pc;   /* pc */
+    char *main_msg;          /* and message, reported once they are done */
+    int check_tasks;         /* the checker's first violation was between tasks */
+    csim_task_stats task_stats;
 } sched;
 
 /* Set up the main context (on the caller's register file) and cores * smt worker contexts, each

@@ -141,6 +141,10 @@ static int check_config(const csim_config *cfg, char *err, int err_size)
         {"smt_rob", cfg->smt_rob, 0, 1},
         {"smt_iq", cfg->smt_iq, 0, 1},
         {"smt_lsq", cfg->smt_lsq, 0, 1},
+        {"relic_submit_cost", cfg->relic_submit_cost, 0, MAX_LATENCY},
+        {"relic_wake_cost", cfg->relic_wake_cost, 0, MAX_LATENCY},
+        {"relic_join_cost", cfg->relic_join_cost, 0, MAX_LATENCY},
+        {"relic_queue", cfg->relic_queue, 1, 1024},
     };
 
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
@@ -256,6 +260,21 @@ static int check_instr(const csim_program *p, int32_t pc, char *err, int err_siz
             return failf(err, err_size, "pc %d: PAR_BEGIN is not followed by its PAR_END and the "
                          "first instruction of an iteration", (int)pc);
         return 1;
+    case OP_SPAWN:
+        if (in->dst < 0 || in->dst >= p->ncode || pc + 1 >= p->ncode)
+            return failf(err, err_size, "pc %d: SPAWN continuation %d is not a pc, or no task "
+                         "follows it", (int)pc, (int)in->dst);
+        return 1;
+    case OP_TASK_END:
+    case OP_JOIN:
+        if (in->aux > 0 && (in->dst < 0 || in->dst > p->nregs - in->aux))
+            return failf(err, err_size, "pc %d: %s result registers %d to %d are out of range for "
+                         "%d registers", (int)pc, info->name, (int)in->dst,
+                         (int)in->dst + (int)in->aux - 1, (int)p->nregs);
+        if (in->aux == 0 && in->dst != -1)
+            return failf(err, err_size, "pc %d: %s has no results, so dst must be -1 (got %d)",
+                         (int)pc, info->name, (int)in->dst);
+        return 1;
     case OP_WAIT:
     case OP_SIGNAL:
         if (in->aux >= CSIM_MAX_SEGMENTS)
@@ -312,9 +331,10 @@ static int check_program(const csim_program *p, char *err, int err_size)
             return 0;
     uint16_t last = p->code[p->ncode - 1].op;
     if (last != OP_JMP && last != OP_RET && last != OP_RAISE && last != OP_ITER_END
-        && last != OP_LOOP_EXIT && last != OP_LOOP_RETURN)
+        && last != OP_LOOP_EXIT && last != OP_LOOP_RETURN && last != OP_TASK_END)
         return failf(err, err_size, "pc %d: the last instruction is %s, not JMP, RET, RAISE, "
-                     "ITER_END, LOOP_EXIT or LOOP_RETURN (execution would run off the end)",
+                     "ITER_END, LOOP_EXIT, LOOP_RETURN or TASK_END (execution would run off the "
+                     "end)",
                      (int)p->ncode - 1, csim_op_table[last].name);
     return check_reductions(p, err, err_size);
 }
@@ -580,6 +600,20 @@ void csim_get_violation(const csim_sim *sim, csim_violation *out)
     out->other_pc = v->other_pc;
     out->other_iter = v->other_iter;
     out->addr = v->addr;
+    out->tasks = sim->sched.check_tasks;
+}
+
+void csim_get_task_stats(const csim_sim *sim, csim_task_stats *out)
+{
+    const sched *s = &sim->sched;
+
+    *out = s->task_stats;
+    out->sibling_idle_cycles = 0;
+    if (!s->inline_tasks) {
+        const ctx *r = s->runner;
+        uint64_t used = r->busy + r->wait + r->dispatch;
+        out->sibling_idle_cycles = s->main.cycle > used ? s->main.cycle - used : 0;
+    }
 }
 
 void csim_free(csim_sim *sim)
