@@ -13,6 +13,19 @@ and gives each a technique and its options::
     technique = "doall"
     reassociate = true                    # float reductions may be combined out of order
 
+    [loops."kv_tree_batch_get/L1"]
+    technique = "relic"                   # split across the main context and its SMT sibling
+    chunks = "blocked"                    # or "interleaved"
+
+Technique ``relic`` (:mod:`helixrc.passes.transform.relic`, ``docs/relic.md``) splits the
+iterations of a ``for ... in range(...)`` loop between two tasks: the SMT sibling runs one half
+(``spawn``), the main context the other, and ``join`` waits for it. ``chunks = "blocked"`` (the
+default) gives the sibling the first half of the range and the main context the second;
+``"interleaved"`` gives the sibling the even-numbered iterations and the main context the odd
+ones. It is legal where ``doall`` is (reductions: integer ``+ * & | ^ min max``, float sums and
+products only with ``reassociate``) and the loop leaves nothing else behind: no scalar but the
+reductions and the loop variable is read after it, and the range step is an integer literal.
+
 Loops a plan does not name stay sequential. Reading checks the form and points at the offending
 line; :func:`validate_plan` then checks the plan against what the analysis found legal::
 
@@ -44,14 +57,18 @@ from typing import Any, Literal, Union
 from helixrc.csim.errors import Loc, PlanError
 
 __all__ = [
-    "LOOP_KEYS", "Legality", "LoopPlan", "Plan", "SIGNALS", "TECHNIQUES", "load_plan", "parse_plan",
-    "validate_plan",
+    "CHUNKS", "LOOP_KEYS", "Legality", "LoopPlan", "Plan", "SIGNALS", "TASK_TECHNIQUES", "TECHNIQUES",
+    "load_plan", "parse_plan", "validate_plan",
 ]
 
-TECHNIQUES: tuple[str, ...] = ("doall", "helix", "sequential")
+TECHNIQUES: tuple[str, ...] = ("doall", "helix", "relic", "sequential")
+#: the techniques that make a loop a ``prange`` (one parallel loop at a time)
 PARALLEL_TECHNIQUES: frozenset[str] = frozenset({"doall", "helix"})
+#: the techniques that split a loop into tasks for the SMT sibling (``spawn``/``join``)
+TASK_TECHNIQUES: frozenset[str] = frozenset({"relic"})
+CHUNKS: tuple[str, ...] = ("blocked", "interleaved")
 SIGNALS: tuple[str, ...] = ("coupled", "uncoupled")
-LOOP_KEYS: tuple[str, ...] = ("technique", "signals", "segments", "reassociate", "assume_independent")
+LOOP_KEYS: tuple[str, ...] = ("technique", "signals", "segments", "reassociate", "assume_independent", "chunks")
 TOP_KEYS: tuple[str, ...] = ("signals", "loops")
 
 #: ``"auto"`` or an explicit grouping: each inner tuple names the variables/arrays of one segment.
@@ -74,13 +91,21 @@ class LoopPlan:
     segments: Segments = "auto"
     reassociate: bool = False
     assume_independent: tuple[str, ...] = ()
+    #: relic: how the iterations are dealt to the two tasks, "blocked" halves or "interleaved"
+    chunks: str = "blocked"
     #: where the loop's table starts, and where each of its keys is (for later errors)
     loc: Loc | None = field(default=None, compare=False, repr=False)
     key_locs: Mapping[str, Loc] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def parallel(self) -> bool:
+        """The loop becomes a ``prange`` (doall, helix)."""
         return self.technique in PARALLEL_TECHNIQUES
+
+    @property
+    def concurrent(self) -> bool:
+        """The loop runs on more than one context: a ``prange`` or a task split."""
+        return self.technique in PARALLEL_TECHNIQUES or self.technique in TASK_TECHNIQUES
 
 
 @dataclass(frozen=True)
@@ -115,7 +140,7 @@ class Plan:
     def to_toml(self) -> str:
         """The plan as TOML that :func:`parse_plan` reads back to an equal plan."""
         lines = [
-            "# helixrc plan: one table per loop id; technique = doall | helix | sequential",
+            "# helixrc plan: one table per loop id; technique = doall | helix | relic | sequential",
             f"signals = {_toml_value(self.signals)}",
         ]
         for loop_id, loop in self.loops.items():
@@ -134,6 +159,8 @@ def _loop_entries(loop: LoopPlan, default_signals: str) -> Iterator[tuple[str, A
         yield "reassociate", True
     if loop.assume_independent:
         yield "assume_independent", list(loop.assume_independent)
+    if loop.chunks != "blocked":
+        yield "chunks", loop.chunks
 
 
 def _toml_value(value: Any) -> str:
@@ -266,8 +293,21 @@ def _build_loop(loop_id: str, body: dict[str, Any], default_signals: str, where:
                         key_locs["assume_independent"], 'for example assume_independent = ["bask_arc"]')
     for i, name in enumerate(independent):
         _check_name(name, f"assume_independent[{i}]", key_locs["assume_independent"])
+    if independent and technique in TASK_TECHNIQUES:
+        raise PlanError(
+            f"loop {loop_id!r} is {technique}: assume_independent applies only to doall and helix loops "
+            "(their run-time check guards a prange)",
+            key_locs["assume_independent"], "remove assume_independent, or use technique = \"doall\"",
+        )
 
-    return LoopPlan(technique, signals, segments, reassociate, tuple(independent), loc, key_locs)
+    chunks = "blocked"
+    if "chunks" in body:
+        chunks = _choice(body["chunks"], "chunks", CHUNKS, key_locs["chunks"])
+        if technique not in TASK_TECHNIQUES:
+            raise PlanError(f"loop {loop_id!r} is {technique}: chunks applies only to relic loops",
+                            key_locs["chunks"], 'remove chunks, or use technique = "relic"')
+
+    return LoopPlan(technique, signals, segments, reassociate, tuple(independent), chunks, loc, key_locs)
 
 
 def _segments(value: Any, loc: Loc) -> Segments:
@@ -379,15 +419,19 @@ def _legality(spec: Legality, technique: str) -> tuple[bool, str | None]:
 
 
 def _check_nesting(plan: Plan) -> None:
-    """One parallel loop at a time: no parallel loop inside another parallel loop."""
-    parallel = [(lid, lp) for lid, lp in plan.loops.items() if lp.parallel]
+    """One parallel loop at a time: no parallel loop inside another parallel loop; a task split
+    neither holds one nor sits in one (a task spawns nothing, no spawn inside a ``prange``)."""
+    parallel = [(lid, lp) for lid, lp in plan.loops.items() if lp.concurrent]
     for inner_id, inner in parallel:
         for outer_id, outer in parallel:
             if inner_id.startswith(outer_id + "."):
                 at = f", line {outer.loc.line}" if outer.loc is not None else ""
                 raise PlanError(
                     f"loop {inner_id!r} ({inner.technique}) is nested in loop {outer_id!r} "
-                    f"({outer.technique}{at}): one parallel loop runs at a time",
+                    f"({outer.technique}{at}): " + (
+                        "one parallel loop runs at a time" if inner.parallel and outer.parallel
+                        else "a task split neither holds nor sits in a parallel loop or another task split"
+                    ),
                     inner.key_locs.get("technique", inner.loc),
                     "make one of them sequential",
                 )

@@ -28,7 +28,7 @@ from helixrc.api import SimResult, simulate
 from helixrc.compare import args_difference, first_difference, write_back
 from helixrc.csim.errors import HelixError, KernelError, Loc
 from helixrc.csim.machine import MachineConfig, resolve_machine
-from helixrc.passes.plan import PARALLEL_TECHNIQUES, Plan
+from helixrc.passes.plan import PARALLEL_TECHNIQUES, TASK_TECHNIQUES, Plan
 from helixrc.resolve import resolve_kernel
 from helixrc.transform_api import PlanLike, Transformed, transform
 
@@ -174,8 +174,10 @@ def loop_speedups(stats: dict[str, Any], sequential: dict[str, Any],
 
 
 def is_parallel(outcome: str) -> bool:
-    """Whether a loop outcome of the transform (``"HELIX, uncoupled, 1 segment"``) is a parallel loop."""
-    return outcome.split(", ", 1)[0].lower() in PARALLEL_TECHNIQUES
+    """Whether a loop outcome of the transform (``"HELIX, uncoupled, 1 segment"``, ``"Relic, blocked
+    chunks, 2 tasks"``) runs on more than one context."""
+    technique = outcome.split(", ", 1)[0].lower()
+    return technique in PARALLEL_TECHNIQUES or technique in TASK_TECHNIQUES
 
 
 def _untransformed_note(transformed: Transformed) -> str | None:

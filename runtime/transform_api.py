@@ -33,7 +33,8 @@ from helixrc.csim.errors import HelixError, LanguageError, PlanError
 from helixrc.csim.machine import MachineConfig, resolve_machine
 from helixrc.passes.analysis import KernelAnalysis, analyze_kernel, format_explain
 from helixrc.passes.frontend import KernelModule, check_kernel
-from helixrc.passes.plan import PARALLEL_TECHNIQUES, SIGNALS, LoopPlan, Plan, load_plan, parse_plan
+from helixrc.passes.plan import PARALLEL_TECHNIQUES, SIGNALS, TASK_TECHNIQUES, LoopPlan, Plan, load_plan, parse_plan
+from helixrc.passes.transform.cst_tools import add_import, add_tasks
 from helixrc.passes.transform.helix import TransformResult, transform_source
 from helixrc.resolve import resolve_kernel
 
@@ -132,7 +133,7 @@ def transform_kernel(module: KernelModule, name: str, plan: Plan | None = None,
     return Transformed(
         name=name,
         source=result.source,
-        function=load_function(result.source, name, _needed_names(module, name)),
+        function=load_function(result.source, name, _needed_names(module, name) | set(result.tasks)),
         plan=applied,
         loops=dict(result.loops),
         report=format_report(analysis, result.loops, plan, signals),
@@ -249,8 +250,25 @@ def transform_kernels(module: KernelModule, names: list[str], plan: Plan | None 
             continue
         tree = cst.parse_module(result.source)
         # the first changed result brings the runtime import; later ones bring only their function
-        merged = tree if merged is None else _replace_def(merged, name, _last_def(tree, name))
+        # and its Relic tasks (and their runtime names)
+        if merged is None:
+            merged = tree
+            continue
+        merged = _replace_def(merged, name, _last_def(tree, name))
+        if result.tasks:
+            merged = add_tasks(merged, name, [_last_def(tree, t) for t in result.tasks])
+        merged = add_import(merged, _runtime_names(tree), base=False)
     return (module.source if merged is None else merged.code), results
+
+
+def _runtime_names(tree: cst.Module) -> set[str]:
+    """The names a transformed module imports from ``helixrc.parallel``."""
+    for st in tree.body:
+        if isinstance(st, cst.SimpleStatementLine) and isinstance(imp := st.body[0], cst.ImportFrom) and (
+            isinstance(imp.module, cst.Attribute) and imp.module.attr.value == "parallel"
+        ) and not isinstance(imp.names, cst.ImportStar):
+            return {a.name.value for a in imp.names if isinstance(a.name, cst.Name)}
+    return set()
 
 
 def _last_def(tree: cst.Module, name: str) -> cst.FunctionDef:
@@ -283,10 +301,12 @@ def _chosen_plan(loops: Mapping[str, str], signals: str, name: str) -> Plan:
 
 
 def _short(outcome: str) -> str:
-    """``HELIX uncoupled`` for a transformed loop, ``sequential`` for the others (for reprs)."""
+    """``HELIX uncoupled`` / ``Relic blocked`` for a transformed loop, ``sequential`` for the others (for reprs)."""
     parts = outcome.split(", ")
     if parts[0].lower() in PARALLEL_TECHNIQUES and len(parts) >= 2:
         return f"{parts[0]} {parts[1]}"
+    if parts[0].lower() in TASK_TECHNIQUES and len(parts) >= 2:
+        return f"{parts[0]} {parts[1].split(' ', 1)[0]}"
     return "sequential"
 
 

@@ -219,3 +219,61 @@ def test_the_transformed_file_simulates_with_the_original_result(
         assert main(["simulate", f"{path}::count_hits", "--seed", "3"]) == 0
         results.append([line for line in capsys.readouterr().out.splitlines() if line.startswith("result")])
     assert results[0] == results[1] and len(results[0]) == 1
+
+
+# technique relic: the task functions come with the kernel
+# ---------------------------------------------------------------------------------------------
+
+RELIC_SOURCE = textwrap.dedent('''
+    import numpy as np
+
+
+    def total_pos(xs):
+        t = 0
+        for i in range(len(xs)):
+            if xs[i] > 0:
+                t += xs[i]
+        return t
+
+
+    def squares(xs, out):
+        for i in range(len(xs)):
+            out[i] = xs[i] * xs[i]
+''')
+
+
+def test_relic_plan_writes_tasks_that_cpython_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "r.py"
+    src.write_text(RELIC_SOURCE)
+    plan = write_plan(tmp_path, '''\
+        [loops."total_pos/L1"]
+        technique = "relic"
+
+        [loops."squares/L1"]
+        technique = "relic"
+        chunks = "interleaved"
+    ''')
+    assert main(["transform", f"{src}::total_pos", "--plan", str(plan), "--explain"]) == 0
+    captured = capsys.readouterr()
+    assert "total_pos/L1 (line 7): Relic, blocked chunks, 2 tasks" in captured.err
+    assert "def _total_pos_relic0(lo, hi, t, xs):" in captured.out
+    assert "from helixrc.parallel import join, spawn\n" in captured.out
+
+    out = tmp_path / "out.py"
+    assert main(["transform", str(src), "--plan", str(plan), "-o", str(out)]) == 0  # both kernels
+    namespace: dict[str, object] = {}
+    exec(compile(out.read_text(), str(out), "exec"), namespace)
+    assert {"_total_pos_relic0", "_squares_relic0"} <= set(namespace)
+    xs = np.array([3, -1, 4, -1, 5, 9, -2])
+    assert namespace["total_pos"](xs) == 21  # type: ignore[operator]
+    got = np.zeros(7, dtype=np.int64)
+    namespace["squares"](xs, got)  # type: ignore[operator]
+    assert got.tolist() == (xs * xs).tolist()
+
+
+def test_relic_plan_on_a_loop_with_a_carried_counter_exits_2(src: Path, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    plan = write_plan(tmp_path, '[loops."count_hits/L1"]\ntechnique = "relic"\n')
+    assert main(["transform", str(src), "--plan", str(plan)]) == 2
+    err = capsys.readouterr().err
+    assert "plan.toml:2:" in err and "loop 'count_hits/L1' cannot be relic" in err and "n carried (line 9)" in err

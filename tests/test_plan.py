@@ -105,7 +105,7 @@ def test_round_trip_of_a_plan_built_in_code() -> None:
 
 def test_written_toml_reads_well() -> None:
     assert parse_plan(EXAMPLE).to_toml() == (
-        "# helixrc plan: one table per loop id; technique = doall | helix | sequential\n"
+        "# helixrc plan: one table per loop id; technique = doall | helix | relic | sequential\n"
         + EXAMPLE
     )
 
@@ -193,15 +193,15 @@ ERRORS = [
     pytest.param('[loops."f-g/L1"]\ntechnique = "doall"\n', "malformed loop id 'f-g/L1'", 1, 7, id="malformed-func"),
     pytest.param('[loops."f/L1"]\nsegments = "auto"\n', "loop 'f/L1' has no technique", 1, 7, id="no-technique"),
     pytest.param('[loops."f/L1"]\ntechnique = "doal"\n',
-                 "unknown technique 'doal' (valid: doall, helix, sequential)", 2, 0, id="unknown-technique"),
+                 "unknown technique 'doal' (valid: doall, helix, relic, sequential)", 2, 0, id="unknown-technique"),
     pytest.param('[loops."f/L1"]\ntechnique = 1\n',
-                 "technique must be a string (one of doall, helix, sequential), not an integer", 2, 0,
+                 "technique must be a string (one of doall, helix, relic, sequential), not an integer", 2, 0,
                  id="technique-type"),
     pytest.param('\n[loops."f/L1"]\ntechnique = "helix"\nsignals = "sync"\n', "unknown signals 'sync'", 4, 0,
                  id="unknown-loop-signals"),
     pytest.param('[loops."f/L1"]\ntechnique = "helix"\n  segment = "auto"\n',
                  "unknown key 'segment' in loop 'f/L1' (valid keys: technique, signals, segments, reassociate, "
-                 "assume_independent)", 3, 2, id="unknown-loop-key"),
+                 "assume_independent, chunks)", 3, 2, id="unknown-loop-key"),
     pytest.param('[loops."f/L1"]\ntechnique = "doall"\nreassociate = "yes"\n',
                  "reassociate must be a boolean (true or false), not a string", 3, 0, id="reassociate-type"),
     pytest.param('[loops."f/L1"]\ntechnique = "helix"\nsegments = 2\n',

@@ -17,6 +17,18 @@ def walk(node: cst.CSTNode) -> Iterable[cst.CSTNode]:
         yield from walk(child)
 
 
+def variables(node: cst.CSTNode) -> Iterable[cst.Name]:
+    """The names in ``node`` that stand for variables (not an attribute's or a keyword argument's)."""
+    skip: set[cst.CSTNode] = set()
+    for n in walk(node):  # pre-order: an attribute or argument comes before its own name
+        if isinstance(n, cst.Attribute):
+            skip.add(n.attr)
+        elif isinstance(n, cst.Arg) and n.keyword is not None:
+            skip.add(n.keyword)
+        elif isinstance(n, cst.Name) and n not in skip:
+            yield n
+
+
 def loops(node: cst.CSTNode) -> Iterable[cst.CSTNode]:
     return (n for n in walk(node) if isinstance(n, (cst.For, cst.While)))
 
@@ -277,9 +289,24 @@ class Jumps(cst.CSTTransformer):
         return updated_node if out == [line] else cst.IndentedBlock(body=out)
 
 
-def add_import(tree: cst.Module, extra: set[str]) -> cst.Module:
-    """Add the runtime import after the module docstring and ``from __future__`` imports."""
-    names = sorted({*BASE_IMPORTS, *extra})
+def add_tasks(tree: cst.Module, kernel: str, tasks: Sequence[cst.FunctionDef]) -> cst.Module:
+    """Put the task functions of a Relic split just before the def of ``kernel`` (the last one)."""
+    if not tasks:
+        return tree
+    body = list(tree.body)
+    at = max(i for i, s in enumerate(body) if isinstance(s, cst.FunctionDef) and s.name.value == kernel)
+    head = list(body[at].leading_lines)
+    blanks = next((i for i, line in enumerate(head) if line.comment is not None), len(head))
+    if blanks < 2:  # keep two blank lines between the last task and the kernel
+        body[at] = body[at].with_changes(leading_lines=[cst.EmptyLine()] * (2 - blanks) + head)
+    body[at:at] = tasks
+    return tree.with_changes(body=body)
+
+
+def add_import(tree: cst.Module, extra: set[str], base: bool = True) -> cst.Module:
+    """Add the runtime import after the module docstring and ``from __future__`` imports; ``base``
+    adds the names every ``prange`` loop uses (``prange``, ``shared``, ``signal``, ``wait``)."""
+    names = sorted({*(BASE_IMPORTS if base else ()), *extra})
     statement = f"from helixrc.parallel import {', '.join(names)}"
     body = list(tree.body)
     if any(isinstance(s, cst.SimpleStatementLine) and tree.code_for_node(s).strip() == statement for s in body):

@@ -72,12 +72,13 @@ from helixrc.passes.analysis import (
 )
 from helixrc.passes.frontend import KernelModule
 from helixrc.passes.plan import SIGNALS, Plan, validate_plan
-from helixrc.passes.transform.cst_tools import Splice, add_import, loops, walk
+from helixrc.passes.transform.cst_tools import Splice, add_import, add_tasks, loops, walk
 from helixrc.passes.transform.independence import NotCheckable
 from helixrc.passes.transform.loop import LoopRewriter
 from helixrc.passes.transform.records import Options, Refused
+from helixrc.passes.transform.relic import relic_refusal, split_loop
 
-__all__ = ["TransformResult", "transform_source"]
+__all__ = ["TransformResult", "loop_legality", "transform_source"]
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,8 @@ class TransformResult:
     #: loop id -> "HELIX, uncoupled, 1 segment" for a transformed loop, "sequential (plan)",
     #: else "refused: <why>"
     loops: dict[str, str]
+    #: the task functions a Relic split added to the module (``_<kernel>_relic<k>``), in order
+    tasks: tuple[str, ...] = ()
 
 
 def transform_source(
@@ -97,7 +100,8 @@ def transform_source(
 
     Without a plan the outermost loop that the analysis can parallelize is transformed, with
     ``signals``. With a plan, exactly the loops of ``name`` that it names as ``doall``/``helix``
-    are; the rest stay sequential. A plan that does not fit the kernel raises :class:`PlanError`.
+    are, and the ones it names ``relic`` are split into tasks (:mod:`.relic`); the rest stay
+    sequential. A plan that does not fit the kernel raises :class:`PlanError`.
     """
     if signals not in SIGNALS:
         raise ValueError(f"signals must be 'coupled' or 'uncoupled', not {signals!r}")
@@ -105,13 +109,15 @@ def transform_source(
         lid: lp.assume_independent for lid, lp in plan.loops.items() if lp.assume_independent and lp.parallel
     }
     analysis = analyze_kernel(module, name, assume_independent=assumed)
-    chosen = _plan_options(analysis, module, plan) if plan is not None else None
     fn = module.functions[name]
-    loop_nodes = {(module.positions[n].start.line, module.positions[n].start.column): n for n in loops(fn)}
+    nodes = _loop_statements(module, fn, analysis)
+    chosen = _plan_options(analysis, module, plan, nodes) if plan is not None else None
     outcomes: dict[str, str] = {}
     replacements: dict[cst.CSTNode, list[cst.BaseStatement]] = {}
     done: set[str] = set()  # transformed loops and the loops nested in them
     imports: set[str] = set()
+    tasks: list[cst.FunctionDef] = []
+    prange_used = False
     taken = {n.value for n in walk(fn) if isinstance(n, cst.Name)}
     for lid, loop in analysis.loops.items():
         if loop.parent in done:
@@ -122,26 +128,57 @@ def transform_source(
             outcomes[lid] = "sequential (plan)"
             continue
         opts = chosen[lid] if chosen is not None else Options(signals)
-        node = loop_nodes[(loop.loc.line, loop.loc.col)]
+        node = nodes[lid]
         assert isinstance(node, (cst.For, cst.While))
         try:
-            rewriter = LoopRewriter(module, fn, loop, node, opts, set(taken))
-            stmts, summary = rewriter.rewrite()
+            if opts.technique == "relic":
+                split = split_loop(module, fn, loop, node, opts, taken, _task_name(module, name, len(tasks)))
+                stmts, summary = split.statements, split.summary
+                taken |= split.taken
+                tasks.append(split.task)
+                imports |= {"spawn", "join"}
+            else:
+                rewriter = LoopRewriter(module, fn, loop, node, opts, set(taken))
+                stmts, summary = rewriter.rewrite()
+                taken |= rewriter.taken  # the names it created
+                imports |= rewriter.imports
+                prange_used = True
         except Refused as why:
             if chosen is not None:
                 raise PlanError(f"loop {lid!r} cannot be transformed: {why}", _plan_loc(opts, why)) from None
             outcomes[lid] = f"refused: {why}"
             continue
         replacements[node] = stmts
-        taken |= rewriter.taken  # the names it created
-        imports |= rewriter.imports
         outcomes[lid] = summary
         done.add(lid)
     tree = module.module
     if replacements:
         tree = tree.visit(Splice(replacements))
-        tree = add_import(tree, imports)
-    return TransformResult(tree.code, outcomes)
+        tree = add_tasks(tree, name, tasks)
+        tree = add_import(tree, imports, base=prange_used)
+    return TransformResult(tree.code, outcomes, tuple(t.name.value for t in tasks))
+
+
+def loop_legality(module: KernelModule, name: str) -> dict[str, dict[str, str | None]]:
+    """Per loop id of kernel ``name``: technique -> None where the analysis finds it legal, else why
+    not (what a plan is checked against; ``sequential`` is always legal and not listed)."""
+    analysis = analyze_kernel(module, name)
+    nodes = _loop_statements(module, module.functions[name], analysis)
+    return {lid: _legality(loop, nodes[lid]) for lid, loop in analysis.loops.items()}
+
+
+def _loop_statements(module: KernelModule, fn: cst.FunctionDef, analysis: KernelAnalysis) -> dict[str, cst.CSTNode]:
+    """Loop id -> its ``for``/``while`` statement in ``fn``."""
+    at = {(module.positions[n].start.line, module.positions[n].start.column): n for n in loops(fn)}
+    return {lid: at[(loop.loc.line, loop.loc.col)] for lid, loop in analysis.loops.items()}
+
+
+def _task_name(module: KernelModule, kernel: str, k: int) -> str:
+    """``_<kernel>_relic<k>``, with more leading underscores if the module already binds it."""
+    name = f"_{kernel}_relic{k}"
+    while name in module.names:
+        name = "_" + name
+    return name
 
 
 def _plan_loc(opts: Options, why: Refused):  # type: ignore[no-untyped-def]
@@ -152,8 +189,10 @@ def _plan_loc(opts: Options, why: Refused):  # type: ignore[no-untyped-def]
     return lp.key_locs.get(key, lp.loc)
 
 
-def _plan_options(analysis: KernelAnalysis, module: KernelModule, plan: Plan) -> dict[str, Options]:
-    """The loops of this kernel that ``plan`` parallelizes, checked against the analysis."""
+def _plan_options(
+    analysis: KernelAnalysis, module: KernelModule, plan: Plan, nodes: dict[str, cst.CSTNode]
+) -> dict[str, Options]:
+    """The loops of this kernel that ``plan`` parallelizes or splits, checked against the analysis."""
     prefix = analysis.kernel + "/"
     for lid, lp in plan.loops.items():
         func = lid.split("/", 1)[0]
@@ -164,10 +203,10 @@ def _plan_options(analysis: KernelAnalysis, module: KernelModule, plan: Plan) ->
                 lp.loc,
             )
     mine = Plan({lid: lp for lid, lp in plan.loops.items() if lid.startswith(prefix)}, plan.signals, plan.source)
-    validate_plan(mine, {lid: _legality(loop) for lid, loop in analysis.loops.items()})
+    validate_plan(mine, {lid: _legality(loop, nodes[lid]) for lid, loop in analysis.loops.items()})
     out: dict[str, Options] = {}
     for lid, lp in mine.loops.items():
-        if not lp.parallel:
+        if not lp.concurrent:
             continue
         loop = analysis.loops[lid]
         ordered = [i.name for i in loop.scalars.values() if i.order_sensitive]
@@ -178,21 +217,24 @@ def _plan_options(analysis: KernelAnalysis, module: KernelModule, plan: Plan) ->
                 lp.key_locs.get("technique", lp.loc),
                 "use technique = \"helix\", or write it as max(acc, e) / if e > acc: acc = e",
             )
-        if lp.technique == "doall" and loop.float_reductions and not lp.reassociate:
+        if lp.technique in ("doall", "relic") and loop.float_reductions and not lp.reassociate:
+            where = "would stay in an ordered segment" if lp.technique == "doall" else "would be summed in two parts"
             raise PlanError(
-                f"loop {lid!r} cannot be doall without reassociation: float reduction "
-                f"{', '.join(loop.float_reductions)} would stay in an ordered segment",
+                f"loop {lid!r} cannot be {lp.technique} without reassociation: float reduction "
+                f"{', '.join(loop.float_reductions)} {where}",
                 lp.key_locs.get("technique", lp.loc),
                 "add reassociate = true (the sum's rounding may change) or use technique = \"helix\"",
             )
-        out[lid] = Options(lp.signals, lp.technique, lp.segments, lp.reassociate, lp.assume_independent, lp)
+        out[lid] = Options(lp.signals, lp.technique, lp.segments, lp.reassociate, lp.assume_independent, lp,
+                           lp.chunks)
     return out
 
 
-def _legality(loop: LoopAnalysis) -> dict[str, str | None]:
+def _legality(loop: LoopAnalysis, node: cst.CSTNode) -> dict[str, str | None]:
+    relic = relic_refusal(loop, node)
     if loop.verdict.kind is VerdictKind.REFUSED:
         why = loop.verdict.text.removeprefix("REFUSED: ")
-        return {"doall": why, "helix": why}
+        return {"doall": why, "helix": why, "relic": relic}
     if loop.verdict.kind is VerdictKind.HELIX:
-        return {"helix": None, "doall": loop.verdict.text.removeprefix("HELIX: ")}
-    return {"doall": None, "helix": None}
+        return {"helix": None, "doall": loop.verdict.text.removeprefix("HELIX: "), "relic": relic}
+    return {"doall": None, "helix": None, "relic": relic}

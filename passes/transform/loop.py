@@ -29,6 +29,7 @@ from helixrc.passes.transform.cst_tools import (
     range_args,
     stmt,
     sub_blocks,
+    variables,
     walk,
 )
 from helixrc.passes.transform.independence import guarded, independence_check
@@ -144,14 +145,8 @@ class LoopRewriter:
         out: dict[str, set[int]] = {}
 
         def names(node: cst.CSTNode, line: int) -> None:
-            skip: set[cst.CSTNode] = set()
-            for n in walk(node):
-                if isinstance(n, cst.Attribute):
-                    skip.add(n.attr)
-                elif isinstance(n, cst.Arg) and n.keyword is not None:
-                    skip.add(n.keyword)
-                elif isinstance(n, cst.Name) and n not in skip:
-                    out.setdefault(n.value, set()).add(line)
+            for n in variables(node):
+                out.setdefault(n.value, set()).add(line)
 
         def visit(stmts: Sequence[cst.BaseStatement]) -> None:
             for st in stmts:  # a name counts at the line where its statement (or header) starts
@@ -291,17 +286,7 @@ class LoopRewriter:
 
     def _cell_names(self, nodes: Sequence[cst.CSTNode]) -> dict[cst.Name, str]:
         """Every use of a cell scalar, to rewrite as ``segK.name``."""
-        found: dict[cst.Name, str] = {}
-        skip: set[cst.CSTNode] = set()
-        for st in nodes:
-            for n in walk(st):
-                if isinstance(n, cst.Attribute):
-                    skip.add(n.attr)
-                elif isinstance(n, cst.Arg) and n.keyword is not None:
-                    skip.add(n.keyword)
-                elif isinstance(n, cst.Name) and n not in skip and n.value in self.cell_of:
-                    found[n] = self.cellvar[self.cell_of[n.value]]
-        return found
+        return {n: self.cellvar[self.cell_of[n.value]] for st in nodes for n in variables(st) if n.value in self.cell_of}
 
     def _check_names(self) -> None:
         inside: set[cst.CSTNode] = set()

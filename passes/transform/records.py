@@ -42,6 +42,7 @@ class Options:
     reassociate: bool = False
     assume_independent: tuple[str, ...] = ()
     plan: LoopPlan | None = field(default=None, compare=False)
+    chunks: str = "blocked"  # relic: "blocked" halves or "interleaved" iterations
 
 
 def merge(segs: list[Seg], a: int, b: int) -> list[Seg]:
