@@ -221,10 +221,11 @@ static inline __attribute__((always_inline)) int step(core *c, ctx *x, sched *s,
         n++;
         const core_instr *in = &code[pc];
 
-        const csim_op_class cls = csim_op_table[in->op].cls;
+        csim_op_class cls;
         uint64_t need, own = 0, issue;
         unsigned cat;
         if (OOO) {
+            cls = csim_op_table[in->op].cls;
             /* Dispatch in order (SYNC, RET and RAISE after the window drained), then issue at
                the first cycle with ready sources and a free slot on the core's timeline. */
             need = dispatch = ooo_dispatch_cycle(o, fetch_ready, fetch_cat, cls == CLS_MEM, &cat);
@@ -258,6 +259,7 @@ static inline __attribute__((always_inline)) int step(core *c, ctx *x, sched *s,
             /* SMT: the first cycle from then on with a slot the core's other contexts left free */
             issue = shared != NULL ? issue_find(shared, own) : own;
             /* Memory and synchronization happen in global time order: let earlier contexts go. */
+            cls = csim_op_table[in->op].cls;
             if ((cls == CLS_MEM || cls == CLS_SYNC) && issue > horizon) {
                 n--;
                 x->when = issue;

@@ -36,9 +36,7 @@ static void queue_free(ooo_queue *q)
     free(q->key);
     free(q->count);
     free(q->cat);
-    q->key = NULL;
-    q->count = NULL;
-    q->cat = NULL;
+    memset(q, 0, sizeof *q);
 }
 
 int ooo_config_ok(const csim_config *config, char *err, int err_size)
