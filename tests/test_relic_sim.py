@@ -151,6 +151,10 @@ def test_blocked_split_gives_cpythons_results(machine: dict[str, Any]) -> None:
     tasks = res.stats["tasks"]
     assert tasks["spawned"] == tasks["joined"] == 1
     assert tasks["inline_tasks"] == (1 if machine is INLINE else 0)
+    smt = 1 if machine is INLINE else 2
+    assert sum(res.stats["core_cpi_stacks"][0].values()) == res.cycles * smt
+    for stack in res.stats.get("context_cpi_stacks", []):
+        assert sum(stack.values()) == res.cycles
 
 
 def test_a_task_returns_a_tuple() -> None:
@@ -484,3 +488,23 @@ def test_the_report_shows_the_tasks() -> None:
     text, _ = hand(BLOCKED)
     res = simulate(text, "blocked", (np.arange(100, dtype=np.int64), np.zeros(100, np.int64)))
     assert "tasks  1 spawned, 1 joined" in format_simulation(res.stats)
+
+
+@pytest.mark.parametrize("machine", [{"machine": "helixrc16-smt2"}, {"machine": "helixrc16-smt2", "cores": 1}],
+                         ids=["16-cores", "1-core"])
+def test_tasks_on_the_smt2_preset(machine: dict[str, Any]) -> None:
+    text, module = hand(BLOCKED)
+    a = np.arange(3000, dtype=np.int64)
+    want_out, out = np.zeros(3000, np.int64), np.zeros(3000, np.int64)
+    res = simulate(text, "blocked", (a, out), machine, check=True)
+    assert res.value == module.blocked(a, want_out) and np.array_equal(out, want_out)
+    assert res.stats["tasks"]["inline_tasks"] == 0
+
+
+def test_a_run_in_small_slices_and_traced_gives_the_same_cycles() -> None:
+    code = [I("SPAWN", 3, 1), I("ADD_I", 2, 0, 0), I("TASK_END", 2, aux=1),
+            I("MOV", 0, 4), I("JOIN", 2, 1, aux=1), RET]
+    whole = run_code(code, [(0, 21), (4, 1000)], config=SMT2)
+    sliced = run_code(code, [(0, 21), (4, 1000)], config=SMT2, slice_steps=1, trace_limit=100)
+    assert sliced.ok and sliced.reg_int(2) == 42
+    assert sliced.totals["cycles"] == whole.totals["cycles"]
