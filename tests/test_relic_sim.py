@@ -508,3 +508,19 @@ def test_a_run_in_small_slices_and_traced_gives_the_same_cycles() -> None:
     sliced = run_code(code, [(0, 21), (4, 1000)], config=SMT2, slice_steps=1, trace_limit=100)
     assert sliced.ok and sliced.reg_int(2) == 42
     assert sliced.totals["cycles"] == whole.totals["cycles"]
+
+
+def test_the_trace_shows_tasks_spawns_and_joins() -> None:
+    text, _ = hand(CHASES)
+    n = 1 << 16
+    rng = np.random.default_rng(2)
+    nxt, other = rng.permutation(n).astype(np.int64), rng.permutation(n).astype(np.int64)
+    plain = simulate(text, "chases", (nxt, other, 200, np.zeros(2, np.int64)))
+    traced = simulate(text, "chases", (nxt, other, 200, np.zeros(2, np.int64)), trace=True)
+    assert traced.cycles == plain.cycles
+    events = traced.trace["traceEvents"]
+    (task,) = [e for e in events if e["ph"] == "X" and e["cat"] == "task"]
+    assert task["name"] == "task 1" and (task["pid"], task["tid"]) == (1, 3)    # core 0, worker 1
+    assert task["args"]["end"] == "end" and task["ts"] + task["dur"] <= traced.cycles
+    flows = [e for e in events if e.get("cat") == "task" and e["ph"] in "sf"]
+    assert sorted(e["name"] for e in flows) == ["join", "join", "spawn", "spawn"]
