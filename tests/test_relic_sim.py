@@ -16,6 +16,7 @@ import helixrc
 from helixrc.csim.check_report import CheckError
 from helixrc.csim.errors import LanguageError, MachineError
 from helixrc.csim.machine import resolve_machine
+from helixrc.csim.opcodes import disassemble
 from helixrc.passes.frontend import check_kernel, load_module
 from test_csim_asm import I, RET, run_code
 from test_multicore_sim import load
@@ -524,3 +525,43 @@ def test_the_trace_shows_tasks_spawns_and_joins() -> None:
     assert task["args"]["end"] == "end" and task["ts"] + task["dur"] <= traced.cycles
     flows = [e for e in events if e.get("cat") == "task" and e["ph"] in "sf"]
     assert sorted(e["name"] for e in flows) == ["join", "join", "spawn", "spawn"]
+
+
+FLOATS = """
+    def _scale(xs, out, f, lo, hi):
+        for i in range(lo, hi):
+            out[i] = xs[i] * f
+
+    def _norm(xs, lo, hi):
+        s = 0.0
+        for i in range(lo, hi):
+            s += xs[i] * xs[i]
+        return s, s > 1.0
+
+    def floats(xs, out, f):
+        n = len(xs)
+        t0 = spawn(_scale, xs, out, f, 0, n)
+        t1 = spawn(_norm, xs, 0, n // 2)
+        s = 0.0
+        for i in range(n // 2, n):
+            s += xs[i] * xs[i]
+        join(t0)
+        s1, big = join(t1)
+        return s1 + s if big else s
+    """
+
+
+@pytest.mark.parametrize("machine", [SIBLING, INLINE], ids=["smt2", "inline"])
+def test_float_arguments_results_and_a_task_that_returns_nothing(machine: dict[str, Any]) -> None:
+    text, module = hand(FLOATS)
+    xs = np.random.default_rng(5).standard_normal(777)
+    want_out, out = np.zeros(777), np.zeros(777)
+    want = module.floats(xs, want_out, 0.37)
+    got = simulate(text, "floats", (xs, out, 0.37), machine).value
+    assert got == want and np.array_equal(out, want_out)        # bit for bit: same order of adds
+
+
+def test_the_disassembler_shows_the_task_opcodes() -> None:
+    code = [I("SPAWN", 3, 1), I("TASK_END", 2, aux=1), I("JOIN", 2, 1, aux=1), I("JOIN", a=1)]
+    assert [line.split(None, 1)[1] for line in disassemble(code).splitlines()] == [
+        "SPAWN r1 -> 3", "TASK_END r2", "JOIN r1 -> r2", "JOIN r1"]
