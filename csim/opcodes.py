@@ -194,7 +194,9 @@ def format_instr(instr: Sequence[int]) -> str:
         return f"SPAWN r{a} -> {dst}"
     if info.name in ("TASK_END", "JOIN"):
         results = ", ".join(f"r{dst + k}" for k in range(aux))
-        return " ".join(x for x in (info.name, f"r{a}" if a >= 0 else "", results) if x)
+        if info.name == "JOIN":
+            return f"JOIN r{a}" + (f" -> {results}" if results else "")
+        return f"TASK_END {results}".rstrip()
     if info.cls == "SYNC":
         return info.name
     if info.cls == "MEM":

@@ -304,6 +304,8 @@ def cmd_machines(args: argparse.Namespace) -> int:
             policy = next(k for k, v in SMT_POLICIES.items() if v == c.smt_policy)
             print(f"  smt      {c.smt} contexts per core ({c.cores * c.smt} workers) sharing issue slots, "
                   f"L1 and ring node; {policy} issue")
+            print(f"  tasks    to the sibling: submit {c.relic_submit_cost}, wake {c.relic_wake_cost}, join "
+                  f"{c.relic_join_cost} cycles; queue of {c.relic_queue}")
         if c.ring_cache:
             print(f"  ring     {c.ring_size} B {c.ring_ways}-way nodes; hit {c.ring_hit_latency}, inject "
                   f"{c.ring_inject_latency}, hop {c.ring_hop_latency} cycles; {c.ring_data_bandwidth} word and "

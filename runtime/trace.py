@@ -11,7 +11,10 @@ the Trace Event Format's JSON object, which ui.perfetto.dev and chrome://tracing
   outside a segment (a path that skips it) is an instant event;
 - a flow arrow (``"ph": "s"`` / ``"f"``) from each ``SIGNAL k`` of iteration i - 1 to the
   release of the ``WAIT k`` of iteration i (coupled: the signal that releases it; uncoupled: the
-  last one it needs in iteration order, as all earlier ones must also have arrived).
+  last one it needs in iteration order, as all earlier ones must also have arrived);
+- Relic tasks: a slice per task on the context that ran it (the SMT sibling, or worker 0 inline),
+  a ``join h`` slice where the main context waited in ``JOIN``, and flow arrows from the spawn
+  to the task's start and from its end to the join.
 
 Timestamps are cycles: 1 us in the viewer is 1 cycle of the named machine config (the model's
 cycles, not a measurement). A trace over its event limit is cut: ``otherData.truncated`` says so,
@@ -48,6 +51,10 @@ class TraceKind(IntEnum):
     WAIT_START = 4
     WAIT_RELEASE = 5
     SIGNAL = 6
+    SPAWN = 7
+    TASK_BEGIN = 8
+    TASK_END = 9
+    JOIN = 10
 
 
 class TraceEnd(IntEnum):
@@ -68,7 +75,8 @@ for _enum, _prefix in ((TraceKind, "CSIM_TRACE_"), (TraceEnd, "CSIM_TRACE_END_")
 _END_NAMES = {TraceEnd.NEXT: "end", TraceEnd.EXIT: "exit", TraceEnd.SQUASHED: "squashed",
               TraceEnd.RAISED: "raised"}
 # Plain ints for the per-event dispatch (an enum member lookup costs more than the event).
-_LOOP_BEGIN, _LOOP_END, _ITER_BEGIN, _ITER_END, _WAIT_START, _WAIT_RELEASE, _SIGNAL = map(int, TraceKind)
+(_LOOP_BEGIN, _LOOP_END, _ITER_BEGIN, _ITER_END, _WAIT_START, _WAIT_RELEASE, _SIGNAL, _SPAWN, _TASK_BEGIN,
+ _TASK_END, _JOIN) = map(int, TraceKind)
 
 
 def _pid(core: int) -> int:
@@ -91,6 +99,10 @@ class _Builder:
         self.segments: dict[tuple[int, int], int] = {}         # (worker, seg) -> WAIT's ts
         self.signals: dict[tuple[int, int], tuple[int, int, int]] = {}  # (seg, it) -> ts, pid, tid
         self.flows = 0
+        #: Relic tasks by handle: the spawn's and the task end's (ts, pid, tid), the task's start
+        self.spawned: dict[int, tuple[int, int, int]] = {}
+        self.ended: dict[int, tuple[int, int, int]] = {}
+        self.tasks: dict[int, int] = {}
 
     def slice(self, name: str, cat: str, ts: int, end: int, pid: int, tid: int,
               args: dict[str, Any]) -> None:
@@ -125,6 +137,8 @@ class _Builder:
             self.segments[(worker, seg)] = ts
         elif kind == _WAIT_RELEASE:
             self.release(ts, it, worker, seg, arg, pid, tid)
+        elif kind >= _SPAWN:
+            self.task_event(ts, it, arg, kind, pid, tid)
         elif kind == _SIGNAL:
             self.signals[(seg, it)] = (ts, pid, tid)
             start = self.segments.pop((worker, seg), None)
@@ -135,6 +149,34 @@ class _Builder:
                 self.out.append({"name": f"signal {seg} (skip)", "cat": "signal", "ph": "i",
                                  "s": "t", "ts": ts, "pid": pid, "tid": tid,
                                  "args": {"segment": seg, "iteration": it}})
+
+    def task_event(self, ts: int, handle: int, arg: int, kind: int, pid: int, tid: int) -> None:
+        """A task's slice on the context that ran it, the main context's wait in its join, and
+        flow arrows from the spawn to the task's start and from its end to the join."""
+        here = (ts, pid, tid)
+        if kind == _SPAWN:
+            self.spawned[handle] = here
+        elif kind == _TASK_BEGIN:
+            self.tasks[handle] = ts
+            self.flow("spawn", self.spawned.pop(handle, None), here)
+        elif kind == _TASK_END:
+            start = self.tasks.pop(handle, None)
+            if start is not None:
+                self.slice(f"task {handle}", "task", start, ts, pid, tid,
+                           {"handle": handle, "end": "raised" if arg else "end"})
+            self.ended[handle] = here
+        else:
+            if ts > arg:
+                self.slice(f"join {handle}", "wait", arg, ts, pid, tid, {"handle": handle})
+            self.flow("join", self.ended.pop(handle, None), here)
+
+    def flow(self, name: str, start: tuple[int, int, int] | None, end: tuple[int, int, int]) -> None:
+        if start is None:
+            return                 # cut off with the trace
+        self.flows += 1
+        common = {"name": name, "cat": "task", "id": self.flows}
+        self.out.append({**common, "ph": "s", "ts": start[0], "pid": start[1], "tid": start[2]})
+        self.out.append({**common, "ph": "f", "bp": "e", "ts": end[0], "pid": end[1], "tid": end[2]})
 
     def release(self, ts: int, it: int, worker: int, seg: int, released_by: int, pid: int,
                 tid: int) -> None:

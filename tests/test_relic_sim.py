@@ -16,6 +16,7 @@ import helixrc
 from helixrc.csim.check_report import CheckError
 from helixrc.csim.errors import LanguageError, MachineError
 from helixrc.csim.machine import resolve_machine
+from helixrc.csim.opcodes import disassemble
 from helixrc.passes.frontend import check_kernel, load_module
 from test_csim_asm import I, RET, run_code
 from test_multicore_sim import load
@@ -151,6 +152,10 @@ def test_blocked_split_gives_cpythons_results(machine: dict[str, Any]) -> None:
     tasks = res.stats["tasks"]
     assert tasks["spawned"] == tasks["joined"] == 1
     assert tasks["inline_tasks"] == (1 if machine is INLINE else 0)
+    smt = 1 if machine is INLINE else 2
+    assert sum(res.stats["core_cpi_stacks"][0].values()) == res.cycles * smt
+    for stack in res.stats.get("context_cpi_stacks", []):
+        assert sum(stack.values()) == res.cycles
 
 
 def test_a_task_returns_a_tuple() -> None:
@@ -484,3 +489,79 @@ def test_the_report_shows_the_tasks() -> None:
     text, _ = hand(BLOCKED)
     res = simulate(text, "blocked", (np.arange(100, dtype=np.int64), np.zeros(100, np.int64)))
     assert "tasks  1 spawned, 1 joined" in format_simulation(res.stats)
+
+
+@pytest.mark.parametrize("machine", [{"machine": "helixrc16-smt2"}, {"machine": "helixrc16-smt2", "cores": 1}],
+                         ids=["16-cores", "1-core"])
+def test_tasks_on_the_smt2_preset(machine: dict[str, Any]) -> None:
+    text, module = hand(BLOCKED)
+    a = np.arange(3000, dtype=np.int64)
+    want_out, out = np.zeros(3000, np.int64), np.zeros(3000, np.int64)
+    res = simulate(text, "blocked", (a, out), machine, check=True)
+    assert res.value == module.blocked(a, want_out) and np.array_equal(out, want_out)
+    assert res.stats["tasks"]["inline_tasks"] == 0
+
+
+def test_a_run_in_small_slices_and_traced_gives_the_same_cycles() -> None:
+    code = [I("SPAWN", 3, 1), I("ADD_I", 2, 0, 0), I("TASK_END", 2, aux=1),
+            I("MOV", 0, 4), I("JOIN", 2, 1, aux=1), RET]
+    whole = run_code(code, [(0, 21), (4, 1000)], config=SMT2)
+    sliced = run_code(code, [(0, 21), (4, 1000)], config=SMT2, slice_steps=1, trace_limit=100)
+    assert sliced.ok and sliced.reg_int(2) == 42
+    assert sliced.totals["cycles"] == whole.totals["cycles"]
+
+
+def test_the_trace_shows_tasks_spawns_and_joins() -> None:
+    text, _ = hand(CHASES)
+    n = 1 << 16
+    rng = np.random.default_rng(2)
+    nxt, other = rng.permutation(n).astype(np.int64), rng.permutation(n).astype(np.int64)
+    plain = simulate(text, "chases", (nxt, other, 200, np.zeros(2, np.int64)))
+    traced = simulate(text, "chases", (nxt, other, 200, np.zeros(2, np.int64)), trace=True)
+    assert traced.cycles == plain.cycles
+    events = traced.trace["traceEvents"]
+    (task,) = [e for e in events if e["ph"] == "X" and e["cat"] == "task"]
+    assert task["name"] == "task 1" and (task["pid"], task["tid"]) == (1, 3)    # core 0, worker 1
+    assert task["args"]["end"] == "end" and task["ts"] + task["dur"] <= traced.cycles
+    flows = [e for e in events if e.get("cat") == "task" and e["ph"] in "sf"]
+    assert sorted(e["name"] for e in flows) == ["join", "join", "spawn", "spawn"]
+
+
+FLOATS = """
+    def _scale(xs, out, f, lo, hi):
+        for i in range(lo, hi):
+            out[i] = xs[i] * f
+
+    def _norm(xs, lo, hi):
+        s = 0.0
+        for i in range(lo, hi):
+            s += xs[i] * xs[i]
+        return s, s > 1.0
+
+    def floats(xs, out, f):
+        n = len(xs)
+        t0 = spawn(_scale, xs, out, f, 0, n)
+        t1 = spawn(_norm, xs, 0, n // 2)
+        s = 0.0
+        for i in range(n // 2, n):
+            s += xs[i] * xs[i]
+        join(t0)
+        s1, big = join(t1)
+        return s1 + s if big else s
+    """
+
+
+@pytest.mark.parametrize("machine", [SIBLING, INLINE], ids=["smt2", "inline"])
+def test_float_arguments_results_and_a_task_that_returns_nothing(machine: dict[str, Any]) -> None:
+    text, module = hand(FLOATS)
+    xs = np.random.default_rng(5).standard_normal(777)
+    want_out, out = np.zeros(777), np.zeros(777)
+    want = module.floats(xs, want_out, 0.37)
+    got = simulate(text, "floats", (xs, out, 0.37), machine).value
+    assert got == want and np.array_equal(out, want_out)        # bit for bit: same order of adds
+
+
+def test_the_disassembler_shows_the_task_opcodes() -> None:
+    code = [I("SPAWN", 3, 1), I("TASK_END", 2, aux=1), I("JOIN", 2, 1, aux=1), I("JOIN", a=1)]
+    assert [line.split(None, 1)[1] for line in disassemble(code).splitlines()] == [
+        "SPAWN r1 -> 3", "TASK_END r2", "JOIN r1 -> r2", "JOIN r1"]

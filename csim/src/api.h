@@ -330,7 +330,13 @@ typedef enum csim_trace_kind {
     CSIM_TRACE_ITER_END,         /* worker's iteration is over; arg: csim_trace_end */
     CSIM_TRACE_WAIT_START,       /* WAIT seg issued */
     CSIM_TRACE_WAIT_RELEASE,     /* WAIT seg released; arg: the iteration whose signal it needed */
-    CSIM_TRACE_SIGNAL            /* SIGNAL seg went through */
+    CSIM_TRACE_SIGNAL,           /* SIGNAL seg went through */
+    CSIM_TRACE_SPAWN,            /* the main context's SPAWN went through; iteration: the handle,
+                                    arg: the task's pc */
+    CSIM_TRACE_TASK_BEGIN,       /* the runner starts a task; iteration: its handle, arg: its pc */
+    CSIM_TRACE_TASK_END,         /* the runner's task ended; arg: 0 at TASK_END, 1 raised */
+    CSIM_TRACE_JOIN              /* the main context's JOIN released; iteration: the handle, arg:
+                                    the cycle it was issued */
 } csim_trace_kind;
 
 /* How an iteration ended (CSIM_TRACE_ITER_END's arg). */
@@ -343,7 +349,8 @@ typedef enum csim_trace_end {
 
 typedef struct csim_trace_event {
     uint64_t cycle;
-    int64_t iteration;           /* -1 for the main context's events but LOOP_BEGIN */
+    int64_t iteration;           /* -1 for the main context's events but LOOP_BEGIN; the handle
+                                    for task events */
     int64_t arg;                 /* per kind, above */
     int32_t kind;                /* csim_trace_kind */
     int32_t core;

@@ -1101,6 +1101,7 @@ static int runner_next(sched *s)
     t->start = taken + s->wake_cost;
     ctx_start_regs(r, t->regs, s->core->nregs, t->pc, t->start, s->core->width);
     r->iteration = t->iteration;
+    TRACE_EVENT(s->trace, CSIM_TRACE_TASK_BEGIN, t->start, r->core, r->worker, t->handle, -1, t->pc);
     if (s->main_wait == MAIN_QUEUE_FULL) {  /* its SPAWN goes through now */
         wait_until(m, taken);
         s->task_stats.queue_full_cycles += m->cycle - s->main_blocked;
@@ -1158,6 +1159,7 @@ static int spawn_go(sched *s)
     t->enqueued = m->cycle;
     m->regs[in->a].i = t->handle;
     m->ready[in->a] = m->cycle;
+    TRACE_EVENT(s->trace, CSIM_TRACE_SPAWN, m->cycle, 0, -1, t->handle, -1, t->pc);
     m->pc = in->dst;
     if (s->inline_tasks) {
         s->task_stats.inline_tasks++;
@@ -1192,6 +1194,7 @@ static void join_go(sched *s, sched_task *t)
 
     wait_until(m, release);
     s->task_stats.join_wait_cycles += m->cycle - from;
+    TRACE_EVENT(s->trace, CSIM_TRACE_JOIN, m->cycle, 0, -1, t->handle, -1, (int64_t)from);
     for (int32_t k = 0; k < in->aux; k++) {
         m->regs[in->dst + k] = t->regs[in->dst + k];
         m->ready[in->dst + k] = m->cycle;
@@ -1275,6 +1278,7 @@ static int task_end(sched *s)
         t->regs[in->dst + k] = r->regs[in->dst + k];
     t->state = TASK_DONE;
     t->end = r->cycle;
+    TRACE_EVENT(s->trace, CSIM_TRACE_TASK_END, t->end, r->core, r->worker, t->handle, -1, 0);
     s->runner_free = r->cycle;
     s->task_stats.task_cycles += t->end - t->start;
     int64_t handle = t->handle;
@@ -1338,6 +1342,8 @@ static int task_step(sched *s, uint64_t left)
     /* An exception. The task's comes first in sequential order; the continuation's waits until
        every task it follows has ended without one. */
     if (x == r) {
+        TRACE_EVENT(s->trace, CSIM_TRACE_TASK_END, r->cycle, r->core, r->worker,
+                    s->running->handle, -1, 1);
         undo_continuation(s, r->iteration);
         return fault_at(s, x, st);
     }
