@@ -17,6 +17,13 @@ and gives each a technique and its options::
     technique = "relic"                   # split across the main context and its SMT sibling
     chunks = "blocked"                    # or "interleaved"
 
+    [loops."prepare/L2"]
+    technique = "relic"
+    split = "statements"                  # the loop stays sequential; its body is split in two
+
+    [loops."prepare/body"]                # the function's own body, split in two
+    technique = "relic"
+
 Technique ``relic`` (:mod:`helixrc.passes.transform.relic`, ``docs/relic.md``) splits the
 iterations of a ``for ... in range(...)`` loop between two tasks: the SMT sibling runs one half
 (``spawn``), the main context the other, and ``join`` waits for it. ``chunks = "blocked"`` (the
@@ -25,6 +32,9 @@ default) gives the sibling the first half of the range and the main context the 
 ones. It is legal where ``doall`` is (reductions: integer ``+ * & | ^ min max``, float sums and
 products only with ``reassociate``) and the loop leaves nothing else behind: no scalar but the
 reductions and the loop variable is read after it, and the range step is an integer literal.
+With ``split = "statements"`` (:mod:`helixrc.passes.transform.relic_statements`) the loop itself
+stays sequential and two independent runs of statements of its body become a spawned task and the
+continuation; the id ``func/body`` asks the same of the function's own body.
 
 Loops a plan does not name stay sequential. Reading checks the form and points at the offending
 line; :func:`validate_plan` then checks the plan against what the analysis found legal::
@@ -57,8 +67,8 @@ from typing import Any, Literal, Union
 from helixrc.csim.errors import Loc, PlanError
 
 __all__ = [
-    "CHUNKS", "LOOP_KEYS", "Legality", "LoopPlan", "Plan", "SIGNALS", "TASK_TECHNIQUES", "TECHNIQUES",
-    "load_plan", "parse_plan", "validate_plan",
+    "CHUNKS", "LOOP_KEYS", "Legality", "LoopPlan", "Plan", "SIGNALS", "SPLITS", "TASK_TECHNIQUES",
+    "TECHNIQUES", "is_body_id", "load_plan", "parse_plan", "validate_plan",
 ]
 
 TECHNIQUES: tuple[str, ...] = ("doall", "helix", "relic", "sequential")
@@ -67,8 +77,9 @@ PARALLEL_TECHNIQUES: frozenset[str] = frozenset({"doall", "helix"})
 #: the techniques that split a loop into tasks for the SMT sibling (``spawn``/``join``)
 TASK_TECHNIQUES: frozenset[str] = frozenset({"relic"})
 CHUNKS: tuple[str, ...] = ("blocked", "interleaved")
+SPLITS: tuple[str, ...] = ("iterations", "statements")
 SIGNALS: tuple[str, ...] = ("coupled", "uncoupled")
-LOOP_KEYS: tuple[str, ...] = ("technique", "signals", "segments", "reassociate", "assume_independent", "chunks")
+LOOP_KEYS: tuple[str, ...] = ("technique", "signals", "segments", "reassociate", "assume_independent", "chunks", "split")
 TOP_KEYS: tuple[str, ...] = ("signals", "loops")
 
 #: ``"auto"`` or an explicit grouping: each inner tuple names the variables/arrays of one segment.
@@ -79,7 +90,7 @@ Segments = Union[Literal["auto"], tuple[tuple[str, ...], ...]]
 #: is always legal; a technique missing from a mapping is illegal with no reason given.
 Legality = Union[Collection[str], Mapping[str, Union[str, None]]]
 
-_LOOP_ID = re.compile(r"(?P<func>[^/]+)/L[1-9][0-9]*(?:\.[1-9][0-9]*)*")
+_LOOP_ID = re.compile(r"(?P<func>[^/]+)/(?:L[1-9][0-9]*(?:\.[1-9][0-9]*)*|body)")
 
 
 @dataclass(frozen=True)
@@ -93,6 +104,8 @@ class LoopPlan:
     assume_independent: tuple[str, ...] = ()
     #: relic: how the iterations are dealt to the two tasks, "blocked" halves or "interleaved"
     chunks: str = "blocked"
+    #: relic: split the loop's "iterations" into two tasks, or its body's "statements" (a function body: always)
+    split: str = "iterations"
     #: where the loop's table starts, and where each of its keys is (for later errors)
     loc: Loc | None = field(default=None, compare=False, repr=False)
     key_locs: Mapping[str, Loc] = field(default_factory=dict, compare=False, repr=False)
@@ -161,6 +174,8 @@ def _loop_entries(loop: LoopPlan, default_signals: str) -> Iterator[tuple[str, A
         yield "assume_independent", list(loop.assume_independent)
     if loop.chunks != "blocked":
         yield "chunks", loop.chunks
+    if loop.split != "iterations":
+        yield "split", loop.split
 
 
 def _toml_value(value: Any) -> str:
@@ -307,7 +322,18 @@ def _build_loop(loop_id: str, body: dict[str, Any], default_signals: str, where:
             raise PlanError(f"loop {loop_id!r} is {technique}: chunks applies only to relic loops",
                             key_locs["chunks"], 'remove chunks, or use technique = "relic"')
 
-    return LoopPlan(technique, signals, segments, reassociate, tuple(independent), chunks, loc, key_locs)
+    body_split = loop_id.endswith("/body")
+    split = "statements" if body_split else "iterations"
+    if "split" in body:
+        split = _choice(body["split"], "split", SPLITS, key_locs["split"])
+        if technique not in TASK_TECHNIQUES:
+            raise PlanError(f"loop {loop_id!r} is {technique}: split applies only to relic loops",
+                            key_locs["split"], 'remove split, or use technique = "relic"')
+    if body_split and (technique not in (*TASK_TECHNIQUES, "sequential") or split != "statements"):
+        raise PlanError(f"{loop_id!r} names a function's body: it takes technique = \"relic\" and splits statements",
+                        key_locs.get("split", key_locs["technique"]))
+
+    return LoopPlan(technique, signals, segments, reassociate, tuple(independent), chunks, split, loc, key_locs)
 
 
 def _segments(value: Any, loc: Loc) -> Segments:
@@ -356,7 +382,7 @@ def _check_loop_id(loop_id: str, loc: Loc | None) -> None:
     match = _LOOP_ID.fullmatch(loop_id)
     if match is None or not match.group("func").isidentifier():
         raise PlanError(f"malformed loop id {loop_id!r}", loc,
-                        "loop ids are func/L<n> with .<n> per nesting level: mcf_pricing/L1, f/L2.1")
+                        "loop ids are func/L<n> with .<n> per nesting level: mcf_pricing/L1, f/L2.1; func/body for a function's body")
 
 
 def _kind(value: Any) -> str:
@@ -424,7 +450,10 @@ def _check_nesting(plan: Plan) -> None:
     parallel = [(lid, lp) for lid, lp in plan.loops.items() if lp.concurrent]
     for inner_id, inner in parallel:
         for outer_id, outer in parallel:
-            if inner_id.startswith(outer_id + "."):
+            func = outer_id.removesuffix("/body")
+            if inner_id.startswith(outer_id + ".") or (
+                outer_id.endswith("/body") and inner_id != outer_id and inner_id.split("/", 1)[0] == func
+            ):
                 at = f", line {outer.loc.line}" if outer.loc is not None else ""
                 raise PlanError(
                     f"loop {inner_id!r} ({inner.technique}) is nested in loop {outer_id!r} "
@@ -435,6 +464,11 @@ def _check_nesting(plan: Plan) -> None:
                     inner.key_locs.get("technique", inner.loc),
                     "make one of them sequential",
                 )
+
+
+def is_body_id(loop_id: str) -> bool:
+    """``func/body``: a plan entry for the statements of a function's body, not for a loop."""
+    return loop_id.endswith("/body")
 
 
 def _natural(loop_id: str) -> list[Any]:

@@ -201,7 +201,7 @@ ERRORS = [
                  id="unknown-loop-signals"),
     pytest.param('[loops."f/L1"]\ntechnique = "helix"\n  segment = "auto"\n',
                  "unknown key 'segment' in loop 'f/L1' (valid keys: technique, signals, segments, reassociate, "
-                 "assume_independent, chunks)", 3, 2, id="unknown-loop-key"),
+                 "assume_independent, chunks, split)", 3, 2, id="unknown-loop-key"),
     pytest.param('[loops."f/L1"]\ntechnique = "doall"\nreassociate = "yes"\n',
                  "reassociate must be a boolean (true or false), not a string", 3, 0, id="reassociate-type"),
     pytest.param('[loops."f/L1"]\ntechnique = "helix"\nsegments = 2\n',

@@ -289,20 +289,115 @@ def test_generated_kernels_split_run_like_the_original() -> None:
             assert "without reassociation" in str(err)  # a float sum: the only refusal left to the plan
             continue
         split_loops += len(loops)
-        original = getattr(load_source(kern.source, "before.py"), kern.name)
-        in_order = getattr(load_source(result.source, "after.py"), kern.name)
-        swapped = getattr(load_source(result.source, "swapped.py", swapped_runtime()), kern.name)
-        for seed in range(3):
-            args = make_inputs(kern, seed)
-            a, b, c = copy.deepcopy(args), copy.deepcopy(args), copy.deepcopy(args)
-            expected, got = run(original, a), run(in_order, b)
-            where = f"kernel {k} ({chunks}), seed {seed}:\n{kern.source}\n{result.source}"
-            assert expected[0] == got[0], where
-            assert_same(tuple(a), tuple(b), f"arguments after the call, {where}")
-            if expected[0] == "raised":  # the same exception; swapped, another part's may come first
-                assert expected[1] is got[1], where
-                continue
-            assert_same(expected[1], got[1], where)
-            assert_same(expected, run(swapped, c), f"parts swapped, {where}")
-            assert_same(tuple(a), tuple(c), f"arguments, parts swapped, {where}")
+        check_generated(kern, result.source, f"kernel {k} ({chunks})")
     assert split_loops >= 10
+
+
+def check_generated(kern: Any, after: str, what: str) -> None:
+    """The split source runs like the original (exceptions too), and with the parts swapped when
+    the original returns (swapped, another part's exception may come first)."""
+    original = getattr(load_source(kern.source, "before.py"), kern.name)
+    in_order = getattr(load_source(after, "after.py"), kern.name)
+    swapped = getattr(load_source(after, "swapped.py", swapped_runtime()), kern.name)
+    for seed in range(3):
+        args = make_inputs(kern, seed)
+        a, b, c = copy.deepcopy(args), copy.deepcopy(args), copy.deepcopy(args)
+        expected, got = run(original, a), run(in_order, b)
+        where = f"{what}, seed {seed}:\n{kern.source}\n{after}"
+        assert expected[0] == got[0], where
+        assert_same(tuple(a), tuple(b), f"arguments after the call, {where}")
+        if expected[0] == "raised":
+            assert expected[1] is got[1], where
+            continue
+        assert_same(expected[1], got[1], where)
+        assert_same(expected, run(swapped, c), f"parts swapped, {where}")
+        assert_same(tuple(a), tuple(c), f"arguments, parts swapped, {where}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Statement splits: a function's body (func/body) or a loop's body (split = "statements")
+# ---------------------------------------------------------------------------------------------
+
+
+def statement_plans(km: KernelModule, name: str) -> list[str]:
+    """The plan entries that split statements of kernel ``name``: its body, then each loop's body."""
+    return [f"{name}/body", *loop_legality(km, name)]
+
+
+def statement_plan(entry: str) -> Any:
+    split = {} if entry.endswith("/body") else {"split": "statements"}
+    return parse_plan(json.dumps({"loops": {entry: {"technique": "relic", **split}}}), "s.json", fmt="json")
+
+
+def test_generated_kernels_statement_splits_run_like_the_original() -> None:
+    """In order, and with the continuation run before the task: independent groups give the same results."""
+    splits = 0
+    for k in range(GENERATED // 2):
+        kern = random_kernel(random.Random(5000 + k))
+        km = load_module(kern.source, "k.py")
+        for entry in statement_plans(km, kern.name):
+            try:
+                result = transform_source(km, kern.name, plan=statement_plan(entry))
+            except PlanError as err:
+                assert "cannot be relic" in str(err), str(err)
+                continue
+            splits += 1
+            check_generated(kern, result.source, f"kernel {k}, {entry}")
+    assert splits >= 10
+
+
+def test_dependent_groups_are_refused_with_the_dependence() -> None:
+    source = "def f(xs, out):\n    t = 0\n    for i in range(len(xs)):\n        t += xs[i]\n    out[0] = t\n"
+    err = plan_error(source, "f", '[loops."f/body"]\ntechnique = "relic"\n')
+    assert "'f/body' cannot be relic" in str(err)
+    assert "no two consecutive statement groups are independent (cut before line 3: t is assigned" in str(err)
+    err = plan_error(source, "f", '[loops."f/L1"]\ntechnique = "relic"\nsplit = "statements"\n')
+    assert "fewer than two statements" in str(err)
+
+
+def test_statement_split_plan_errors() -> None:
+    with pytest.raises(PlanError, match="names a function's body"):
+        parse_plan('[loops."f/body"]\ntechnique = "doall"\n', "p.toml")
+    with pytest.raises(PlanError, match="names a function's body"):
+        parse_plan('[loops."f/body"]\ntechnique = "relic"\nsplit = "iterations"\n', "p.toml")
+    with pytest.raises(PlanError, match="split applies only to relic loops"):
+        parse_plan('[loops."f/L1"]\ntechnique = "helix"\nsplit = "statements"\n', "p.toml")
+    with pytest.raises(PlanError, match="is nested in loop 'f/body'"):
+        parse_plan('[loops."f/body"]\ntechnique = "relic"\n[loops."f/L2"]\ntechnique = "doall"\n', "p.toml")
+    plan = parse_plan('[loops."f/L1"]\ntechnique = "relic"\nsplit = "statements"\n', "p.toml")
+    assert parse_plan(plan.to_toml(), "again.toml") == plan
+
+
+GROUPS = """
+def bump(a, k):
+    a[k] += 1
+
+
+def f(xs, ys, grid, n):
+{body}
+    return 0
+"""
+
+
+@pytest.mark.parametrize("body,why", [
+    ("    xs[0] = n\n    ys[1] = xs[0]", "xs is written by the first and used by the second"),
+    ("    ys[1] = xs[0]\n    xs[0] = n", "xs is written by the second and used by the first"),
+    ("    xs[0] = n\n    xs[1] = n", "xs is written by the first"),
+    ("    bump(xs, 0)\n    ys[1] = xs[0]", "xs is written by the first and used by the second"),
+    ("    row = grid[1]\n    row[0] = n\n    ys[0] = grid[1, 0]", "cannot be relic"),  # row stands for grid
+    ("    t = n * 2\n    ys[0] = t", "t is assigned by the first and used by the second"),
+    ("    t = n * 2\n    t = 5\n    ys[0] = t", "t is assigned by the first and used by the second"),
+])
+def test_groups_with_a_dependence_are_not_split(body: str, why: str) -> None:
+    err = plan_error(GROUPS.format(body=body), "f", '[loops."f/body"]\ntechnique = "relic"\n')
+    assert why in str(err)
+
+
+def test_a_scalar_the_continuation_assigns_reaches_the_task_by_value() -> None:
+    source = GROUPS.format(body="    ys[0] = n + 1\n    n = 7\n    xs[0] = n")
+    result = transform_source(load_module(source, "g.py"), "f", plan=statement_plan("f/body"))
+    assert "task = spawn(_f_relic0, ys, n)" in result.source
+    split = load_function(result.source, "f", {"f", *result.tasks})
+    xs, ys = np.zeros(2, dtype=np.int64), np.zeros(2, dtype=np.int64)
+    split(xs, ys, np.zeros((2, 2)), 3)
+    assert (xs[0], ys[0]) == (7, 4)

@@ -122,6 +122,72 @@ def _binds(st: cst.BaseStatement, name: str) -> bool:
     return False
 
 
+def bound_names(target: cst.BaseExpression) -> Iterable[str]:
+    """The names a target binds (``a``, ``a, b``; not the array of ``a[i]``)."""
+    if isinstance(target, cst.Name):
+        yield target.value
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for el in target.elements:
+            yield from bound_names(el.value)
+
+
+def assigned_names(node: cst.CSTNode) -> set[str]:
+    """Every name that an assignment or a for statement inside ``node`` binds."""
+    out: set[str] = set()
+    for n in walk(node):
+        if isinstance(n, cst.AssignTarget):
+            out.update(bound_names(n.target))
+        elif isinstance(n, (cst.AugAssign, cst.AnnAssign, cst.For)):
+            out.update(bound_names(n.target))
+    return out
+
+
+def enclosing_targets(fn: cst.FunctionDef, target: cst.CSTNode) -> set[str]:
+    """The variables of the ``for`` loops around ``target``: bound whenever it runs."""
+    out: set[str] = set()
+
+    def find(node: cst.CSTNode) -> bool:
+        if node is target:
+            return True
+        if any(find(c) for c in node.children):
+            if isinstance(node, cst.For):
+                out.update(bound_names(node.target))
+            return True
+        return False
+
+    find(fn)
+    return out
+
+
+def names_used(node: cst.CSTNode) -> list[str]:
+    """The variable names read or written in ``node``, in order of first appearance."""
+    return list(dict.fromkeys(n.value for n in variables(node)))
+
+
+def call_text(head: str, args: list[str], indent: int, width: int = 100) -> str:
+    """``head(args)`` on one line, or with the arguments wrapped under it (for a statement at ``indent``)."""
+    line = f"{head}({', '.join(args)})"
+    if indent + len(line) <= width:
+        return line
+    rows: list[str] = []
+    for arg in args:
+        if rows and indent + 4 + len(rows[-1]) + len(arg) + 2 <= width:
+            rows[-1] += f" {arg},"
+        else:
+            rows.append(f"{arg},")
+    # LibCST indents continuation lines by the enclosing block's indentation itself
+    return f"{head}(\n" + "".join(f"    {row}\n" for row in rows) + ")"
+
+
+def fresh_name(base: str, taken: set[str]) -> str:
+    """``base``, with leading underscores until it is not in ``taken``; added to ``taken``."""
+    name = base
+    while name in taken:
+        name = "_" + name
+    taken.add(name)
+    return name
+
+
 def code(node: cst.CSTNode) -> str:
     return cst.Module(body=[]).code_for_node(node)
 

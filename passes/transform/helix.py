@@ -71,12 +71,13 @@ from helixrc.passes.analysis import (
     analyze_kernel,
 )
 from helixrc.passes.frontend import KernelModule
-from helixrc.passes.plan import SIGNALS, Plan, validate_plan
+from helixrc.passes.plan import SIGNALS, Legality, Plan, is_body_id, validate_plan
 from helixrc.passes.transform.cst_tools import Splice, add_import, add_tasks, loops, walk
 from helixrc.passes.transform.independence import NotCheckable
 from helixrc.passes.transform.loop import LoopRewriter
 from helixrc.passes.transform.records import Options, Refused
 from helixrc.passes.transform.relic import relic_refusal, split_loop
+from helixrc.passes.transform.relic_statements import split_statements
 
 __all__ = ["TransformResult", "loop_legality", "transform_source"]
 
@@ -112,13 +113,15 @@ def transform_source(
     fn = module.functions[name]
     nodes = _loop_statements(module, fn, analysis)
     chosen = _plan_options(analysis, module, plan, nodes) if plan is not None else None
+    taken = {n.value for n in walk(fn) if isinstance(n, cst.Name)}
+    if chosen is not None and f"{name}/body" in chosen:
+        return _split_body(module, name, analysis, taken)
     outcomes: dict[str, str] = {}
     replacements: dict[cst.CSTNode, list[cst.BaseStatement]] = {}
     done: set[str] = set()  # transformed loops and the loops nested in them
     imports: set[str] = set()
     tasks: list[cst.FunctionDef] = []
     prange_used = False
-    taken = {n.value for n in walk(fn) if isinstance(n, cst.Name)}
     for lid, loop in analysis.loops.items():
         if loop.parent in done:
             done.add(lid)
@@ -132,7 +135,12 @@ def transform_source(
         assert isinstance(node, (cst.For, cst.While))
         try:
             if opts.technique == "relic":
-                split = split_loop(module, fn, loop, node, opts, taken, _task_name(module, name, len(tasks)))
+                task_name = _task_name(module, name, len(tasks))
+                if opts.split == "statements":
+                    where = f"loop {lid} (line {loop.loc.line})"
+                    split = split_statements(module, fn, node, where, analysis.helpers, taken, task_name)
+                else:
+                    split = split_loop(module, fn, loop, node, opts, taken, task_name)
                 stmts, summary = split.statements, split.summary
                 taken |= split.taken
                 tasks.append(split.task)
@@ -150,13 +158,36 @@ def transform_source(
             continue
         replacements[node] = stmts
         outcomes[lid] = summary
-        done.add(lid)
+        if opts.split != "statements":  # a loop whose body is split stays a sequential loop
+            done.add(lid)
     tree = module.module
     if replacements:
         tree = tree.visit(Splice(replacements))
         tree = add_tasks(tree, name, tasks)
         tree = add_import(tree, imports, base=prange_used)
     return TransformResult(tree.code, outcomes, tuple(t.name.value for t in tasks))
+
+
+def _split_body(module: KernelModule, name: str, analysis: KernelAnalysis, taken: set[str]) -> TransformResult:
+    """A plan's ``func/body`` entry: the function's own statements split into a task and the continuation."""
+    fn = module.functions[name]
+    where = f"function {name} (line {module.positions[fn].start.line})"
+    split = split_statements(module, fn, fn, where, analysis.helpers, taken, _task_name(module, name, 0))
+    body = [split.statements[0] if s is fn else s for s in module.module.body]
+    tree = module.module.with_changes(body=body)
+    tree = add_import(add_tasks(tree, name, [split.task]), {"spawn", "join"}, base=False)
+    outcomes = {f"{name}/body": split.summary, **{lid: "sequential (plan)" for lid in analysis.loops}}
+    return TransformResult(tree.code, outcomes, (split.task.name.value,))
+
+
+def _statements_refusal(module: KernelModule, fn: cst.FunctionDef, owner: cst.CSTNode,
+                        analysis: KernelAnalysis) -> str | None:
+    """Why the body of ``owner`` (a loop of ``fn``, or ``fn``) has no statement split, or None."""
+    try:
+        split_statements(module, fn, owner, "", analysis.helpers, set(), "_task")  # type: ignore[arg-type]
+    except Refused as why:
+        return str(why)
+    return None
 
 
 def loop_legality(module: KernelModule, name: str) -> dict[str, dict[str, str | None]]:
@@ -203,10 +234,23 @@ def _plan_options(
                 lp.loc,
             )
     mine = Plan({lid: lp for lid, lp in plan.loops.items() if lid.startswith(prefix)}, plan.signals, plan.source)
-    validate_plan(mine, {lid: _legality(loop, nodes[lid]) for lid, loop in analysis.loops.items()})
+    fn = module.functions[analysis.kernel]
+    legality: dict[str, Legality] = {}
+    for lid, loop in analysis.loops.items():
+        legality[lid] = _legality(loop, nodes[lid])
+        lp = mine.loops.get(lid)
+        if lp is not None and lp.split == "statements":
+            legality[lid] = {**legality[lid], "relic": _statements_refusal(module, fn, nodes[lid], analysis)}
+    body = prefix + "body"
+    if body in mine.loops:
+        legality[body] = {"relic": _statements_refusal(module, fn, fn, analysis)}
+    validate_plan(mine, legality)
     out: dict[str, Options] = {}
     for lid, lp in mine.loops.items():
         if not lp.concurrent:
+            continue
+        if is_body_id(lid):
+            out[lid] = Options(lp.signals, lp.technique, plan=lp, split=lp.split)
             continue
         loop = analysis.loops[lid]
         ordered = [i.name for i in loop.scalars.values() if i.order_sensitive]
@@ -217,7 +261,9 @@ def _plan_options(
                 lp.key_locs.get("technique", lp.loc),
                 "use technique = \"helix\", or write it as max(acc, e) / if e > acc: acc = e",
             )
-        if lp.technique in ("doall", "relic") and loop.float_reductions and not lp.reassociate:
+        if (lp.technique == "doall" or lp.split == "iterations" and lp.technique == "relic") and (
+            loop.float_reductions and not lp.reassociate
+        ):
             where = "would stay in an ordered segment" if lp.technique == "doall" else "would be summed in two parts"
             raise PlanError(
                 f"loop {lid!r} cannot be {lp.technique} without reassociation: float reduction "
@@ -226,7 +272,7 @@ def _plan_options(
                 "add reassociate = true (the sum's rounding may change) or use technique = \"helix\"",
             )
         out[lid] = Options(lp.signals, lp.technique, lp.segments, lp.reassociate, lp.assume_independent, lp,
-                           lp.chunks)
+                           lp.chunks, lp.split)
     return out
 
 

@@ -43,6 +43,7 @@ class Options:
     assume_independent: tuple[str, ...] = ()
     plan: LoopPlan | None = field(default=None, compare=False)
     chunks: str = "blocked"  # relic: "blocked" halves or "interleaved" iterations
+    split: str = "iterations"  # relic: split the "iterations", or the body's "statements"
 
 
 def merge(segs: list[Seg], a: int, b: int) -> list[Seg]:

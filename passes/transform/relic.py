@@ -53,16 +53,18 @@ loop cannot be split (the plan's legality check). A loop out of scope raises :cl
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 
 import libcst as cst
 from helixrc.passes.analysis import LoopAnalysis, ScalarClass, ScalarInfo, VerdictKind
 from helixrc.passes.frontend import KernelModule
-from helixrc.passes.transform.cst_tools import bound_before, range_args, stmt, variables, walk
+from helixrc.passes.transform.cst_tools import (
+    assigned_names, bound_before, call_text, enclosing_targets, fresh_name, names_used, range_args, stmt,
+)
 from helixrc.passes.transform.records import Options, Refused
 
-__all__ = ["RelicSplit", "relic_refusal", "split_loop"]
+__all__ = ["RelicSplit", "relic_refusal", "split_loop", "task_def"]
 
 #: operator -> (identity for an int, for a float); min/max have none (the task starts from the value before the loop)
 _IDENTITY: dict[str, tuple[str, str]] = {"+": ("0", "0.0"), "*": ("1", "1.0"), "|": ("0", ""), "^": ("0", ""),
@@ -127,7 +129,7 @@ def _check(loop: LoopAnalysis, node: cst.CSTNode) -> tuple[str, int]:
                 f"{info.name} is read after the loop (line {info.read_after[0]}): "
                 "a task returns only reductions"
             )
-    if var in loop.scalars and loop.scalars[var].read_after and var in _assigned(node.body):
+    if var in loop.scalars and loop.scalars[var].read_after and var in assigned_names(node.body):
         raise Refused(f"the loop variable {var} is assigned in the body and read after the loop "
                       f"(line {loop.scalars[var].read_after[0]})")
     return var, step
@@ -151,63 +153,6 @@ def _literal(e: cst.BaseExpression) -> int | None:
     if isinstance(e, cst.UnaryOperation) and isinstance(e.operator, cst.Minus) and isinstance(e.expression, cst.Integer):
         return -int(e.expression.value.replace("_", ""), 0)
     return None
-
-
-def _bound(target: cst.BaseExpression) -> Iterable[str]:
-    """The names a target binds (``a``, ``a, b``; not the array of ``a[i]``)."""
-    if isinstance(target, cst.Name):
-        yield target.value
-    elif isinstance(target, (cst.Tuple, cst.List)):
-        for el in target.elements:
-            yield from _bound(el.value)
-
-
-def _assigned(node: cst.CSTNode) -> set[str]:
-    """Every name that an assignment or a for statement inside ``node`` binds."""
-    out: set[str] = set()
-    for n in walk(node):
-        if isinstance(n, cst.AssignTarget):
-            out.update(_bound(n.target))
-        elif isinstance(n, (cst.AugAssign, cst.AnnAssign, cst.For)):
-            out.update(_bound(n.target))
-    return out
-
-
-def _enclosing_targets(fn: cst.FunctionDef, target: cst.CSTNode) -> set[str]:
-    """The variables of the ``for`` loops around ``target``: bound whenever it runs."""
-    out: set[str] = set()
-
-    def find(node: cst.CSTNode) -> bool:
-        if node is target:
-            return True
-        if any(find(c) for c in node.children):
-            if isinstance(node, cst.For):
-                out.update(_bound(node.target))
-            return True
-        return False
-
-    find(fn)
-    return out
-
-
-def _used(node: cst.CSTNode) -> list[str]:
-    """The variable names read or written in ``node``, in order of first appearance."""
-    return list(dict.fromkeys(n.value for n in variables(node)))
-
-
-def _call(head: str, args: list[str], indent: int, width: int = 100) -> str:
-    """``head(args)`` on one line, or with the arguments wrapped under it (for a statement at ``indent``)."""
-    line = f"{head}({', '.join(args)})"
-    if indent + len(line) <= width:
-        return line
-    rows: list[str] = []
-    for arg in args:
-        if rows and indent + 4 + len(rows[-1]) + len(arg) + 2 <= width:
-            rows[-1] += f" {arg},"
-        else:
-            rows.append(f"{arg},")
-    # LibCST indents continuation lines by the enclosing block's indentation itself
-    return f"{head}(\n" + "".join(f"    {row}\n" for row in rows) + ")"
 
 
 @dataclass(frozen=True)
@@ -269,13 +214,7 @@ def split_loop(
     var, step = _check(loop, node)
     assert isinstance(node, cst.For)
     taken = set(taken)
-
-    def fresh(base: str) -> str:
-        name = base
-        while name in taken:
-            name = "_" + name
-        taken.add(name)
-        return name
+    fresh = partial(fresh_name, taken=taken)
 
     reductions = sorted((i for i in loop.scalars.values() if i.cls is ScalarClass.REDUCTION), key=lambda i: i.lines)
     red_names = [i.name for i in reductions]
@@ -283,30 +222,24 @@ def split_loop(
         if not bound_before(fn, node, name):
             raise Refused(f"reduction {name} may be unbound before the loop")
     params = [p.name.value for p in fn.params.params]
-    locals_ = {*params, *_assigned(fn.body)}
-    inside = _assigned(node.body) | {var}
-    free = [n for n in _used(node.body) if n in locals_ and n not in inside]
+    locals_ = {*params, *assigned_names(fn.body)}
+    inside = assigned_names(node.body) | {var}
+    free = [n for n in names_used(node.body) if n in locals_ and n not in inside]
     free.sort(key=lambda n: params.index(n) if n in params else len(params))  # the kernel's order first
-    outer = _enclosing_targets(fn, node)
+    outer = enclosing_targets(fn, node)
     for name in free:
         if name not in outer and not bound_before(fn, node, name):
             raise Refused(f"{name} is used in the loop and may be unbound before it")
 
     # the task: the loop itself over range(lo, hi, step), the partials returned
-    names_in_task = {*_used(node.body), *free, *red_names, var, *km.names}
+    names_in_task = {*names_used(node.body), *free, *red_names, var, *km.names}
     lo = next(n for n in ("lo", "_lo", "__lo") if n not in names_in_task)
     hi = next(n for n in ("hi", "_hi", "__hi") if n not in names_in_task)
     interleaved = opts.chunks == "interleaved"
     task_step = 2 * step if interleaved else step
     header = f"range({lo}, {hi})" if task_step == 1 else f"range({lo}, {hi}, {task_step})"
-    returns = f"\n    return {', '.join(red_names)}" if red_names else ""
-    template = cst.parse_statement(f"{_call(f'def {task_name}', [lo, hi, *red_names, *free], 0)}:\n    pass{returns}\n")
-    assert isinstance(template, cst.FunctionDef) and isinstance(template.body, cst.IndentedBlock)
     task_loop = node.with_changes(iter=cst.parse_expression(header), leading_lines=())
-    task = template.with_changes(
-        body=template.body.with_changes(body=[task_loop, *template.body.body[1:]]),
-        leading_lines=[cst.EmptyLine(), cst.EmptyLine()],
-    )
+    task = task_def(task_name, [lo, hi, *red_names, *free], [task_loop], red_names)
 
     # the kernel: the bounds once, the spawn, the main context's part, the join and the combine
     start, stop, _ = range_args(node)
@@ -332,9 +265,9 @@ def split_loop(
     part1 = [fresh(f"{x}1") for x in red_names]
     starts = [_start_value(i) for i in reductions]
     col = km.positions[node].start.column
-    out.append(stmt(_call(f"{handle} = spawn", [task_name, *first, *red_names, *free], col)))
+    out.append(stmt(call_text(f"{handle} = spawn", [task_name, *first, *red_names, *free], col)))
     result = f"{', '.join(part1)} = " if red_names else ""
-    out.append(stmt(_call(f"{result}{task_name}", [*second, *starts, *free], col)))
+    out.append(stmt(call_text(f"{result}{task_name}", [*second, *starts, *free], col)))
     out.append(stmt(f"{', '.join(part0)} = join({handle})" if red_names else f"join({handle})"))
     for info, x0, x1 in zip(reductions, part0, part1):
         op = info.op or "+"
@@ -366,6 +299,16 @@ def split_loop(
     lines = [*node.leading_lines, *(cst.EmptyLine(comment=cst.Comment(c)) for c in comments)]
     out[0] = out[0].with_changes(leading_lines=lines)  # type: ignore[call-arg]
     return RelicSplit(out, task, summary, taken)
+
+
+def task_def(name: str, params: list[str], body: list[cst.BaseStatement], returns: list[str]) -> cst.FunctionDef:
+    """A module-level task function: ``def name(params): body; return returns``."""
+    ret = f"\n    return {', '.join(returns)}" if returns else ""
+    template = cst.parse_statement(f"{call_text(f'def {name}', params, 0)}:\n    pass{ret}\n")
+    assert isinstance(template, cst.FunctionDef) and isinstance(template.body, cst.IndentedBlock)
+    block = template.body
+    return template.with_changes(body=block.with_changes(body=[*body, *block.body[1:]]),
+                                 leading_lines=[cst.EmptyLine()] * 2)
 
 
 def _start_value(info: ScalarInfo) -> str:
