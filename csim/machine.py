@@ -18,6 +18,7 @@ machine raises :class:`MachineError` naming the field and what it accepts.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import tomllib
 from dataclasses import dataclass
@@ -347,6 +348,20 @@ def _load_preset(path: Path) -> MachineConfig:
 PRESETS: Mapping[str, MachineConfig] = MappingProxyType(
     {p.stem: _load_preset(p) for p in sorted(PRESET_DIR.glob("*.toml"))}
 )
+
+
+#: Set to 1, every ``helixrc.simulate`` call that does not pass ``check=`` itself runs in checking
+#: mode (the test suite sets it, as a user's suite may); unset, empty or 0, the machine's own
+#: ``check`` field decides (off in every preset).
+CHECK_ENV = "HELIXRC_SIM_CHECK"
+
+
+def check_from_env() -> bool:
+    """Whether :data:`CHECK_ENV` asks for checking mode; MachineError for a value other than 0 or 1."""
+    value = os.environ.get(CHECK_ENV, "").strip()
+    if value not in ("", "0", "1"):
+        raise MachineError(f"{CHECK_ENV} must be 0 or 1 (got {value!r})")
+    return value == "1"
 
 
 def resolve_machine(machine: str | MachineConfig = "atom1", **overrides: Any) -> MachineConfig:

@@ -19,7 +19,7 @@ from helixrc.args import marshal, signature_of
 from helixrc.csim import binding
 from helixrc.csim.check_report import violation_error
 from helixrc.csim.errors import KernelIndexError, SimulatorError
-from helixrc.csim.machine import MachineConfig, resolve_machine
+from helixrc.csim.machine import MachineConfig, check_from_env, resolve_machine
 from helixrc.csim.opcodes import Opcode, Status
 from helixrc.passes.encode import Encoded
 from helixrc.passes.ir import Scalar
@@ -54,10 +54,13 @@ def simulate(kernel: Callable[..., Any] | str, args: Sequence[Any], machine: str
     """Run ``kernel(*args)`` on the simulator; args are mutated as the original call would.
 
     ``overrides`` replace machine fields, e.g. ``cores=4`` or ``check=True`` (checking mode: a
-    parallel loop whose accesses break sequential order raises :class:`CheckError`).
+    parallel loop whose accesses break sequential order raises :class:`CheckError`). With the
+    environment variable ``HELIXRC_SIM_CHECK=1`` checking mode is on unless ``check`` is passed.
     ``trace`` records a Chrome/Perfetto trace of the run (``SimResult.trace``), keeping at most
     ``trace_limit`` events; a path also writes it there.
     """
+    if "check" not in overrides and check_from_env():
+        overrides["check"] = True
     config = resolve_machine(machine, **overrides)
     module, name = resolve_kernel(kernel, func)
     compiled, cached = compile_kernel(module, name, signature_of(args))

@@ -5,6 +5,7 @@ iterations, the element and the source lines; a deadlock is reported on both pre
 
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 
@@ -14,7 +15,8 @@ import pytest
 import helixrc
 from equality import run_both
 from helixrc import CheckError
-from helixrc.csim.errors import SimulatorError
+from helixrc.csim.errors import MachineError, SimulatorError
+from helixrc.csim.machine import CHECK_ENV
 from helixrc.resolve import import_file
 from test_multicore_sim import CHAIN, STUCK, hand
 from test_samples_sim import KERNELS as SAMPLE_KERNELS
@@ -86,7 +88,56 @@ def test_a_sample_without_a_segment_is_caught() -> None:
 def test_without_checking_the_broken_chain_just_runs() -> None:
     text, _ = hand(CHAIN.format(signals="uncoupled"))
     xs = np.arange(64, dtype=np.int64) % 13
-    helixrc.simulate(_without_segment(text, 0), (xs, np.zeros(64, dtype=np.int64)), "helixrc16", func="chain")
+    helixrc.simulate(_without_segment(text, 0), (xs, np.zeros(64, dtype=np.int64)), "helixrc16", func="chain",
+                     check=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking mode on by default in the test suite (tests/conftest.py, HELIXRC_SIM_CHECK)
+# ---------------------------------------------------------------------------------------------
+
+
+def _broken_chain() -> tuple[str, tuple[np.ndarray, np.ndarray]]:
+    text, _ = hand(CHAIN.format(signals="uncoupled"))
+    return _without_segment(text, 0), (np.arange(64, dtype=np.int64) % 13, np.zeros(64, dtype=np.int64))
+
+
+def test_the_variable_turns_checking_on_unless_a_call_says_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    broken, args = _broken_chain()
+    monkeypatch.setenv(CHECK_ENV, "1")  # as tests/conftest.py sets it for the suite
+    with pytest.raises(CheckError):
+        helixrc.simulate(broken, args, "helixrc16", func="chain")
+    assert helixrc.simulate(broken, args, "helixrc16", func="chain", check=0).machine.check == 0
+
+
+@pytest.mark.sim_check_off
+def test_a_test_marked_sim_check_off_simulates_without_it() -> None:
+    broken, args = _broken_chain()
+    assert helixrc.simulate(broken, args, "helixrc16", func="chain").machine.check == 0
+
+
+def test_users_default_stays_off_and_a_bad_value_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    broken, args = _broken_chain()
+    monkeypatch.delenv(CHECK_ENV)
+    assert not helixrc.PRESETS["helixrc16"].check
+    assert helixrc.simulate(broken, args, "helixrc16", func="chain").machine.check == 0
+    monkeypatch.setenv(CHECK_ENV, "yes")
+    with pytest.raises(MachineError, match="HELIXRC_SIM_CHECK must be 0 or 1 .got 'yes'"):
+        helixrc.simulate(broken, args, "helixrc16", func="chain")
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_checking_mode_does_not_change_the_simulated_cycles(preset: str) -> None:
+    # the checker shadows memory beside the model: every counter of every sample's run is the same
+    for path, name in SAMPLE_KERNELS:
+        t = helixrc.transform(f"{path}::{name}", machine=preset)
+        args = import_file(str(path)).make_inputs("small", 1)
+        off, on = (helixrc.simulate(t.function, copy.deepcopy(args), preset, check=c) for c in (False, True))
+        assert on.stats.pop("checker") == {"violations": 0} and "checker" not in off.stats
+        for stats in (off.stats, on.stats):
+            for key in ("machine", "host_seconds", "host_inst_rate", "compile_seconds", "compile_cached"):
+                stats.pop(key)
+        assert on.stats == off.stats, name
 
 
 @pytest.mark.parametrize("preset", PRESETS)
