@@ -26,7 +26,7 @@ from test_samples_sim import KERNELS as SAMPLE_KERNELS
 from test_transform_generated import load_source
 from test_transform_golden import CASES, load, options, transform_case
 
-PATTERNS = [(f, c) for f, c in CASES if not c.name.startswith("assume_independent")]
+PATTERNS = CASES
 
 
 def parallel_ops(kernel: Any, args: tuple[Any, ...], func: str | None = None) -> dict[str, int]:
