@@ -130,9 +130,13 @@ class Scratch:
 
     slot: ArraySlot
     length: int
+    #: sized at the call instead: as many elements as this argument array's first dimension
+    #: (``independent(...)``'s tables); then ``slot.shape`` is that array's
+    like: ArraySlot | None = None
 
     def __str__(self) -> str:
-        return f"{self.slot.name}: {self.slot.type.dtype}[{self.length}]"
+        size = f"len({self.like.name})" if self.like is not None else self.length
+        return f"{self.slot.name}: {self.slot.type.dtype}[{size}]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -586,7 +590,9 @@ def verify(fn: Function) -> list[str]:
                     errors.append(f"{where}: the results are not consecutive registers")
     scratch = [region.slot for region in fn.scratch]
     if fn.arrays[len(fn.arrays) - len(scratch):] != scratch or any(
-        r.length < 1 or r.slot.type.ndim != 1 or r.slot.shape[0].const != r.length for r in fn.scratch
+        r.length < 1 or r.slot.type.ndim != 1
+        or (r.slot.shape[0] is not r.like.shape[0] if r.like is not None else r.slot.shape[0].const != r.length)
+        for r in fn.scratch
     ):
         errors.append("the scratch regions are not the last array slots, 1-d, of their declared length")
     return errors

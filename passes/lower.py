@@ -39,6 +39,7 @@ from helixrc.csim.errors import LanguageError, Loc
 from helixrc.csim.opcodes import MAX_CORES, Opcode
 from helixrc.passes.frontend import KernelModule, check_kernel
 from helixrc.passes.guard_unbound import guard_unbound
+from helixrc.passes.inspector import lower_independent
 from helixrc.passes.ir import (
     ArraySlot, ArrayType, Block, Branch, Compute, Function, IterEnd, Join, Jump, Load, LoopInfo,
     ParBegin, Raise, ReductionSpec, Reg, Return, Scalar, Scratch, SegmentSync, Spawn, Store,
@@ -600,15 +601,7 @@ class _Lowerer:
             start, stop, step = regs[0], regs[1], self.const(1)
         else:
             start, stop, step = regs
-        if step.const is None:
-            ok, bad = self.new_block("step_ok"), self.new_block("step_zero")
-            self.emit(Branch(step, ok, bad, loc))
-            self.start(bad)
-            self.emit(Raise("value", "range() arg 3 must not be zero", loc))
-            self.start(ok)
-        elif step.const == 0:
-            self.emit(Raise("value", "range() arg 3 must not be zero", loc))
-            self.start(self.new_block("dead"))
+        self.step_nonzero(step, loc)
         if par is not None:
             self.prange(stmt, par, info, entry, (start, stop, step))
             return
@@ -639,6 +632,18 @@ class _Lowerer:
             self.compute(Opcode.SUB_I, var, I64, (var, step), loc)
         self.jump(done, loc)
         self.start(done)
+
+    def step_nonzero(self, step: Reg, loc: Loc) -> None:
+        """ValueError, as range() raises, when step is 0."""
+        if step.const is None:
+            ok, bad = self.new_block("step_ok"), self.new_block("step_zero")
+            self.emit(Branch(step, ok, bad, loc))
+            self.start(bad)
+            self.emit(Raise("value", "range() arg 3 must not be zero", loc))
+            self.start(ok)
+        elif step.const == 0:
+            self.emit(Raise("value", "range() arg 3 must not be zero", loc))
+            self.start(self.new_block("dead"))
 
     def prange(self, stmt: cst.For, par: ParLoop, info: LoopInfo, entry: Block,
                bounds: tuple[Reg, Reg, Reg]) -> None:
@@ -1088,14 +1093,20 @@ class _Lowerer:
         else:
             yes, no = self.new_block("true"), self.new_block("false")
             self.cond(node, yes, no)
-            self.start(yes)
-            self.move(result, self.const(True), loc)
-            self.jump(done, loc)
-            self.start(no)
-            self.move(result, self.const(False), loc)
-            self.jump(done, loc)
+            self.boolean(yes, no, result, done, loc)
+            return self.move(want, result, loc)
         self.start(done)
         return self.move(want, result, loc)
+
+    def boolean(self, yes: Block, no: Block, result: Reg, done: Block, loc: Loc) -> None:
+        """result = True at yes, False at no; both go on at done, where code continues."""
+        self.start(yes)
+        self.move(result, self.const(True), loc)
+        self.jump(done, loc)
+        self.start(no)
+        self.move(result, self.const(False), loc)
+        self.jump(done, loc)
+        self.start(done)
 
     def cond(self, node: cst.BaseExpression, yes: Block, no: Block) -> None:
         """Branch to ``yes`` or ``no`` on the truth of node, short-circuiting."""
@@ -1132,6 +1143,9 @@ class _Lowerer:
             self.emit(Branch(self.truth(reg, loc), yes, no, loc))
 
     def call(self, node: cst.Call, want: Reg | None, loc: Loc) -> Reg:
+        check = self.scope.types.parallel.checks.get(node)
+        if check is not None:
+            return self.move(want, lower_independent(self, check, loc), loc)
         if self.is_helper(node):
             (result,) = self.helper_call(node)
             return self.move(want, result, loc)

@@ -49,8 +49,8 @@ if TYPE_CHECKING:
     from helixrc.passes.frontend import Binding
 
 __all__ = [
-    "FormError", "ParLoop", "ParObject", "ParallelForm", "SegmentSync", "TaskJoin", "TaskSpawn",
-    "cell_key", "read_parallel_form", "runtime_names",
+    "CheckAccess", "FormError", "IndependentCheck", "ParLoop", "ParObject", "ParallelForm", "SegmentSync",
+    "TaskJoin", "TaskSpawn", "cell_key", "read_parallel_form", "runtime_names",
 ]
 
 RUNTIME_MODULE = "helixrc.parallel"
@@ -58,8 +58,10 @@ OBJECT_MAKERS = ("shared", "reduction", "lastprivate")
 LOOP_MAKERS = ("prange", "prange_while")
 SYNC_CALLS = ("wait", "signal")
 TASK_CALLS = ("spawn", "join")
-#: the runtime's names a kernel may use; ``independent`` is recognized only to be refused
-RUNTIME_NAMES = (*OBJECT_MAKERS, *LOOP_MAKERS, *SYNC_CALLS, *TASK_CALLS, "independent")
+#: the run-time check of a plan's ``assume_independent`` (passes/transform/independence.py)
+CHECK_CALL = "independent"
+#: the runtime's names a kernel may use
+RUNTIME_NAMES = (*OBJECT_MAKERS, *LOOP_MAKERS, *SYNC_CALLS, *TASK_CALLS, CHECK_CALL)
 REDUCTION_OPS = ("+", "*", "&", "|", "^", "min", "max", "argmax", "argmin")
 #: reductions whose combine picks one iteration's value, so ``ties`` says which
 ORDERED_OPS = ("min", "max", "argmax", "argmin")
@@ -74,6 +76,7 @@ _SHAPES = {
     "prange_while": 'for it in prange_while(segments=1, signals="uncoupled"):',
     "spawn": "t0 = spawn(task, a, b)",
     "join": "x = join(t0)",
+    CHECK_CALL: 'independent(hist, 0, len(idx), 1, (idx, 0, "w"), (None, -1, "r"))',
 }
 
 
@@ -154,6 +157,28 @@ class TaskJoin:
 
 
 @dataclass(frozen=True)
+class CheckAccess:
+    """One access of an ``independent(...)`` check: iteration ``i`` touches ``array[index[i] +
+    offset]``, or ``array[i + offset]`` when ``index`` is None."""
+
+    index: str | None
+    offset: int
+    write: bool
+
+
+@dataclass(frozen=True, eq=False)
+class IndependentCheck:
+    """``independent(array, start, stop, step, (index, offset, "r"|"w"), ...)``, outside parallel
+    loops: True when no element of ``array`` written by one iteration of ``range(start, stop,
+    step)`` is touched by another (``helixrc.parallel.independent``)."""
+
+    array: str
+    bounds: tuple[cst.BaseExpression, cst.BaseExpression, cst.BaseExpression]
+    accesses: tuple[CheckAccess, ...]
+    node: cst.Call
+
+
+@dataclass(frozen=True)
 class FormError:
     loc: Loc
     message: str
@@ -170,6 +195,8 @@ class ParallelForm:
     object_at: dict[cst.Assign, ParObject] = field(default_factory=dict)
     loops: dict[cst.For, ParLoop] = field(default_factory=dict)
     syncs: dict[cst.Expr, SegmentSync] = field(default_factory=dict)
+    #: ``independent(...)`` calls, each an expression of type bool
+    checks: dict[cst.Call, IndependentCheck] = field(default_factory=dict)
     #: every ``X.name`` of an object, read or written: the object
     cells: dict[cst.Attribute, ParObject] = field(default_factory=dict)
     #: ``return result`` of a return temporary, and the statement ``result = <value>`` it returns
@@ -219,6 +246,7 @@ class _Reader:
     def __init__(self, runtime: Mapping[str, str], loc: Callable[[cst.CSTNode], Loc]) -> None:
         self.form = ParallelForm(runtime=dict(runtime))
         self.loc = loc
+        self.loop: ParLoop | None = None
 
     def error(self, node: cst.CSTNode, message: str, hint: str) -> None:
         self.form.errors.append(FormError(self.loc(node), message, hint))
@@ -324,6 +352,7 @@ class _Reader:
     # -- statements ---------------------------------------------------------------------------
 
     def block(self, stmts: list[cst.CSTNode], loop: ParLoop | None) -> None:
+        self.loop = loop  # the innermost parallel loop, for independent(...) checks
         if loop is not None:
             self.return_temporaries(stmts)
         if self.form.handles:
@@ -344,6 +373,7 @@ class _Reader:
             elif isinstance(stmt, cst.While):
                 self.expr(stmt.test)
                 self.block(suite_body(stmt.body), loop)
+            self.loop = loop
             # anything else is outside the kernel language: the frontend refuses it
 
     def return_temporaries(self, stmts: list[cst.CSTNode]) -> None:
@@ -616,6 +646,8 @@ class _Reader:
             elif node.value in self.form.handles:
                 self.error(node, f"{node.value} is a task handle; a kernel uses it only in join({node.value})",
                            "join the task and use its result")
+        elif isinstance(node, cst.Call) and self.form.runtime_call(node) == CHECK_CALL:
+            self.independent(node)
         elif isinstance(node, cst.Call) and self.form.runtime_call(node) is not None:
             self.misused(node, self.form.runtime_call(node) or "")
         elif isinstance(node, cst.Arg):
@@ -633,11 +665,57 @@ class _Reader:
                        f"{', '.join(obj.cell_names) or 'none'})",
                        f"add {name}=... to its {obj.kind}(...), or use one of its cells")
 
+    def independent(self, call: cst.Call) -> None:
+        """``independent(array, start, stop, step, (index, offset, "r"|"w"), ...)`` as the transform
+        writes it: array and index arrays by name, the offset and the mode as literals."""
+        shape = f"write it as the transform does: {_SHAPES[CHECK_CALL]}"
+        if self.loop is not None:
+            self.error(call, f"independent(...) inside the parallel loop of line {self.line(self.loop.node)}",
+                       "check before the loop: if independent(...): <the parallel loop> else: <the original>")
+            return
+        before = len(self.form.errors)
+        args = [a.value for a in call.args]
+        if any(a.keyword is not None or a.star for a in call.args) or len(args) < 5:
+            self.error(call, "independent() takes the array, start, stop, step, then one or more accesses",
+                       shape)
+            return
+        array, *bounds = args[:4]
+        if not isinstance(array, cst.Name):
+            self.error(array, f"the array of independent() must be a name, not {_code(array)}", shape)
+            return
+        for bound in bounds:
+            self.expr(bound)
+        accesses = [self.check_access(a, shape) for a in args[4:]]
+        if all(a is not None for a in accesses) and len(self.form.errors) == before:
+            self.form.checks[call] = IndependentCheck(array.value, (bounds[0], bounds[1], bounds[2]),
+                                                      tuple(a for a in accesses if a is not None), call)
+
+    def check_access(self, node: cst.BaseExpression, shape: str) -> CheckAccess | None:
+        """``(index, offset, "r"|"w")``: index a name or None, offset an int literal (or its
+        negation)."""
+        if not (isinstance(node, cst.Tuple) and len(node.elements) == 3):
+            self.error(node, f"an access of independent() is (index, offset, mode), not {_code(node)}", shape)
+            return None
+        index, offset, mode = (e.value for e in node.elements)
+        if not isinstance(index, cst.Name):
+            self.error(index, f"the index of an access must be an array's name or None, not {_code(index)}", shape)
+            return None
+        sign = 1
+        if isinstance(offset, cst.UnaryOperation) and isinstance(offset.operator, cst.Minus):
+            sign, offset = -1, offset.expression
+        if not isinstance(offset, cst.Integer):
+            self.error(offset, f"the offset of an access must be an int literal, not {_code(offset)}", shape)
+            return None
+        written = self.str_literal(mode, "the mode of an access", ("r", "w"))
+        if written is None:
+            return None
+        name = None if index.value == "None" else index.value
+        return CheckAccess(name, sign * offset.evaluated_value, written == "w")
+
     def misused(self, node: cst.CSTNode, which: str) -> None:
-        if which == "independent":
-            self.error(node, "independent(...) (the run-time check of a plan's assume_independent) is "
-                       "not simulated yet",
-                       "simulate the kernel transformed without assume_independent, or run this form in CPython")
+        if which == CHECK_CALL:
+            self.error(node, "independent is the run-time check of a plan's assume_independent; it can "
+                       "only be called", f"write {_SHAPES[CHECK_CALL]}")
         elif which in LOOP_MAKERS:
             self.error(node, f"{which}() can only be the iterable of a for loop", f"write {_SHAPES[which]}")
         elif which in SYNC_CALLS:

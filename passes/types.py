@@ -29,7 +29,7 @@ from helixrc.csim.errors import LanguageError, Loc
 from helixrc.passes.frontend import KernelModule, parallel_form
 from helixrc.passes.ir import NARROW_DTYPES, ArrayType, Scalar
 from helixrc.passes.loops import if_branches, suite_body
-from helixrc.passes.parallel_form import ParallelForm, TaskSpawn, cell_key
+from helixrc.passes.parallel_form import IndependentCheck, ParallelForm, TaskSpawn, cell_key
 
 I64, F64, BOOL = Scalar.I64, Scalar.F64, Scalar.BOOL
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -610,6 +610,29 @@ class _FunctionInference:
                 return F64
         raise LanguageError("this expression is not supported in a kernel", self.loc(node))
 
+    def independent(self, check: IndependentCheck) -> ExprType | None:
+        """``independent(...)`` is a bool: its array and index arrays 1-d, index elements and
+        bounds integers."""
+        node = check.node
+        self.call_kinds[node] = "independent"
+        names = [check.array, *(a.index for a in check.accesses if a.index is not None)]
+        for k, name in enumerate(names):
+            t = self.vars.get(name)
+            if t is None and not self.strict:
+                return None
+            what = "the array" if k == 0 else "an index array"
+            if not (isinstance(t, ArrayType) and t.ndim == 1 and (k == 0 or t.element == I64)):
+                raise LanguageError(f"{what} of independent() must be a 1-d {'integer ' * (k > 0)}array, "
+                                    f"{name} is {'not an array' if t is None else type_name(t)}", self.loc(node))
+        for bound in check.bounds:
+            t = self.expr(bound)
+            if t is None:
+                return None
+            if self.strict and not self.is_intlike(t):
+                raise LanguageError(f"the bounds of independent() must be integers, this one is {type_name(t)}",
+                                    self.loc(bound), "convert with int(...)")
+        return BOOL
+
     def cell(self, node: cst.Attribute) -> ExprType | None:
         key = cell_key(node)
         if key in self.vars:
@@ -804,6 +827,9 @@ class _FunctionInference:
         return None
 
     def call(self, node: cst.Call, allow_none: bool, allow_tuple: bool) -> ExprType | None:
+        check = self.form.checks.get(node)
+        if check is not None:
+            return self.independent(check)
         if self.helper_name(node) is not None:
             result = self.call_helper(node)
             if result is None:

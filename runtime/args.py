@@ -107,7 +107,7 @@ def marshal(args: Sequence[Any], fn: Function) -> Marshalled:
         for reg, extent in zip(param.shape, arr.shape):
             out.reg_init.append((reg.id, int(extent)))
     sim_bases, scratch_base = _sim_addresses(buffers)
-    regions = _scratch_regions(fn.scratch)
+    regions = _scratch_regions(fn.scratch, buffers)
     for arr, sim in zip(buffers, sim_bases):
         out.arrays.append(_array_arg(arr, sim))
     for region, (arr, offset) in zip(fn.scratch, regions):
@@ -125,17 +125,19 @@ def _array_arg(arr: np.ndarray, sim_addr: int) -> ArrayArg:
     )
 
 
-def _scratch_regions(scratch: list[Scratch]) -> list[tuple[np.ndarray, int]]:
-    """Each scratch region as a zeroed view of one buffer, and its byte offset in the buffer."""
+def _scratch_regions(scratch: list[Scratch], args: list[np.ndarray]) -> list[tuple[np.ndarray, int]]:
+    """Each scratch region as a zeroed view of one buffer, and its byte offset in the buffer (a
+    region sized like an argument array has as many elements as its first dimension)."""
     offsets: list[int] = []
+    lengths = [len(args[r.like.slot]) if r.like is not None else r.length for r in scratch]
     size = 0
-    for region in scratch:
+    for region, length in zip(scratch, lengths):
         offsets.append(size)
-        nbytes = region.length * np.dtype(region.slot.type.dtype).itemsize
+        nbytes = length * np.dtype(region.slot.type.dtype).itemsize
         size += (nbytes + WORD - 1) // WORD * WORD
     buffer = np.zeros(size, dtype=np.uint8)
-    return [(buffer[off:off + r.length * np.dtype(r.slot.type.dtype).itemsize].view(r.slot.type.dtype), off)
-            for r, off in zip(scratch, offsets)]
+    return [(buffer[off:off + n * np.dtype(r.slot.type.dtype).itemsize].view(r.slot.type.dtype), off)
+            for r, off, n in zip(scratch, offsets, lengths)]
 
 
 def _scalar(value: Any, t: Scalar) -> int | float:

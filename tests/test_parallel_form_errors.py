@@ -179,12 +179,39 @@ CASES = [
                 return result
             return 0, 0
         """, "a tuple is only allowed in a tuple assignment", 6, 17, id="return-temporary-not-as-the-transform-writes-it"),
+    pytest.param(f"""\
+        def k(a):
+            for i in {LOOP}:
+                if independent(a, 0, len(a), 1, (None, 0, "w")):
+                    a[i] = 1
+        """, "independent(...) inside the parallel loop of line 3", 4, 11, id="independent-inside-the-loop"),
     pytest.param("""\
         def k(a):
-            if independent(a, 0, len(a), 1, (None, 0, "w")):
+            if independent(a, 0, len(a), 1):
                 a[0] = 1
-        """, "independent(...) (the run-time check of a plan's assume_independent) is not simulated yet",
-        3, 7, id="independent"),
+        """, "independent() takes the array, start, stop, step, then one or more accesses",
+        3, 7, id="independent-without-accesses"),
+    pytest.param("""\
+        def k(a, j):
+            if independent(a, 0, len(a), 1, (None, j, "w")):
+                a[0] = 1
+        """, "the offset of an access must be an int literal, not j", 3, 43, id="independent-offset"),
+    pytest.param("""\
+        def k(a):
+            if independent(a, 0, len(a), 1, (None, 0, "x")):
+                a[0] = 1
+        """, "the mode of an access must be one of 'r', 'w'", 3, 46, id="independent-mode"),
+    pytest.param("""\
+        def k(a):
+            if independent(a[0:2], 0, len(a), 1, (None, 0, "w")):
+                a[0] = 1
+        """, "the array of independent() must be a name", 3, 19, id="independent-array"),
+    pytest.param("""\
+        def k(a):
+            check = independent
+            return 0
+        """, "independent is the run-time check of a plan's assume_independent; it can only be called",
+        3, 12, id="independent-not-called"),
 ]
 
 

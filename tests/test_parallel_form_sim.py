@@ -26,8 +26,7 @@ from test_samples_sim import KERNELS as SAMPLE_KERNELS
 from test_transform_generated import load_source
 from test_transform_golden import CASES, load, options, transform_case
 
-# the prange patterns (transform-relic.test holds the task splits, which spawn/join lowering runs)
-PATTERNS = [(f, c) for f, c in CASES if not c.name.startswith("assume_independent") and f.stem != "transform-relic"]
+PATTERNS = CASES
 
 
 def parallel_ops(kernel: Any, args: tuple[Any, ...], func: str | None = None) -> dict[str, int]:
