@@ -125,8 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"target machine preset (one of: {', '.join(PRESETS)}; default: helixrc16)")
     adv.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                      help="override a machine config field, e.g. --set cores=8 (repeatable)")
-    adv.add_argument("--cores", default=",".join(map(str, DEFAULT_CORES)), metavar="N,N,...",
-                     help="core counts to predict the speedup for (default: %(default)s)")
+    adv.add_argument("--cores", default=None, metavar="N,N,...",
+                     help="core counts to predict the speedup for (default: "
+                          f"{','.join(map(str, DEFAULT_CORES))}, or the machine's own on an SMT machine)")
     adv.add_argument("--no-profile", dest="profile", action="store_false",
                      help="skip the dynamic dependence profile and its cross-check")
     adv.add_argument("--json", metavar="OUT", help="write the report as JSON (docs/adviser.md) to OUT ('-': stdout, "
@@ -254,7 +255,7 @@ def cmd_transform(args: argparse.Namespace) -> int:
 
 def cmd_advise(args: argparse.Namespace) -> int:
     try:
-        counts = tuple(int(c) for c in args.cores.split(",") if c.strip())
+        counts = None if args.cores is None else tuple(int(c) for c in args.cores.split(",") if c.strip())
     except ValueError:
         raise HelixError(f"--cores takes core counts separated by commas, not {args.cores!r}") from None
     path, func, config = _kernel_and_machine(args)

@@ -20,7 +20,7 @@ from typing import Any, Callable
 from helixrc.csim.errors import HelixError
 from helixrc.passes.frontend import KernelModule, load_module
 
-_modules: dict[tuple[str, float, int], KernelModule] = {}
+_modules: dict[tuple[str, str, float, int], KernelModule] = {}
 #: parses of kernels given as source text, by text and filename (oldest dropped first)
 _text_modules: dict[tuple[str, str], KernelModule] = {}
 
@@ -39,7 +39,8 @@ def load_source_file(path: str | os.PathLike[str]) -> KernelModule:
     if not p.is_file():
         raise HelixError(f"{path}: no such file")
     st = p.stat()
-    key = (str(p.resolve()), st.st_mtime, st.st_size)
+    # the path as given is in the key too: the module names its file (in reports) as it was given
+    key = (str(p.resolve()), str(path), st.st_mtime, st.st_size)
     if key not in _modules:
         _modules[key] = load_module(p.read_text(), str(path))
     return _modules[key]

@@ -1,7 +1,8 @@
 """The adviser: loop selection on the forest, predictions by simulation, the plan, the report, the CLI.
 
 Golden reports (tests/golden/advise-samples.test) hold the JSON of ``helixrc.advise`` on samples at
-size small on helixrc16; ``pytest tests/test_advise.py --update-golden`` accepts new
+size small on helixrc16 (or the machine a case names after its core counts: big1-smt2 for the
+SMT candidates); ``pytest tests/test_advise.py --update-golden`` accepts new
 output (review the diff: cycles move whenever the machine model does).
 """
 
@@ -253,6 +254,34 @@ def test_cli_writes_the_report_json_and_the_plan(nest: Path, tmp_path: Path,
     assert "prange(" in capsys.readouterr().out
 
 
+def test_smt_machine_weighs_relic_splits_and_the_plan_runs_through_transform(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)  # named as the golden case names it (modules are cached by their file name)
+    kernel = "samples/kv_tree_batch_get.py::kv_tree_batch_get"
+    out_json, out_plan = tmp_path / "r.json", tmp_path / "p.toml"
+    assert main(["advise", kernel, "--machine", "big1-smt2", "--no-profile", "--json", str(out_json),
+                 "--plan-out", str(out_plan)]) == 0
+    text = capsys.readouterr().out
+    assert "relic blocked alone" in text and "relic interleaved alone" in text and "single-thread CPI stack" in text
+    data = json.loads(out_json.read_text())
+    assert data["cores"] == [1]  # an SMT machine is predicted on its own core count only
+    top = data["loops"][0]
+    assert [(c["technique"], c["chunks"]) for c in top["candidates"]] == [
+        ("doall", None), ("relic", "blocked"), ("relic", "interleaved")]
+    best = max(top["candidates"], key=lambda c: c["saved"])
+    assert (top["technique"], top["chunks"], top["saved"]) == (best["technique"], best["chunks"], best["saved"])
+    assert top["technique"] == "relic" and abs(sum(top["cpi_stack"].values()) - 1) < 1e-3
+    plan = helixrc.load_plan(out_plan)
+    assert plan.loops[top["id"]].technique == "relic" and plan.loops[top["id"]].chunks == top["chunks"]
+    t = helixrc.transform(kernel, plan=str(out_plan))
+    module = helixrc.resolve.import_file("samples/kv_tree_batch_get.py")
+    args = helixrc.resolve.build_inputs(module, "make_inputs", "small", 0)
+    want = helixrc.simulate(kernel, args, "big1-smt2")
+    got = helixrc.simulate(t.function, helixrc.resolve.build_inputs(module, "make_inputs", "small", 0), "big1-smt2")
+    assert repr(got.value) == repr(want.value) and got.stats["tasks"]
+    assert got.cycles == data["prediction"][0]["cycles"] < want.cycles == data["sequential"]["single_thread_cycles"]
+
+
 def test_cli_json_to_stdout_and_errors(nest: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["advise", f"{nest}::chain", "--machine", "atom1", "--cores", "1", "--no-profile",
                  "--inputs", "chain_inputs", "--json", "-"]) == 2
@@ -279,13 +308,13 @@ CASES = read_cases(GOLDEN)
 def golden_report(case: Case) -> str:
     """The advice as JSON, the machine echo cut to its name and cores (the rest is the preset's)."""
     spec = case.source.strip()
-    size, seed, cores = case.args.split()
+    size, seed, cores, *machine = case.args.split()  # the machine is helixrc16 unless named
     path = ROOT / spec.split("::")[0]
     module = helixrc.resolve.import_file(str(path))
     args = helixrc.resolve.build_inputs(module, "make_inputs", size, int(seed))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # an AnalysisBugWarning or a rejected loop fails the test
-        data = helixrc.advise(spec, args, MACHINE, cores=tuple(int(c) for c in cores.split(","))).to_dict()
+        data = helixrc.advise(spec, args, machine[0] if machine else MACHINE, cores=tuple(int(c) for c in cores.split(","))).to_dict()
     data["machine"] = {"name": data["machine"]["name"], "cores": data["machine"]["cores"]}
     return json.dumps(data, indent=1) + "\n"
 

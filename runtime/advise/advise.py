@@ -17,6 +17,7 @@ share of its cycles to another input's sequential run.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import inspect
 import warnings
@@ -27,10 +28,12 @@ from helixrc.advise.hotspots import line_hotspots, loop_hotspots
 from helixrc.advise.predict import Predictor, Run
 from helixrc.advise.report import SCHEMA_VERSION, Advice
 from helixrc.advise.select import Thresholds, select_loops
+from helixrc.api import simulate
 from helixrc.csim.errors import AdviseError, AnalysisBugWarning, HelixError
 from helixrc.csim.machine import MachineConfig, resolve_machine
 from helixrc.passes.analysis import KernelAnalysis, LoopAnalysis, VerdictKind, analyze_kernel
 from helixrc.passes.plan import LoopPlan, Plan
+from helixrc.passes.transform import loop_legality
 from helixrc.profile import cross_check
 from helixrc.resolve import build_inputs, import_file, resolve_kernel, split_spec
 
@@ -42,7 +45,7 @@ def advise(
     args: Sequence[Any] | None = None,
     machine: str | MachineConfig = "helixrc16",
     size: str | None = None,
-    cores: Sequence[int] = DEFAULT_CORES,
+    cores: Sequence[int] | None = None,
     profile: bool = True,
     *,
     seed: int = 0,
@@ -56,7 +59,10 @@ def advise(
     without them the kernel's module builds them with ``make_inputs(size or "small", seed)``
     (pass one or the other; ``inputs`` names another builder). ``machine`` is a preset or config, with ``overrides`` of its fields;
     the plan is chosen for the machine's ``cores`` and predictions are made at every count of
-    ``cores`` too. ``profile`` adds the dynamic dependence profile and its cross-check (a run of
+    ``cores`` too (by default DEFAULT_CORES, or only the machine's own count on a machine with SMT
+    contexts, where the question is what the sibling context adds). On such a machine each loop's
+    candidates are also technique ``relic`` with blocked and with interleaved chunks where the
+    analysis allows the split; the best candidate of each loop goes into the selection. ``profile`` adds the dynamic dependence profile and its cross-check (a run of
     the original in CPython, instrumented). The arguments are not modified.
     """
     config = resolve_machine(machine, **overrides)
@@ -66,9 +72,12 @@ def advise(
         raise AdviseError(f"{module.filename}: no function {name!r} (functions: {listed})")
     original = _original(kernel, module.filename, name)
     call_args = _inputs(original, args, inputs, size, seed)
+    if cores is None:
+        cores = (config.cores,) if config.smt >= 2 else DEFAULT_CORES
     counts = sorted({*(_check_cores(c) for c in cores), config.cores})
     signals = _signals(config)
     analysis = analyze_kernel(module, name)
+    legality = loop_legality(module, name) if config.smt >= 2 else {}
     predictor = Predictor(kernel, module, name, call_args, config)
     seq = predictor.sequential
     checked = None
@@ -84,7 +93,8 @@ def advise(
     saved: dict[str, int] = {}
     for lid, la in analysis.loops.items():
         loops[lid] = _loop_entry(la, hot.get(lid))
-        if _try_loop(loops[lid], la, predictor, signals, counts, thresholds):
+        candidates = _candidates(la, legality.get(lid, {}).get("relic", "the machine has no SMT sibling"))
+        if _try_loop(loops[lid], la.id, candidates, predictor, signals, counts, thresholds):
             saved[lid] = loops[lid]["saved"]
     chosen, best = select_loops({lid: la.parent for lid, la in analysis.loops.items()}, saved)
     for lid, entry in loops.items():
@@ -93,9 +103,10 @@ def advise(
             entry["status"] = "chosen"
         elif entry["status"] == "eligible":
             entry["status"] = "not chosen: " + _why_not(lid, chosen)
-    plan = Plan({lid: LoopPlan(loops[lid]["technique"], signals) for lid in chosen}, signals,
+    plan = Plan({lid: _loop_plan(loops[lid]["technique"], loops[lid]["chunks"], signals) for lid in chosen}, signals,
                 source=f"<plan advised for {name}>")
     notes: list[str] = []
+    single = _single_thread(kernel, call_args, config, seq.cycles, notes)
     runs = {c: predictor.run(plan, c) for c in counts} if chosen else {}
     if chosen and (runs[config.cores].rejected is not None or runs[config.cores].cycles >= seq.cycles):
         notes.append(f"the loops chosen together ({', '.join(chosen)}) did not pay on {config.cores} cores; "
@@ -124,7 +135,8 @@ def advise(
         "target_cores": config.cores,
         "cores": counts,
         "thresholds": dataclasses.asdict(thresholds),
-        "sequential": {"cycles": seq.cycles, "instructions": seq.instructions, "cpi_stack": seq.stats["cpi_stack"]},
+        "sequential": {"cycles": seq.cycles, "instructions": seq.instructions, "cpi_stack": seq.stats["cpi_stack"],
+                       "single_thread_cycles": single},
         "hotspots": {"loops": list(hot.values()), "lines": line_hotspots(seq.stats)},
         "loops": list(loops.values()),
         "cross_check": _cross_check_dict(checked, analysis, gains),
@@ -164,6 +176,20 @@ def _inputs(original: Callable[..., Any], args: Sequence[Any] | None, builder: s
     return build_inputs(module, builder, size or "small", seed)
 
 
+def _single_thread(kernel: Callable[..., Any] | str, args: tuple[Any, ...], config: MachineConfig, cycles: int,
+                   notes: list[str]) -> int:
+    """The original's cycles on the machine with one context per core (what an SMT machine's user
+    compares with); a note when they differ from its sequential run on the machine itself, against
+    which every gain is predicted."""
+    if config.smt == 1:
+        return cycles
+    single = simulate(kernel, copy.deepcopy(args), dataclasses.replace(config, smt=1)).cycles
+    if single != cycles:
+        notes.append(f"the original takes {single:,} cycles with smt = 1 and {cycles:,} on {config.name}: the "
+                     "gains are against the latter")
+    return single
+
+
 def _check_cores(n: int) -> int:
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise AdviseError(f"core counts are positive ints, not {n!r}")
@@ -181,12 +207,30 @@ def _signals(config: MachineConfig) -> str:
 
 
 def _technique(la: LoopAnalysis) -> str | None:
-    """The plan technique for a loop the analysis allows; a float reduction keeps its ordered segment."""
+    """The parallel-loop technique for a loop the analysis allows; a float reduction keeps its ordered segment."""
     if la.verdict.kind is VerdictKind.REFUSED:
         return None
     if la.verdict.kind is VerdictKind.DOALL and not la.float_reductions:
         return "doall"
     return "helix"
+
+
+#: a candidate: technique and relic chunks (None for the parallel-loop techniques)
+Candidate = tuple[str, str | None]
+
+
+def _candidates(la: LoopAnalysis, relic_refused: str | None) -> list[Candidate]:
+    """What to try on a loop: its parallel-loop technique, and a relic split both ways when the
+    analysis allows it (``relic_refused`` is None) on a machine with an SMT sibling."""
+    technique = _technique(la)
+    out: list[Candidate] = [(technique, None)] if technique is not None else []
+    if relic_refused is None:
+        out += [("relic", "blocked"), ("relic", "interleaved")]
+    return out
+
+
+def _loop_plan(technique: str, chunks: str | None, signals: str) -> LoopPlan:
+    return LoopPlan(technique, signals, chunks=chunks) if chunks is not None else LoopPlan(technique, signals)
 
 
 def _loop_entry(la: LoopAnalysis, hot: dict[str, Any] | None) -> dict[str, Any]:
@@ -202,7 +246,10 @@ def _loop_entry(la: LoopAnalysis, hot: dict[str, Any] | None) -> dict[str, Any]:
         "share": hot["share"] if hot else 0.0,
         "cycles": hot["cycles"] if hot else 0,
         "mean_trip": hot["mean_trip"] if hot else 0.0,
+        "cpi_stack": _shares(hot["cpi_stack"]) if hot else {},
         "technique": None,
+        "chunks": None,
+        "candidates": [],
         "saved": None,
         "best": 0,
         "status": "",
@@ -210,15 +257,22 @@ def _loop_entry(la: LoopAnalysis, hot: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
-def _try_loop(entry: dict[str, Any], la: LoopAnalysis, predictor: Predictor, signals: str, counts: list[int],
-              thresholds: Thresholds) -> bool:
-    """Simulate the loop alone in parallel unless it is refused or tiny; fill in its entry's
-    technique, saved, prediction and status; whether it is eligible for the selection."""
-    technique = _technique(la)
-    if technique is None:
+def _shares(stack: dict[str, int]) -> dict[str, float]:
+    """A CPI stack as shares of its cycles: busy is the issue capacity the loop uses; its memory and
+    branch stalls are capacity an SMT sibling can use."""
+    total = sum(stack.values())
+    return {k: round(v / total, 4) if total else 0.0 for k, v in stack.items()}
+
+
+def _try_loop(entry: dict[str, Any], lid: str, candidates: list[Candidate], predictor: Predictor, signals: str,
+              counts: list[int], thresholds: Thresholds) -> bool:
+    """Simulate each candidate of the loop alone unless the loop is refused or tiny; keep the one
+    that saves the most; fill in the entry's technique, chunks, candidates, saved, prediction and
+    status; whether the loop is eligible for the selection."""
+    if not candidates:
         entry["status"] = "refused by the analysis"
         return False
-    entry["technique"] = technique
+    entry["technique"], entry["chunks"] = candidates[0]
     if entry["cycles"] == 0:
         entry["status"] = "not tried: these inputs do not run it"
         return False
@@ -230,12 +284,26 @@ def _try_loop(entry: dict[str, Any], la: LoopAnalysis, predictor: Predictor, sig
         return False
     cores = predictor.config.cores
     seq_cycles = predictor.sequential.cycles
-    plan = Plan({la.id: LoopPlan(technique, signals)}, signals, source=f"<advise {la.id}>")
-    target = predictor.run(plan, cores)
-    if target.rejected is not None:
-        entry["status"] = f"rejected: {target.rejected}"
+    best: tuple[int, Plan] | None = None
+    for technique, chunks in candidates:
+        plan = Plan({lid: _loop_plan(technique, chunks, signals)}, signals, source=f"<advise {lid}>")
+        # a split the transform refuses (a float sum the plan would have to reassociate) is no bug
+        refused = predictor.refused(plan) if chunks is not None else None
+        run = predictor.run(plan, cores) if refused is None else None
+        tried: dict[str, Any] = {"technique": technique, "chunks": chunks, "cycles": None, "saved": None,
+                                 "speedup": None, "rejected": refused if run is None else run.rejected}
+        if run is not None and run.rejected is None:
+            tried.update(cycles=run.cycles, saved=seq_cycles - run.cycles,
+                         speedup=round(seq_cycles / run.cycles, 4) if run.cycles else 0.0)
+            if best is None or seq_cycles - run.cycles > best[0]:
+                best = (seq_cycles - run.cycles, plan)
+                entry["technique"], entry["chunks"] = technique, chunks
+        entry["candidates"].append(tried)
+    if best is None:
+        entry["status"] = f"rejected: {entry['candidates'][0]['rejected']}"
         return False
-    gain = entry["saved"] = seq_cycles - target.cycles
+    gain, plan = best
+    entry["saved"] = gain
     # the other core counts only for a loop that pays where it counts (they cost a run each)
     shown = counts if gain > 0 else [cores]
     entry["prediction"] = _prediction(seq_cycles, {c: predictor.run(plan, c) for c in shown})
@@ -281,11 +349,11 @@ def _sequential_prediction(seq_cycles: int, counts: list[int], stats: dict[str, 
 
 
 def _core_time(stats: dict[str, Any], cycles: int) -> dict[str, float]:
-    """Shares of all cores' cycles (cores x run cycles): running (busy), communicating (comm: ring
+    """Shares of all contexts' cycles (cores x smt x run cycles): running (busy), communicating (comm: ring
     cache or coherence traffic, which the simulator counts inside busy), waiting in segments,
     starting iterations (dispatch), and idle."""
     per_core = stats["cores"]
-    total = cycles * len(per_core)
+    total = cycles * len(stats.get("contexts", per_core))  # a core's entry sums its SMT contexts
     sums = {k: sum(int(c.get(k, 0)) for c in per_core) for k in ("busy", "comm", "wait", "dispatch", "idle")}
     sums["busy"] -= sums["comm"]
     return {k: round(v / total, 4) if total else 0.0 for k, v in sums.items()}

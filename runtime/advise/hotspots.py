@@ -29,6 +29,7 @@ def loop_hotspots(stats: dict[str, Any]) -> list[dict[str, Any]]:
             "mean_trip": round(its / inv, 3) if inv else 0.0,
             "cycles_per_iteration": loop["cycles_per_iteration"],
             "cycles_per_invocation": round(loop["cycles"] / inv, 3) if inv else 0.0,
+            "cpi_stack": loop["cpi_stack"],
         })
     return sorted(out, key=lambda e: (-e["cycles"], e["id"]))
 

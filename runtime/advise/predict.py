@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from helixrc.api import SimResult, simulate
-from helixrc.csim.errors import HelixError, KernelError, LanguageError, ParallelMismatchWarning
+from helixrc.csim.errors import HelixError, KernelError, LanguageError, ParallelMismatchWarning, PlanError
 from helixrc.csim.machine import MachineConfig
 from helixrc.passes.frontend import KernelModule
 from helixrc.passes.plan import Plan
@@ -60,6 +60,15 @@ class Predictor:
         if key not in self._runs:
             self._runs[key] = self._simulate(plan, cores, optional)
         return self._runs[key]
+
+    def refused(self, plan: Plan) -> str | None:
+        """Why the transform refuses the plan (a PlanError's message with its hint), or None."""
+        if plan not in self._functions:
+            try:
+                self._functions[plan] = transform_kernel(self.module, self.name, plan).function
+            except PlanError as err:
+                return f"refused by the transform: {err.message}" + (f" ({err.hint})" if err.hint else "")
+        return None
 
     def _simulate(self, plan: Plan, cores: int, optional: bool) -> Run:
         what = ", ".join(plan.loops) or "no loop"

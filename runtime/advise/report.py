@@ -99,12 +99,15 @@ class Advice:
         for loop in d["loops"]:
             out.append(f"  {loop['id']} (line {loop['line']}, {100 * loop['share']:.1f}% of the run): "
                        f"{loop['verdict_text']}")
-            target = next((p for p in loop["prediction"] or [] if p["cores"] == d["target_cores"]), None)
-            if target is not None and "speedup" in target:
-                gain = target["saved"]
-                what = f"saves {gain:,}" if gain >= 0 else f"costs {-gain:,} more"
-                out.append(f"    {loop['technique']} alone: {target['cycles']:,} cycles, {what} "
-                           f"({target['speedup']:.2f}x)")
+            if loop["cpi_stack"]:
+                out.append(f"    single-thread CPI stack: {_stack(loop['cpi_stack'])}")
+            for c in loop["candidates"]:
+                label = c["technique"] + (f" {c['chunks']}" if c["chunks"] else "")
+                if c["rejected"] is not None:
+                    out.append(f"    {label} alone: rejected: {c['rejected']}")
+                    continue
+                what = f"saves {c['saved']:,}" if c["saved"] >= 0 else f"costs {-c['saved']:,} more"
+                out.append(f"    {label} alone: {c['cycles']:,} cycles, {what} ({c['speedup']:.2f}x)")
             out.append(f"    -> {loop['status']}")
         cc = d["cross_check"]
         if cc is not None:
@@ -138,9 +141,7 @@ class Advice:
                        f"{100 * ct['idle']:>7.1f}%")
         target = next(p for p in d["prediction"] if p["cores"] == d["target_cores"])
         if "cpi_stack" in target:
-            total = sum(target["cpi_stack"].values()) or 1
-            stack = ", ".join(f"{k} {100 * v / total:.1f}%" for k, v in target["cpi_stack"].items() if v)
-            out.append(f"  CPI stack on {d['target_cores']} cores: {stack}")
+            out.append(f"  CPI stack on {d['target_cores']} cores: {_stack(target['cpi_stack'])}")
         if d["scaling"]:
             fractions = ", ".join(f"{e['id']} {100 * e['saved_fraction']:.1f}%" for e in d["scaling"])
             out.append(f"  on other inputs (Advice.predict_for): each chosen loop saves the share of its own "
@@ -155,6 +156,12 @@ class Advice:
     def __repr__(self) -> str:
         loops = ", ".join(self.plan.loops) or "no loop"
         return f"<Advice {self.kernel}: {loops}, {self.predicted_speedup:.2f}x on {self._data['target_cores']} cores>"
+
+
+def _stack(stack: dict[str, float]) -> str:
+    """A CPI stack (cycles or shares) as percentages of its total, the empty categories left out."""
+    total = sum(stack.values()) or 1
+    return ", ".join(f"{k} {100 * v / total:.1f}%" for k, v in stack.items() if v)
 
 
 def _inputs(inputs: dict[str, Any]) -> str:
