@@ -14,7 +14,8 @@ int bpred_init(bpred *p, int64_t kind, int64_t table_bits, int64_t history_bits)
         return CSIM_NO_MEMORY;
     memset(p->counters, 1, n);
     p->index_mask = (uint64_t)n - 1;
-    p->history = 0;
+    for (int t = 0; t < BPRED_MAX_THREADS; t++)
+        p->history[t] = 0;
     p->history_mask = kind == 1 ? ((uint64_t)1 << history_bits) - 1 : 0;
     return CSIM_OK;
 }

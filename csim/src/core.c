@@ -668,7 +668,7 @@ static inline __attribute__((always_inline)) int step(core *c, ctx *x, sched *s,
         case OP_BRF: {
             int taken = (IA != 0) == (in->op == OP_BRT);
             branches++;
-            if (bpred_step(x->bp, pc, taken)) {
+            if (bpred_step(x->bp, x->bp_thread, pc, taken)) {
                 mispredicts++;
                 fetch_ready = issue + refill;
                 fetch_cat = CSIM_CAT_BRANCH;

@@ -48,6 +48,7 @@ typedef struct ctx {
     uint64_t seg_instr[CSIM_STAT_SEGMENTS];  /* WAIT release (sched's segment stats) */
     cache *l1;               /* its core's */
     bpred *bp;               /* its core's */
+    int32_t bp_thread;       /* its global history in bp: its SMT context number on the core */
     issue_slots *issue;      /* its core's shared issue slots (smt > 1); NULL: its own */
     struct ooo_ctx *ooo;     /* the out-of-order core's state (ooo.h); NULL: in order */
     /* counters */

@@ -127,10 +127,12 @@ int sched_init(sched *s, const csim_config *config, const csim_program *program,
         return CSIM_NO_MEMORY;
     s->main.slots = config->issue_width;     /* a full cycle 0: the first issue opens cycle 1 */
     s->main.state = CTX_READY;
-    for (int32_t k = 0; k < w; k++)
+    for (int32_t k = 0; k < w; k++) {
         if (ctx_init(&s->workers[k], program->nregs, NULL, k, k / smt, &l1s[k / smt],
                      &bps[k / smt]) != CSIM_OK)
             return CSIM_NO_MEMORY;
+        s->workers[k].bp_thread = k % smt;   /* the main context shares context 0's history */
+    }
     s->runner = &s->workers[smt > 1 ? 1 : 0];
     if (smt > 1) {
         s->issue = calloc((size_t)ncores, sizeof *s->issue);
