@@ -134,6 +134,8 @@ int sched_init(sched *s, const csim_config *config, const csim_program *program,
         s->workers[k].bp_thread = k % smt;   /* the main context shares context 0's history */
     }
     s->runner = &s->workers[smt > 1 ? 1 : 0];
+    if (readyq_init(&s->ready, w) != CSIM_OK)
+        return CSIM_NO_MEMORY;
     if (smt > 1) {
         s->issue = calloc((size_t)ncores, sizeof *s->issue);
         s->last_pick = calloc((size_t)ncores, sizeof *s->last_pick);
@@ -159,6 +161,7 @@ void sched_free(sched *s)
     if (s->dram_on)
         dram_free(&s->dram);
     free(s->sig_arrive);
+    readyq_free(&s->ready);
     free(s->unshadowed);
     if (s->workers != NULL)
         for (int32_t k = 0; k < s->nworkers; k++)
@@ -364,6 +367,12 @@ static int64_t trip_count(int64_t start, int64_t stop, int64_t step)
     return 0;
 }
 
+/* Worker x's state or when changed: its key in the ready index (pick) follows. */
+static inline void requeue(sched *s, const ctx *x)
+{
+    readyq_set(&s->ready, x->worker, x->state == CTX_READY ? x->when : UINT64_MAX);
+}
+
 static void start_iteration(sched *s, ctx *x, int64_t it, uint64_t at)
 {
     ctx_start(x, &s->main, s->core->nregs, s->begin_pc + 2, at, s->core->width);
@@ -397,6 +406,7 @@ static void set_exit(sched *s, int64_t it, sched_exit kind, int32_t worker, int3
         ctx *y = &s->workers[k];
         if (y->state != CTX_IDLE && y->iteration > it) {
             y->state = CTX_IDLE;
+            requeue(s, y);
             TRACE_EVENT(s->trace, CSIM_TRACE_ITER_END, y->cycle, y->core, y->worker, y->iteration,
                         -1, CSIM_TRACE_END_SQUASHED);
         }
@@ -600,12 +610,17 @@ static int begin_loop(sched *s)
     free(s->ring);
     free(s->inflight);
     free(s->wm_arrival);
-    free(s->sig_arrive);
-    s->sig_arrive = NULL;
-    if (s->ring_on) {
-        s->sig_arrive = calloc(nseg * (size_t)s->ring_size * (size_t)w, sizeof *s->sig_arrive);
+    /* Each row is written by its signal's ring_signal before anything reads it, so the array
+       needs no clearing and is kept for the next loop (a fresh one per loop cost more host time
+       than many short loops' simulation). */
+    size_t arrivals = nseg * (size_t)s->ring_size * (size_t)w;
+    if (s->ring_on && arrivals > s->sig_arrive_cap) {
+        free(s->sig_arrive);
+        s->sig_arrive_cap = 0;
+        s->sig_arrive = malloc(arrivals * sizeof *s->sig_arrive);
         if (s->sig_arrive == NULL)
             return failf(s, CSIM_NO_MEMORY, "out of memory starting a parallel loop");
+        s->sig_arrive_cap = arrivals;
     }
     if (s->check_on)
         check_reset(&s->ck);
@@ -640,6 +655,7 @@ static int begin_loop(sched *s)
             x->dispatch += at - x->cycle;
             start_iteration(s, x, k, at);
         }
+        requeue(s, x);
     }
     return CSIM_OK;
 }
@@ -806,6 +822,7 @@ static void wake(sched *s, int32_t seg, uint64_t now)
                stall again; the watermark it moves may wake others in turn). */
             wait_until(y, now);
             y->state = CTX_READY;
+            requeue(s, y);
             do_signal(s, y, seg);
             y->pc++;
             continue;
@@ -814,6 +831,7 @@ static void wake(sched *s, int32_t seg, uint64_t now)
             continue;
         enter_segment(s, y, seg, at);
         y->state = CTX_READY;
+        requeue(s, y);
     }
 }
 
@@ -826,10 +844,12 @@ static void raise_arrivals(sched *s, int32_t seg, const sched_signal *next, uint
 
     if (s->ring_on) {
         const uint64_t *row = &s->sig_arrive[(next - s->ring) * w];
-        for (int32_t r = 0; r < w; r++) {
-            uint64_t at = row[r / s->smt];
-            if (at > arrival[r])
-                arrival[r] = at;
+        const int32_t smt = s->smt;
+        for (int32_t c = 0, r = 0; r < w; c++) {      /* core c's contexts: no division */
+            uint64_t at = row[c];
+            for (int32_t end = r + smt; r < end; r++)
+                if (at > arrival[r])
+                    arrival[r] = at;
         }
         return;
     }
@@ -989,26 +1009,14 @@ static int sibling_first(const sched *s, const ctx *y, const ctx *best)
 
 /* The READY worker that next needs the global order (lowest number on ties, but between SMT
    siblings the policy's); *horizon gets the next such time among the others.
-   One pass finds the earliest time, the lowest worker at it and the second earliest (equal to
-   the earliest on a tie); only that worker's later siblings can then take its place, so the
-   policy runs on them alone. */
+   The ready index gives the earliest time, the lowest worker at it and the earliest among the
+   others (equal to the earliest on a tie); only that worker's later siblings can then take its
+   place, so the policy runs on them alone. */
 static ctx *pick(sched *s, uint64_t *horizon)
 {
-    uint64_t first = UINT64_MAX, second = UINT64_MAX;
-    int32_t low = -1;
+    int32_t low = readyq_min(&s->ready);
 
-    for (int32_t k = 0; k < s->nworkers; k++) {
-        const ctx *y = &s->workers[k];
-        uint64_t key = y->state == CTX_READY ? y->when : UINT64_MAX;
-        if (key < first) {
-            second = first;
-            first = key;
-            low = k;
-        } else if (key < second) {
-            second = key;
-        }
-    }
-    if (low < 0) {                          /* none READY before UINT64_MAX */
+    if (readyq_key(&s->ready, low) == UINT64_MAX) {   /* none READY before UINT64_MAX */
         low = -1;
         for (int32_t k = 0; k < s->nworkers && low < 0; k++)
             if (s->workers[k].state == CTX_READY)
@@ -1017,7 +1025,7 @@ static ctx *pick(sched *s, uint64_t *horizon)
         if (low < 0)
             return NULL;
     } else {
-        *horizon = second;
+        *horizon = readyq_others(&s->ready, low);
     }
     ctx *best = &s->workers[low];
     if (s->smt > 1) {
@@ -1359,12 +1367,23 @@ static int task_step(sched *s, uint64_t left)
     return CSIM_OK;
 }
 
+static int loop_run(sched *s, ctx *x, uint64_t left, uint64_t horizon);
+
 /* One scheduling decision while a loop runs: CSIM_OK to go on, or how the run stops. */
 static int loop_step(sched *s, uint64_t left)
 {
     uint64_t horizon;
     ctx *x = pick(s, &horizon);
 
+    int st = loop_run(s, x, left, horizon);
+    if (x != NULL)
+        requeue(s, x);                      /* the others' changes requeue where they happen */
+    return st;
+}
+
+/* loop_step's work once x (or none, at the loop's end) is picked. */
+static int loop_run(sched *s, ctx *x, uint64_t left, uint64_t horizon)
+{
     if (s->model_status != CSIM_OK)
         return failf(s, s->model_status, "out of memory in the coherence directory");
 

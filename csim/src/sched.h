@@ -36,6 +36,7 @@
 #include "core.h"
 #include "ctx.h"
 #include "dram.h"
+#include "readyq.h"
 #include "ring.h"
 
 #define SCHED_MAX_INFLIGHT 2
@@ -99,6 +100,7 @@ typedef struct sched {
     int smt_policy;          /* 0 round-robin, 1 ICOUNT (pick's ties between siblings) */
     issue_slots *issue;      /* smt > 1: per core, the slots its contexts share */
     int32_t *last_pick;      /* smt > 1: per core, the context picked last (round-robin) */
+    readyq ready;            /* workers by when they next need the global order (pick) */
     cache *l1s;              /* one per core */
     cache *l2;               /* shared */
     uint64_t lat_l1, lat_l2, lat_dram;
@@ -136,6 +138,7 @@ typedef struct sched {
     int dram_on;             /* dram_line_cycles > 0: L2 misses queue for DRAM bandwidth */
     dram dram;
     uint64_t *sig_arrive;    /* ring: [segments * ring_size * nworkers] each signal at each node */
+    size_t sig_arrive_cap;   /* its length: kept from loop to loop, grown when a loop needs more */
     int model_status;        /* a model's CSIM_NO_MEMORY, reported by the next step */
     /* checking mode (docs/multicore.md section 7) */
     int check_on, checking;  /* checking: check_on while a loop runs */
