@@ -20,25 +20,25 @@ int issue_init_window(issue_slots *q, int64_t width, uint64_t window)
     return q->used == NULL ? CSIM_NO_MEMORY : CSIM_OK;
 }
 
-void issue_take(issue_slots *q, uint64_t t)
+void issue_slide(issue_slots *q, uint64_t t)
 {
     const size_t window = (size_t)q->window;
+    uint64_t base = t - window + 1;
+    uint64_t n = base - q->base;
+    size_t from = (size_t)(q->base & q->mask);
 
-    if (t >= q->base + window) {            /* slide: forget the cycles below t's window */
-        uint64_t base = t - window + 1;
-        uint64_t n = base - q->base;
-        size_t from = (size_t)(q->base & q->mask);
-        if (n >= window) {
-            memset(q->used, 0, window);
-        } else if (from + n <= window) {
-            memset(q->used + from, 0, (size_t)n);
-        } else {                            /* the forgotten cycles wrap around the array */
-            memset(q->used + from, 0, window - from);
-            memset(q->used, 0, (size_t)n - (window - from));
-        }
-        q->base = base;
+    if (n <= 16) {                          /* the usual slide, a cycle or two: no call */
+        for (uint64_t c = q->base; c < base; c++)
+            q->used[c & q->mask] = 0;
+    } else if (n >= window) {
+        memset(q->used, 0, window);
+    } else if (from + n <= window) {
+        memset(q->used + from, 0, (size_t)n);
+    } else {                                /* the forgotten cycles wrap around the array */
+        memset(q->used + from, 0, window - from);
+        memset(q->used, 0, (size_t)n - (window - from));
     }
-    q->used[t & q->mask]++;
+    q->base = base;
 }
 
 void issue_free(issue_slots *q)

@@ -36,8 +36,15 @@ static inline uint64_t issue_find(const issue_slots *q, uint64_t t)
         t++;
     return t;
 }
-/* Take a slot in cycle t (a cycle issue_find returned). */
-void issue_take(issue_slots *q, uint64_t t);
+/* Slide the window to end at cycle t (t past it): forget the cycles below. */
+void issue_slide(issue_slots *q, uint64_t t);
+/* Take a slot in cycle t (a cycle issue_find returned). Inline: one per issued instruction. */
+static inline void issue_take(issue_slots *q, uint64_t t)
+{
+    if (t >= q->base + q->window)
+        issue_slide(q, t);
+    q->used[t & q->mask]++;
+}
 void issue_free(issue_slots *q);
 
 #endif

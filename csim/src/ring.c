@@ -2,6 +2,7 @@
  * signals and the end-of-loop flush (see ring.h for the model). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "api.h"
 #include "ring.h"
@@ -171,14 +172,14 @@ static ring_line *set_of(ring *r, int64_t node, uint64_t word)
 static ring_line *lookup(ring *r, int64_t node, uint64_t word, int touch)
 {
     ring_line *set = set_of(r, node, word);
+    const int64_t ways = r->p.ways;
 
-    for (int64_t way = 0; way < r->p.ways; way++)
+    for (int64_t way = 0; way < ways; way++)
         if (set[way].word == word) {
-            if (!touch)
+            if (!touch || way == 0)
                 return &set[way];
             ring_line hit = set[way];
-            for (; way > 0; way--)
-                set[way] = set[way - 1];
+            memmove(&set[1], &set[0], (size_t)way * sizeof *set);   /* one shift, not per way */
             set[0] = hit;
             return &set[0];
         }
@@ -213,8 +214,7 @@ static void put(ring *r, int64_t node, uint64_t word, uint64_t ready, int dirty)
     if (l == NULL) {
         ring_line *set = set_of(r, node, word);
         ring_line victim = set[r->p.ways - 1];
-        for (int64_t way = r->p.ways - 1; way > 0; way--)
-            set[way] = set[way - 1];
+        memmove(&set[1], &set[0], (size_t)(r->p.ways - 1) * sizeof *set);
         l = &set[0];
         if (victim.word != RING_MISS) {
             r->stats.evictions++;
