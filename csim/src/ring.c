@@ -227,12 +227,11 @@ static void put(ring *r, int64_t node, uint64_t word, uint64_t ready, int dirty)
     l->dirty = (uint64_t)(dirty != 0);
 }
 
-/* The calendar entry of cycle c on link, or NULL when the slot holds a later cycle of the window
-   (the caller is more than a window behind the newest booking). */
-static ring_slot *slot(ring *r, int64_t link, uint64_t c)
+/* The calendar entry of cycle c in a link's calendar cal (mask: its length - 1), or NULL when
+   the slot holds a later cycle of the window. */
+static inline ring_slot *slot_in(ring_slot *cal, uint64_t mask, uint64_t c)
 {
-    ring_slot *s = r->links + link * r->p.calendar_cycles
-                   + (int64_t)(c & (uint64_t)(r->p.calendar_cycles - 1));
+    ring_slot *s = cal + (int64_t)(c & mask);
 
     if (s->cycle == c)
         return s;
@@ -242,14 +241,23 @@ static ring_slot *slot(ring *r, int64_t link, uint64_t c)
     return s;
 }
 
+/* The calendar entry of cycle c on link, or NULL when the slot holds a later cycle of the window
+   (the caller is more than a window behind the newest booking). */
+static ring_slot *slot(ring *r, int64_t link, uint64_t c)
+{
+    return slot_in(r->links + link * r->p.calendar_cycles, (uint64_t)(r->p.calendar_cycles - 1), c);
+}
+
 /* Book room for one message on link (from node link to link + 1) at the first cycle >= from;
    returns that cycle. Slots out of the window count as taken (never double-book). */
 static uint64_t book(ring *r, int64_t link, uint64_t from, int signal)
 {
     uint64_t cap = (uint64_t)(signal ? r->p.signal_bandwidth : r->p.data_bandwidth);
+    ring_slot *cal = r->links + link * r->p.calendar_cycles;   /* resolved once, not per cycle */
+    const uint64_t mask = (uint64_t)(r->p.calendar_cycles - 1);
 
     for (uint64_t c = from;; c++) {
-        ring_slot *s = slot(r, link, c);
+        ring_slot *s = slot_in(cal, mask, c);
         if (s == NULL)
             continue;
         uint8_t *used = signal ? &s->signals : &s->data;
@@ -264,8 +272,11 @@ static uint64_t book(ring *r, int64_t link, uint64_t from, int signal)
    arrives meanwhile leaves after it. */
 static void mark_queued(ring *r, int64_t link, uint64_t ready, uint64_t dep)
 {
+    ring_slot *cal = r->links + link * r->p.calendar_cycles;
+    const uint64_t mask = (uint64_t)(r->p.calendar_cycles - 1);
+
     for (uint64_t c = ready; c < dep; c++) {
-        ring_slot *s = slot(r, link, c);
+        ring_slot *s = slot_in(cal, mask, c);
         if (s != NULL && s->queued_until < dep)
             s->queued_until = dep;
     }
@@ -310,6 +321,8 @@ uint64_t ring_store(ring *r, int64_t node, uint64_t addr, uint64_t t)
     uint64_t ready = go + (uint64_t)r->p.inject_latency;
     uint64_t leaves = ready;
     int64_t at = node;
+    const uint64_t hop = (uint64_t)r->p.hop_latency;
+    uint64_t stalls = 0;                    /* summed here: stats stores would reload r->p */
 
     r->stats.stores++;
     put(r, node, word, ready, 1);
@@ -317,15 +330,17 @@ uint64_t ring_store(ring *r, int64_t node, uint64_t addr, uint64_t t)
        arrival: as every cycle it skipped was full, no word arriving later gets ahead of it. */
     for (int64_t d = 0; d < n - 1; d++) {
         uint64_t dep = book(r, at, ready, 0);
-        r->stats.link_stalls += dep - ready;
-        mark_queued(r, at, ready, dep);
+        stalls += dep - ready;
+        if (dep > ready)
+            mark_queued(r, at, ready, dep);
         if (d == 0)
             leaves = dep;
         at = at + 1 == n ? 0 : at + 1;
-        ready = dep + (uint64_t)r->p.hop_latency;
+        ready = dep + hop;
         put(r, at, word, ready, 1);
-        r->stats.data_hops++;
     }
+    r->stats.link_stalls += stalls;
+    r->stats.data_hops += (uint64_t)(n - 1);
     fifo[r->inject_head[node]] = leaves;
     r->inject_head[node] = (r->inject_head[node] + 1) % q;
     return go;
@@ -374,18 +389,22 @@ uint64_t ring_signal(ring *r, int64_t node, uint64_t t, uint64_t *arrival)
     uint64_t ready = go + (uint64_t)r->p.inject_latency;
     int64_t at = node;
 
+    const uint64_t hop = (uint64_t)r->p.hop_latency;
+    uint64_t stalls = 0;
+
     r->stats.signals++;
     arrival[node] = ready;
     for (int64_t d = 0; d < n - 1; d++) {
         /* Never before the data words waiting at this node (the sender's own ones too): no
            signal overtakes data that was ahead of it. */
         uint64_t dep = book(r, at, queue_clear(r, at, ready), 1);
-        r->stats.link_stalls += dep - ready;
+        stalls += dep - ready;
         at = at + 1 == n ? 0 : at + 1;
-        ready = dep + (uint64_t)r->p.hop_latency;
+        ready = dep + hop;
         arrival[at] = ready;
-        r->stats.signal_hops++;
     }
+    r->stats.link_stalls += stalls;
+    r->stats.signal_hops += (uint64_t)(n - 1);
     fifo[r->signal_head[node]] = ready;
     r->signal_head[node] = (r->signal_head[node] + 1) % b;
     return go;
