@@ -20,6 +20,7 @@ import pytest
 import helixrc
 from golden_files import Case, check_golden, read_cases
 from helixrc.advise import SCHEMA_VERSION, select_loops
+from helixrc.advise.report import cores_text
 from helixrc.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -263,6 +264,9 @@ def test_smt_machine_weighs_relic_splits_and_the_plan_runs_through_transform(
                  "--plan-out", str(out_plan)]) == 0
     text = capsys.readouterr().out
     assert "relic blocked alone" in text and "relic interleaved alone" in text and "single-thread CPI stack" in text
+    # the header names the core and its contexts, not "1 cores"
+    assert "machine  big1-smt2, 1 core x 2 SMT contexts, uncoupled signals" in text
+    assert "prediction on 1 core x 2 SMT contexts" in text and "1 cores" not in text
     data = json.loads(out_json.read_text())
     assert data["cores"] == [1]  # an SMT machine is predicted on its own core count only
     top = data["loops"][0]
@@ -280,6 +284,11 @@ def test_smt_machine_weighs_relic_splits_and_the_plan_runs_through_transform(
     got = helixrc.simulate(t.function, helixrc.resolve.build_inputs(module, "make_inputs", "small", 0), "big1-smt2")
     assert repr(got.value) == repr(want.value) and got.stats["tasks"]
     assert got.cycles == data["prediction"][0]["cycles"] < want.cycles == data["sequential"]["single_thread_cycles"]
+
+
+def test_cores_text_names_cores_and_smt_contexts() -> None:
+    assert [cores_text(c, smt) for c, smt in ((1, 1), (16, 1), (1, 2), (4, 4))] == [
+        "1 core", "16 cores", "1 core x 2 SMT contexts", "4 cores x 4 SMT contexts"]
 
 
 def test_cli_json_to_stdout_and_errors(nest: Path, capsys: pytest.CaptureFixture[str]) -> None:

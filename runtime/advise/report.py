@@ -75,7 +75,7 @@ class Advice:
         m = d["machine"]
         out = [
             f"kernel   {self.kernel}",
-            f"machine  {m['name']}, {d['target_cores']} cores, {d['signals']} signals "
+            f"machine  {m['name']}, {cores_text(d['target_cores'], m['smt'])}, {d['signals']} signals "
             "(simulated cycles of the model, not a hardware measurement)",
             f"inputs   {_inputs(d['inputs'])}",
             f"sequential run  {seq['cycles']:,} cycles, {seq['instructions']:,} instructions",
@@ -95,7 +95,8 @@ class Advice:
             for e in lines:
                 text = source_line(cache, e["file"], e["line"])
                 out.append(f"  {Path(e['file']).name}:{e['line']:<5}{100 * e['share']:6.1f}%  {text}")
-        out += ["", f"loops: verdict, prediction on {d['target_cores']} cores, decision"]
+        target_text = cores_text(d["target_cores"], m["smt"])
+        out += ["", f"loops: verdict, prediction on {target_text}, decision"]
         for loop in d["loops"]:
             out.append(f"  {loop['id']} (line {loop['line']}, {100 * loop['share']:.1f}% of the run): "
                        f"{loop['verdict_text']}")
@@ -122,7 +123,7 @@ class Advice:
                     out.append(f"    run-time check: {f['check']}")
                 if f["predicted_gain"] is not None:
                     out.append(f"    assuming it (checked at run time) saves {f['predicted_gain']:,} more cycles "
-                               f"on {d['target_cores']} cores")
+                               f"on {target_text}")
                 elif f["gain_note"]:
                     out.append(f"    predicted gain: {f['gain_note']}")
             if cc["truncated"]:
@@ -141,7 +142,7 @@ class Advice:
                        f"{100 * ct['idle']:>7.1f}%")
         target = next(p for p in d["prediction"] if p["cores"] == d["target_cores"])
         if "cpi_stack" in target:
-            out.append(f"  CPI stack on {d['target_cores']} cores: {_stack(target['cpi_stack'])}")
+            out.append(f"  CPI stack on {target_text}: {_stack(target['cpi_stack'])}")
         if d["scaling"]:
             fractions = ", ".join(f"{e['id']} {100 * e['saved_fraction']:.1f}%" for e in d["scaling"])
             out.append(f"  on other inputs (Advice.predict_for): each chosen loop saves the share of its own "
@@ -155,7 +156,14 @@ class Advice:
 
     def __repr__(self) -> str:
         loops = ", ".join(self.plan.loops) or "no loop"
-        return f"<Advice {self.kernel}: {loops}, {self.predicted_speedup:.2f}x on {self._data['target_cores']} cores>"
+        where = cores_text(self._data["target_cores"], self._data["machine"]["smt"])
+        return f"<Advice {self.kernel}: {loops}, {self.predicted_speedup:.2f}x on {where}>"
+
+
+def cores_text(cores: int, smt: int) -> str:
+    """A core count as prose, naming the SMT contexts: "16 cores", "1 core x 2 SMT contexts"."""
+    text = f"{cores} core{'s' if cores != 1 else ''}"
+    return f"{text} x {smt} SMT contexts" if smt >= 2 else text
 
 
 def _stack(stack: dict[str, float]) -> str:
