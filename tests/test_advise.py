@@ -20,6 +20,7 @@ import pytest
 import helixrc
 from golden_files import Case, check_golden, read_cases
 from helixrc.advise import SCHEMA_VERSION, select_loops
+from helixrc.advise.report import cores_text
 from helixrc.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,25 +144,35 @@ def test_predict_for_scales_the_profiling_inputs_savings_to_other_inputs(nest: P
     advice = helixrc.advise(spec, machine=MACHINE, size="small", cores=(16,), profile=False)
     (scaling,) = advice.to_dict()["scaling"]
     assert scaling["id"] == "rows/L1.1" and scaling["saved_fraction"] == round(scaling["saved"] / scaling["cycles"], 6)
+    # a parallel loop's start and end, from the machine config, once per invocation (7 rows after the first)
+    assert scaling["fixed_cycles"] == MACHINE.loop_start_cost + MACHINE.loop_end_cost and scaling["invocations"] == 7
     assert "simulated on make_inputs('small', 0)" in advice.format()
     module = helixrc.resolve.import_file(str(nest))
     # on the profiling inputs themselves, the scaled prediction is the simulated one (up to rounding)
     small = helixrc.simulate(spec, helixrc.resolve.build_inputs(module, "make_inputs", "small", 0), MACHINE)
-    assert abs(advice.predict_for(small.stats)["cycles"] - advice.to_dict()["prediction"][0]["cycles"]) <= 1
-    # on 8x larger inputs: only their sequential run goes into the prediction
+    on_small = advice.predict_for(small.stats)
+    assert abs(on_small["cycles"] - advice.to_dict()["prediction"][0]["cycles"]) <= 1 and on_small["notes"] == []
+    # on 8x longer rows: only their sequential run goes into the prediction
     res = helixrc.run(spec, helixrc.resolve.build_inputs(module, "make_inputs", "medium", 0), MACHINE,
                       plan=advice.plan)
     pred = advice.predict_for(res.sequential_stats)
     (loop,) = pred["loops"]
     seq_loop = next(e for e in res.sequential_stats["loops"] if e["id"] == "rows/L1.1")
     assert pred["predicted_from"] == "make_inputs('small', 0)" and pred["sequential_cycles"] == res.sequential_cycles
-    assert loop == {"id": "rows/L1.1", "sequential_cycles": seq_loop["cycles"],
-                    "saved_fraction": scaling["saved_fraction"],
-                    "saved": round(scaling["saved_fraction"] * seq_loop["cycles"])}
-    assert pred["cycles"] == res.sequential_cycles - loop["saved"]
+    fixed = scaling["fixed_cycles"] * 7
+    variable = (scaling["cycles"] - scaling["saved"] - fixed) / scaling["cycles"]
+    saved = round(seq_loop["cycles"] - fixed - variable * seq_loop["cycles"])
+    assert loop == {"id": "rows/L1.1", "sequential_cycles": seq_loop["cycles"], "invocations": 7,
+                    "saved_fraction": round(saved / seq_loop["cycles"], 6), "saved": saved,
+                    "scale": round(seq_loop["cycles"] / scaling["cycles"], 3)}
+    assert pred["cycles"] == res.sequential_cycles - saved
     assert pred["speedup"] == round(res.sequential_cycles / pred["cycles"], 4)
-    # conservative here: 512 iterations per invocation amortize the loop's start-up better than 64
-    assert 2 < pred["speedup"] < res.speedup
+    # the same invocations with 8x the work: the start and end costs weigh less, so the loop saves a
+    # larger share than on the small inputs, and the prediction is still conservative here
+    same_share = res.sequential_cycles / (res.sequential_cycles - scaling["saved_fraction"] * seq_loop["cycles"])
+    assert loop["saved_fraction"] > scaling["saved_fraction"] and same_share < pred["speedup"] < res.speedup
+    (note,) = pred["notes"]
+    assert note.startswith(f"rows/L1.1 runs {loop['scale']:.3g}x its cycles on the profiling inputs")
 
 
 def test_predict_for_a_plan_that_parallelizes_nothing_is_the_sequential_run(nest: Path) -> None:
@@ -169,7 +180,7 @@ def test_predict_for_a_plan_that_parallelizes_nothing_is_the_sequential_run(nest
     advice = helixrc.advise(f"{nest}::chain", (x,), "conventional16", cores=(16,), profile=False)
     seq = helixrc.simulate(f"{nest}::chain", (np.arange(512, dtype=np.int64),), "conventional16")
     assert advice.predict_for(seq.stats) == {"predicted_from": "the arguments given", "sequential_cycles": seq.cycles,
-                                             "cycles": seq.cycles, "speedup": 1.0, "loops": []}
+                                             "cycles": seq.cycles, "speedup": 1.0, "loops": [], "notes": []}
 
 
 def test_profile_off_has_no_cross_check_and_the_report_says_why_loops_were_refused(nest: Path) -> None:
@@ -263,6 +274,9 @@ def test_smt_machine_weighs_relic_splits_and_the_plan_runs_through_transform(
                  "--plan-out", str(out_plan)]) == 0
     text = capsys.readouterr().out
     assert "relic blocked alone" in text and "relic interleaved alone" in text and "single-thread CPI stack" in text
+    # the header names the core and its contexts, not "1 cores"
+    assert "machine  big1-smt2, 1 core x 2 SMT contexts, uncoupled signals" in text
+    assert "prediction on 1 core x 2 SMT contexts" in text and "1 cores" not in text
     data = json.loads(out_json.read_text())
     assert data["cores"] == [1]  # an SMT machine is predicted on its own core count only
     top = data["loops"][0]
@@ -280,6 +294,11 @@ def test_smt_machine_weighs_relic_splits_and_the_plan_runs_through_transform(
     got = helixrc.simulate(t.function, helixrc.resolve.build_inputs(module, "make_inputs", "small", 0), "big1-smt2")
     assert repr(got.value) == repr(want.value) and got.stats["tasks"]
     assert got.cycles == data["prediction"][0]["cycles"] < want.cycles == data["sequential"]["single_thread_cycles"]
+
+
+def test_cores_text_names_cores_and_smt_contexts() -> None:
+    assert [cores_text(c, smt) for c, smt in ((1, 1), (16, 1), (1, 2), (4, 4))] == [
+        "1 core", "16 cores", "1 core x 2 SMT contexts", "4 cores x 4 SMT contexts"]
 
 
 def test_cli_json_to_stdout_and_errors(nest: Path, capsys: pytest.CaptureFixture[str]) -> None:

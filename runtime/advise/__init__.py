@@ -2,6 +2,7 @@
 
     hotspots   cycles per loop and line of the sequential run
     predict    a plan's parallel form simulated per core count, held to the sequential results
+    scale      Advice.predict_for: the chosen loops' savings scaled to another input's sequential run
     select     best(L) = max(saved(L), sum of best(children)) on the loop forest
     report     Advice: the plan, the report as text and as JSON-ready data
     advise     the entry point, helixrc.advise

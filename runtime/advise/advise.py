@@ -11,8 +11,8 @@ Steps: a sequential simulation (hotspots); the static analysis (verdicts); optio
 profile held against it (:func:`helixrc.cross_check`); for each loop the analysis allows, a
 simulation of the kernel with a plan naming only that loop at every core count; the selection on
 the loop forest at the machine's core count; then the chosen plan simulated at every core count.
-All of it runs on the profiling inputs; ``Advice.predict_for`` scales each chosen loop's saved
-share of its cycles to another input's sequential run.
+All of it runs on the profiling inputs; ``Advice.predict_for`` scales each chosen loop's saving
+to another input's sequential run (:mod:`helixrc.advise.scale`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from typing import Any
 
 from helixrc.advise.hotspots import line_hotspots, loop_hotspots
 from helixrc.advise.predict import Predictor, Run
-from helixrc.advise.report import SCHEMA_VERSION, Advice
+from helixrc.advise.report import SCHEMA_VERSION, Advice, cores_text
+from helixrc.advise.scale import fixed_cost, scaling_entry
 from helixrc.advise.select import Thresholds, select_loops
 from helixrc.api import simulate
 from helixrc.csim.errors import AdviseError, AnalysisBugWarning, HelixError
@@ -109,7 +110,8 @@ def advise(
     single = _single_thread(kernel, call_args, config, seq.cycles, notes)
     runs = {c: predictor.run(plan, c) for c in counts} if chosen else {}
     if chosen and (runs[config.cores].rejected is not None or runs[config.cores].cycles >= seq.cycles):
-        notes.append(f"the loops chosen together ({', '.join(chosen)}) did not pay on {config.cores} cores; "
+        notes.append(f"the loops chosen together ({', '.join(chosen)}) did not pay on "
+                     f"{cores_text(config.cores, config.smt)}; "
                      "the plan leaves every loop sequential")
         for lid in chosen:
             loops[lid]["status"] = "dropped: the combined plan did not pay"
@@ -119,18 +121,20 @@ def advise(
     if ok:
         peak = min(ok, key=lambda c: (ok[c].cycles, c))
         if ok[peak].cycles < ok[config.cores].cycles:
-            notes.append(f"the plan runs fastest on {peak} cores ({seq.cycles / ok[peak].cycles:.2f}x, against "
-                         f"{seq.cycles / ok[config.cores].cycles:.2f}x on {config.cores}): the extra cores cost more "
+            notes.append(f"the plan runs fastest on {cores_text(peak, config.smt)} "
+                         f"({seq.cycles / ok[peak].cycles:.2f}x, against {seq.cycles / ok[config.cores].cycles:.2f}x "
+                         f"on {config.cores}): the extra cores cost more "
                          "(waiting, communication) than they save")
+    data_machine = config.to_dict()
     gains = _assumption_gains(checked, module, name, predictor, config.cores, signals, loops) if checked else {}
-    scaling = [{"id": lid, "cycles": loops[lid]["cycles"], "saved": loops[lid]["saved"],
-                "saved_fraction": round(loops[lid]["saved"] / loops[lid]["cycles"], 6)} for lid in chosen]
+    scaling = [scaling_entry(lid, hot[lid], loops[lid]["saved"], fixed_cost(data_machine, loops[lid]["technique"]))
+               for lid in chosen]
     data = {
         "schema_version": SCHEMA_VERSION,
         "kernel": {"file": module.filename, "function": name},
         "inputs": {"given": args is not None, "builder": None if args is not None else inputs,
                    "size": None if args is not None else size or "small", "seed": None if args is not None else seed},
-        "machine": config.to_dict(),
+        "machine": data_machine,
         "signals": signals,
         "target_cores": config.cores,
         "cores": counts,
@@ -308,7 +312,7 @@ def _try_loop(entry: dict[str, Any], lid: str, candidates: list[Candidate], pred
     shown = counts if gain > 0 else [cores]
     entry["prediction"] = _prediction(seq_cycles, {c: predictor.run(plan, c) for c in shown})
     if gain <= 0:
-        entry["status"] = f"does not pay on {cores} cores ({-gain} cycles slower)"
+        entry["status"] = f"does not pay on {cores_text(cores, predictor.config.smt)} ({-gain} cycles slower)"
         return False
     if gain < thresholds.min_saving * seq_cycles:
         entry["status"] = f"saves {gain} cycles, under {100 * thresholds.min_saving:g}% of the run"

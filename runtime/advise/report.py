@@ -6,6 +6,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+from helixrc.advise.scale import scale_to
 from helixrc.passes.plan import Plan
 from helixrc.report import source_line
 
@@ -44,22 +45,15 @@ class Advice:
         """The plan's speedup on other inputs, scaled from the simulations on the profiling inputs.
 
         ``sequential`` is the statistics of a sequential simulation on the other inputs
-        (``SimResult.stats``, ``RunResult.sequential_stats``). Each chosen loop is predicted to
-        save the same fraction of its own (inclusive) cycles as it saved, alone, on the profiling
-        inputs on the target core count; the rest of the run stays sequential. No parallel run on
-        the other inputs goes into it. Returns ``{predicted_from, sequential_cycles, cycles,
-        speedup, loops: [{id, sequential_cycles, saved_fraction, saved}]}``.
+        (``SimResult.stats``, ``RunResult.sequential_stats``). Each chosen loop keeps the
+        per-invocation costs the machine config charges and its parallel cycles per sequential
+        cycle beyond them, as it ran alone on the profiling inputs on the target core count
+        (:mod:`helixrc.advise.scale`); the rest of the run stays sequential. No parallel run on the
+        other inputs goes into it. Returns ``{predicted_from, sequential_cycles, cycles, speedup,
+        loops: [{id, sequential_cycles, invocations, saved_fraction, saved, scale}], notes}``; a
+        note flags a loop whose cycles differ from the profiling inputs' by more than 2x.
         """
-        loop_cycles = {e["id"]: e["cycles"] for e in sequential["loops"]}
-        loops = []
-        for s in self._data["scaling"]:
-            cycles = loop_cycles.get(s["id"], 0)  # a loop these inputs never run saves nothing
-            loops.append({"id": s["id"], "sequential_cycles": cycles, "saved_fraction": s["saved_fraction"],
-                          "saved": round(s["saved_fraction"] * cycles)})
-        seq_cycles = sequential["cycles"]
-        cycles = max(seq_cycles - sum(e["saved"] for e in loops), 1)
-        return {"predicted_from": self.profile_inputs, "sequential_cycles": seq_cycles, "cycles": cycles,
-                "speedup": round(seq_cycles / cycles, 4), "loops": loops}
+        return scale_to(self._data["scaling"], sequential, self.profile_inputs)
 
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data (a copy), schema in docs/adviser.md."""
@@ -75,7 +69,7 @@ class Advice:
         m = d["machine"]
         out = [
             f"kernel   {self.kernel}",
-            f"machine  {m['name']}, {d['target_cores']} cores, {d['signals']} signals "
+            f"machine  {m['name']}, {cores_text(d['target_cores'], m['smt'])}, {d['signals']} signals "
             "(simulated cycles of the model, not a hardware measurement)",
             f"inputs   {_inputs(d['inputs'])}",
             f"sequential run  {seq['cycles']:,} cycles, {seq['instructions']:,} instructions",
@@ -95,7 +89,8 @@ class Advice:
             for e in lines:
                 text = source_line(cache, e["file"], e["line"])
                 out.append(f"  {Path(e['file']).name}:{e['line']:<5}{100 * e['share']:6.1f}%  {text}")
-        out += ["", f"loops: verdict, prediction on {d['target_cores']} cores, decision"]
+        target_text = cores_text(d["target_cores"], m["smt"])
+        out += ["", f"loops: verdict, prediction on {target_text}, decision"]
         for loop in d["loops"]:
             out.append(f"  {loop['id']} (line {loop['line']}, {100 * loop['share']:.1f}% of the run): "
                        f"{loop['verdict_text']}")
@@ -122,7 +117,7 @@ class Advice:
                     out.append(f"    run-time check: {f['check']}")
                 if f["predicted_gain"] is not None:
                     out.append(f"    assuming it (checked at run time) saves {f['predicted_gain']:,} more cycles "
-                               f"on {d['target_cores']} cores")
+                               f"on {target_text}")
                 elif f["gain_note"]:
                     out.append(f"    predicted gain: {f['gain_note']}")
             if cc["truncated"]:
@@ -141,11 +136,12 @@ class Advice:
                        f"{100 * ct['idle']:>7.1f}%")
         target = next(p for p in d["prediction"] if p["cores"] == d["target_cores"])
         if "cpi_stack" in target:
-            out.append(f"  CPI stack on {d['target_cores']} cores: {_stack(target['cpi_stack'])}")
+            out.append(f"  CPI stack on {target_text}: {_stack(target['cpi_stack'])}")
         if d["scaling"]:
             fractions = ", ".join(f"{e['id']} {100 * e['saved_fraction']:.1f}%" for e in d["scaling"])
-            out.append(f"  on other inputs (Advice.predict_for): each chosen loop saves the share of its own "
-                       f"cycles it saves here ({fractions}) of their sequential run")
+            out.append(f"  on other inputs (Advice.predict_for): each chosen loop saves about the share of its own "
+                       f"cycles it saves here ({fractions}) of their sequential run, its per-invocation costs "
+                       "counted per invocation")
         out += [f"  note: {n}" for n in d["notes"]]
         out += ["", "recommended plan (helixrc transform --plan):"]
         out += ["  " + line for line in self.plan.to_toml().rstrip("\n").splitlines()]
@@ -155,7 +151,14 @@ class Advice:
 
     def __repr__(self) -> str:
         loops = ", ".join(self.plan.loops) or "no loop"
-        return f"<Advice {self.kernel}: {loops}, {self.predicted_speedup:.2f}x on {self._data['target_cores']} cores>"
+        where = cores_text(self._data["target_cores"], self._data["machine"]["smt"])
+        return f"<Advice {self.kernel}: {loops}, {self.predicted_speedup:.2f}x on {where}>"
+
+
+def cores_text(cores: int, smt: int) -> str:
+    """A core count as prose, naming the SMT contexts: "16 cores", "1 core x 2 SMT contexts"."""
+    text = f"{cores} core{'s' if cores != 1 else ''}"
+    return f"{text} x {smt} SMT contexts" if smt >= 2 else text
 
 
 def _stack(stack: dict[str, float]) -> str:
