@@ -50,7 +50,10 @@ void ctx_start_regs(ctx *x, const csim_value *regs, int32_t nregs, int32_t pc, u
     memset(x->open_segs, 0, sizeof x->open_segs);
     x->nopen = 0;
     x->state = CTX_READY;
-    if (x->ooo != NULL)                  /* an empty window: no entries of an earlier iteration */
+    x->acquire = 0;
+    x->wait_pending = 0;
+    if (x->ooo != NULL && !x->keep_window)  /* an empty window: no entries of an earlier
+                                               iteration (but after a non-draining ITER_END) */
         ooo_ctx_reset(x->ooo, cycle);
 }
 
