@@ -136,22 +136,10 @@ static inline __attribute__((always_inline)) int step(core *c, ctx *x, sched *s,
     const int acquire = OOO && c->acquire;
     issue_slots *const shared = x->issue;
     ooo_ctx *const o = x->ooo;
-    if (OOO && x->cycle != o->rcycle) {
-        if (x->keep_window) {
-            /* A new iteration after a non-draining ITER_END: its dispatch restarts the dispatch
-               cost after the ITER_END's, its retirement after the last iteration's and that
-               cost (the clock the scheduler moved); the old entries stay in the window. */
-            x->fetch_ready = o->dcycle + (x->cycle - o->rcycle);
-            x->fetch_cat = CSIM_CAT_BUSY;
-            o->rcycle = x->cycle;
-            o->rcount = 0;
-        } else {                            /* the scheduler moved the clock of a drained window */
-            o->dcycle = o->rcycle = x->cycle;
-            o->dcount = o->rcount = 0;
-        }
+    if (OOO && x->cycle != o->rcycle) {     /* the scheduler moved the clock of a drained window */
+        o->dcycle = o->rcycle = x->cycle;
+        o->dcount = o->rcount = 0;
     }
-    if (OOO)
-        x->keep_window = 0;
     uint64_t cycle = x->cycle, fetch_ready = x->fetch_ready;
     unsigned fetch_cat = x->fetch_cat;
     int64_t slots = x->slots;
@@ -239,7 +227,8 @@ static inline __attribute__((always_inline)) int step(core *c, ctx *x, sched *s,
         unsigned cat;
         if (OOO) {
             cls = csim_op_table[in->op].cls;
-            /* Dispatch in order (SYNC, RET and RAISE after the window drained), then issue at
+            /* Dispatch in order (SYNC, RET and RAISE after the window drained, but
+               WAIT, SIGNAL and ITER_END with acquire), then issue at
                the first cycle with ready sources and a free slot on the core's timeline. */
             need = dispatch = ooo_dispatch_cycle(o, fetch_ready, fetch_cat, cls == CLS_MEM, &cat);
             if ((cls == CLS_SYNC || in->op == OP_RET || in->op == OP_RAISE) && o->rcycle > need

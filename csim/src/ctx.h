@@ -57,8 +57,8 @@ typedef struct ctx {
     int wait_pending;        /* stopped at a WAIT the window holds until its release */
     uint64_t wait_dispatch, wait_issue;  /* that WAIT's dispatch and issue cycles */
     uint8_t wait_cat;        /* and what held its issue back (csim_cat) */
-    int keep_window;         /* an ITER_END left the window full: the next iteration goes on
-                                with it (ctx_start keeps it, core_step restarts the dispatch) */
+    int keep_window;         /* an ITER_END left the window full: the next ctx_start goes on
+                                with it (the scheduler clears it when none follows) */
     /* counters */
     uint64_t instructions, loads, stores, branches, mispredicts;
     uint64_t busy, wait, dispatch, iterations;

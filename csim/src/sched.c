@@ -383,6 +383,7 @@ static void next_iteration(sched *s, ctx *x)
         x->dispatch += s->dispatch_cost;
         start_iteration(s, x, it, x->cycle + s->dispatch_cost);
     }
+    x->keep_window = 0;                     /* kept for that iteration only */
 }
 
 /* Iteration it ends the loop (kind): squash every running iteration past it. */
@@ -635,7 +636,6 @@ static int begin_loop(sched *s)
         ctx *x = &s->workers[k];
         x->state = CTX_IDLE;
         x->iteration = -1;
-        x->keep_window = 0;                 /* a window kept past the last loop's end is empty */
         if (x->cycle < m->cycle)            /* idle since its last loop (its idle time) */
             x->cycle = m->cycle;
         if (k < s->trip) {
