@@ -250,6 +250,17 @@ def test_private_work_overlaps_the_wait() -> None:
     assert cycles["acquire"] < cycles["drain"] / 3
 
 
+def test_each_context_accounts_for_every_cycle_with_acquire() -> None:
+    """The cycles a WAIT holds retirement for its release are the context's wait, the rest its
+    CPI stack: per context they still sum to the run's cycles."""
+    idx, data = _carried_inputs()
+    res = helixrc.simulate(CARRIED, [idx, data], machine="big1-smt2")
+    for ctx, stack in zip(res.stats["contexts"], res.stats["context_cpi_stacks"]):
+        assert ctx["wait"] > 0
+        assert sum(stack.values()) == res.cycles
+        assert ctx["busy"] + ctx["wait"] + ctx["dispatch"] + ctx["idle"] == res.cycles
+
+
 def test_the_checker_times_reads_against_writes() -> None:
     """A racy DOALL loop: iteration 1 reads out[0] after iteration 0's store dispatched, but
     before it issued (it waits for a miss). The order holds; the timing does not."""
