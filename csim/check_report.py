@@ -34,6 +34,7 @@ class ViolationKind(IntEnum):
     READ_OF_LATER_WRITE = 1
     WRITE_AFTER_LATER_READ = 2
     WRITE_AFTER_LATER_WRITE = 3
+    READ_BEFORE_WRITE = 4
 
 
 if parse_c_enum((SRC_DIR / "check.h").read_text(encoding="utf-8"), "check_kind", "CHECK_") != {
@@ -77,7 +78,7 @@ class CheckError(HelixError):
     """A parallel loop broke sequential order (checking mode); located at the violating access."""
 
 
-#: per kind: (what the violating iteration did, what the later one did, why it is wrong)
+#: per kind: (what the violating iteration did, what the other one did, why it is wrong)
 _WORDING: dict[int, tuple[str, str, str]] = {
     ViolationKind.READ_OF_LATER_WRITE: (
         "read", "wrote", "sequentially, {i} reads it before {j} writes it"),
@@ -85,6 +86,9 @@ _WORDING: dict[int, tuple[str, str, str]] = {
         "wrote", "read", "that read missed the value of {i}"),
     ViolationKind.WRITE_AFTER_LATER_WRITE: (
         "wrote", "wrote", "sequentially, the value of {j} is the one that stays"),
+    ViolationKind.READ_BEFORE_WRITE: (
+        "read", "wrote", "but the read issued in an earlier cycle than that write: no wait released "
+        "after the write ordered them"),
 }
 
 _HINT = ("the two iterations touch the same element without a sequential segment ordering them: "

@@ -35,15 +35,18 @@ PRESET_DIR = Path(__file__).resolve().parent / "presets"
 CORE_MODELS: Mapping[str, int] = MappingProxyType({"inorder": 0, "ooo": 1})
 #: smt_rob, smt_iq, smt_lsq values by name: how a core's SMT contexts share the structure.
 SMT_SHARING: Mapping[str, int] = MappingProxyType({"shared": 0, "partitioned": 1})
+#: ooo_wait_policy values by name: how WAIT, SIGNAL and ITER_END meet the out-of-order window.
+OOO_WAIT_POLICIES: Mapping[str, int] = MappingProxyType({"drain": 0, "acquire": 1})
 _OOO_STRUCTS = (("rob_size", "smt_rob"), ("iq_size", "smt_iq"), ("lsq_size", "smt_lsq"))
 _OOO_NAMED: Mapping[str, Mapping[str, int]] = MappingProxyType(
-    {"core_model": CORE_MODELS, **{split: SMT_SHARING for _, split in _OOO_STRUCTS}}
+    {"core_model": CORE_MODELS, "ooo_wait_policy": OOO_WAIT_POLICIES, **{split: SMT_SHARING for _, split in _OOO_STRUCTS}}
 )
 # Bounds shared with check_config() in src/sim.c and ooo_config_ok() in src/ooo.c.
 _OOO_MAX_SIZE = 4096
 _OOO_RANGES: Mapping[str, tuple[int, int]] = MappingProxyType(
     {
         "core_model": (0, 1),
+        "ooo_wait_policy": (0, 1),
         **{size: (1, _OOO_MAX_SIZE) for size, _ in _OOO_STRUCTS},
         **{split: (0, 1) for _, split in _OOO_STRUCTS},
     }
@@ -214,6 +217,11 @@ class MachineConfig:
     smt_rob: int = 1
     smt_iq: int = 0
     smt_lsq: int = 1
+    #: how WAIT, SIGNAL and ITER_END meet the window (OOO_WAIT_POLICIES): 1 acquire (the default,
+    #: as a core runs a spin on a flag: only the segment's memory operations wait for the release,
+    #: a SIGNAL is seen when it retires, iterations follow each other without a drain); 0 drain
+    #: (each of them empties the window first: the model before issue 6, kept for comparison)
+    ooo_wait_policy: int = 1
     #: Relic tasks (docs/multicore.md section 15), on a machine with smt >= 2 (smt 1 runs a task
     #: inline at its spawn, as a plain call): SMT siblings talk through their shared L1 in 4-10 ns
     #: (simulators-smt.md section 5), a few tens of cycles at 3-4 GHz. The main context's cost

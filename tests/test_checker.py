@@ -67,6 +67,19 @@ def test_sequential_order_is_clean(ck: Checker) -> None:
     assert ck.first.kind == K.OK and ck.ck.violations == 0
 
 
+def test_a_read_timed_before_the_write_it_sees(ck: Checker) -> None:
+    """The timed calls: a later iteration's read in a cycle before an earlier one's write of the word
+    is reported; at or after it, by the writer itself, or of the main context's write, it is not."""
+    lib = ck.lib
+    assert lib.check_write_at(ck.ck, X, -1, 0, 500) == K.OK
+    assert lib.check_read_at(ck.ck, X, 1, 1, 10) == K.OK          # the main context's value
+    assert lib.check_write_at(ck.ck, X, 2, 2, 300) == K.OK
+    assert lib.check_read_at(ck.ck, X, 2, 3, 100) == K.OK         # the writer's own read
+    assert lib.check_read_at(ck.ck, X, 3, 4, 300) == K.OK
+    assert lib.check_read_at(ck.ck, X, 5, 5, 299) == K.READ_BEFORE_WRITE
+    assert ck.first == Violation(K.READ_BEFORE_WRITE, 5, 5, 2, 2, X)
+
+
 def test_one_iteration_may_read_and_write_in_any_order(ck: Checker) -> None:
     assert [ck.write(X, 3), ck.read(X, 3), ck.write(X, 3), ck.read(X, 3)] == [K.OK] * 4
     assert [ck.read(Y, 3), ck.write(Y, 3), ck.read(Y, 3)] == [K.OK] * 3

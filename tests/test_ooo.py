@@ -155,8 +155,8 @@ def test_c_core_checks_the_fields_too() -> None:
 
 @pytest.mark.parametrize("path,name", SAMPLE_KERNELS, ids=[n for _, n in SAMPLE_KERNELS])
 def test_transformed_sample_on_two_contexts_matches_cpython(path: Path, name: str) -> None:
-    """The parallel form on big1-smt2, checking mode on: SYNC instructions drain the window and
-    the contexts' memory accesses stay in order by dispatch cycle."""
+    """The parallel form on big1-smt2 (ooo_wait_policy acquire), checking mode on: no segment's
+    access is timed before the write it reads, and the contexts' accesses stay in dispatch order."""
     t = helixrc.transform(f"{path}::{name}", signals="uncoupled")
     module = import_file(str(path))
     args = module.make_inputs("small", 1)
@@ -184,3 +184,123 @@ def test_out_of_order_multicore_matches_cpython(name: str, machine: str, signals
     args = module.make_inputs("small", 1)
     run_both(getattr(module, name), args,
              lambda a: helixrc.simulate(t.function, a, machine=machine, core_model="ooo", check=True).value)
+
+
+# -- ooo_wait_policy (docs/multicore.md section 13) --
+
+CARRIED = """
+from helixrc.parallel import prange, shared, signal, wait
+
+def carried(idx, data):
+    s = 0
+    seg0 = shared(0, s=s)
+    for i in prange(0, len(idx), 1, segments=1, signals="uncoupled"):
+        v = data[idx[i]]
+        wait(0)
+        seg0.s = (seg0.s * 3 + v) & 65535
+        signal(0)
+    s = seg0.s
+    return s
+"""
+
+RACY = """
+from helixrc.parallel import prange
+
+def racy(idx, data, out):
+    for i in prange(0, len(idx), 1, segments=0, signals="uncoupled"):
+        out[i] = data[idx[i]]
+        j = (i * 7 + 3) // 7 - 1
+        if j >= 0:
+            out[i] += out[j] & 0
+"""
+
+
+def _carried_inputs() -> tuple[np.ndarray, np.ndarray]:
+    """400 loads of random elements of a 16 MB array: each a DRAM miss on big1-smt2."""
+    rng = np.random.default_rng(0)
+    data = rng.integers(0, 100, size=1 << 21)
+    return rng.integers(0, len(data), size=400), data
+
+
+def _carried_value(idx: np.ndarray, data: np.ndarray) -> int:
+    s = 0
+    for i in range(len(idx)):
+        s = (s * 3 + int(data[idx[i]])) & 65535
+    return s
+
+
+@pytest.mark.parametrize("policy", ["drain", "acquire"])
+def test_a_segment_never_reads_before_its_release(policy: str) -> None:
+    """Each iteration's segment stores a value that waits for a DRAM miss; the next one, on the other
+    context, reads it. Checking mode times every read against the write it sees
+    (CHECK_READ_BEFORE_WRITE): a segment load issued before its WAIT's release would be reported."""
+    idx, data = _carried_inputs()
+    res = helixrc.simulate(CARRIED, [idx, data], machine="big1-smt2", check=True, ooo_wait_policy=policy)
+    assert res.value == _carried_value(idx, data)
+
+
+def test_private_work_overlaps_the_wait() -> None:
+    """The private miss before the WAIT issues while the wait is unresolved, so the misses of
+    successive iterations overlap; draining the window at every WAIT, SIGNAL and ITER_END
+    serializes them (about one DRAM latency per iteration)."""
+    idx, data = _carried_inputs()
+    cycles = {p: helixrc.simulate(CARRIED, [idx, data], machine="big1-smt2", ooo_wait_policy=p).cycles
+              for p in ("drain", "acquire")}
+    assert cycles["drain"] > len(idx) * DRAM / 2      # at most two misses in flight
+    assert cycles["acquire"] < cycles["drain"] / 3
+
+
+def test_each_context_accounts_for_every_cycle_with_acquire() -> None:
+    """The cycles a WAIT holds retirement for its release are the context's wait, the rest its
+    CPI stack: per context they still sum to the run's cycles."""
+    idx, data = _carried_inputs()
+    res = helixrc.simulate(CARRIED, [idx, data], machine="big1-smt2")
+    for ctx, stack in zip(res.stats["contexts"], res.stats["context_cpi_stacks"]):
+        assert ctx["wait"] > 0
+        assert sum(stack.values()) == res.cycles
+        assert ctx["busy"] + ctx["wait"] + ctx["dispatch"] + ctx["idle"] == res.cycles
+
+
+def test_the_checker_times_reads_against_writes() -> None:
+    """A racy DOALL loop: iteration 1 reads out[0] after iteration 0's store dispatched, but
+    before it issued (it waits for a miss). The order holds; the timing does not."""
+    idx, data = _carried_inputs()
+    with pytest.raises(helixrc.CheckError, match="iteration 1 read out\\[0\\] after iteration 0 wrote it "
+                       "\\(but the read issued in an earlier cycle"):
+        helixrc.simulate(RACY, [idx, data, np.zeros(len(idx), dtype=np.int64)], machine="big1-smt2", check=True)
+
+
+@pytest.mark.parametrize("machine", ["helixrc16", "conventional16", "atom1"])
+def test_the_wait_policy_leaves_in_order_machines_alone(machine: str) -> None:
+    idx, data = _carried_inputs()
+    signals = "coupled" if machine == "conventional16" else "uncoupled"
+    source = CARRIED.replace('signals="uncoupled"', f'signals="{signals}"')
+    runs = [helixrc.simulate(source, [idx, data], machine=machine, ooo_wait_policy=p) for p in ("drain", "acquire")]
+    assert runs[0].cycles == runs[1].cycles
+    assert runs[0].stats["cores"] == runs[1].stats["cores"]
+
+
+def test_the_wait_policy_is_a_named_field() -> None:
+    assert helixrc.PRESETS["big1-smt2"].ooo_wait_policy == 1
+    assert helixrc.resolve_machine("big1-smt2", ooo_wait_policy="drain").ooo_wait_policy == 0
+    with pytest.raises(MachineError, match="ooo_wait_policy"):
+        helixrc.resolve_machine("big1-smt2", ooo_wait_policy="spin")
+
+
+LATENCY_HELIX = ("parser_memo_probe", "hash_join_probe", "topk_bm25", "order_book_match", "bfs_frontier_step",
+                 "dfa_match_batch")
+
+
+@pytest.mark.parametrize("policy", ["drain", "acquire"])
+@pytest.mark.parametrize("name", LATENCY_HELIX)
+def test_latency_critical_helix_on_two_contexts(name: str, policy: str) -> None:
+    """Issue 6's latency-critical kernels with a HELIX loop (huffman_decode has none: its segment
+    would span the whole iteration), on big1-smt2 with checking on: CPython's results."""
+    path = next(p for p, n in SAMPLE_KERNELS if n == name)
+    t = helixrc.transform(f"{path}::{name}", machine="big1-smt2")
+    assert any(lp.technique == "helix" for lp in t.plan.loops.values())
+    module = import_file(str(path))
+    args = module.make_inputs("small", 0)
+    run_both(getattr(module, name), args,
+             lambda a: helixrc.simulate(t.function, a, machine="big1-smt2", check=True,
+                                        ooo_wait_policy=policy).value)

@@ -177,6 +177,9 @@ typedef struct csim_config {
                                     context gets rob_size / smt entries) */
     int64_t smt_iq;              /* the same for the issue queue */
     int64_t smt_lsq;             /* the same for the load/store queue */
+    int64_t ooo_wait_policy;     /* 0 drain: WAIT, SIGNAL and ITER_END drain the window; 1 acquire:
+                                    WAIT is an acquire (only its segment's memory operations wait
+                                    for the release), SIGNAL a release seen when it retires */
     /* Relic tasks (SPAWN/JOIN, docs/multicore.md section 15); smt == 1 runs them inline, free */
     int64_t relic_submit_cost;   /* cycles SPAWN costs the main context (writing a queue entry) */
     int64_t relic_wake_cost;     /* cycles from a task's enqueue (or the sibling's previous task

@@ -9,9 +9,10 @@ typedef struct check_word {
     int64_t w_iter;          /* the iteration whose value the word holds */
     int64_t r_iter;          /* the highest iteration that read it */
     int32_t w_pc, r_pc;      /* where they did it */
+    uint64_t w_cycle;        /* the cycle the write issued in */
 } check_word;
 
-static const check_word CHECK_WORD_NEW = {-1, -1, -1, -1};
+static const check_word CHECK_WORD_NEW = {-1, -1, -1, -1, 0};
 
 int check_init(check *ck, uint64_t max_words)
 {
@@ -81,6 +82,16 @@ static check_word *shadow_for(check *ck, uint64_t addr, int64_t iter, int *code)
 
 int check_read(check *ck, uint64_t addr, int64_t iter, int32_t pc)
 {
+    return check_read_at(ck, addr, iter, pc, UINT64_MAX);
+}
+
+int check_write(check *ck, uint64_t addr, int64_t iter, int32_t pc)
+{
+    return check_write_at(ck, addr, iter, pc, 0);
+}
+
+int check_read_at(check *ck, uint64_t addr, int64_t iter, int32_t pc, uint64_t cycle)
+{
     int code;
     check_word *w = shadow_for(ck, addr, iter, &code);
 
@@ -88,6 +99,8 @@ int check_read(check *ck, uint64_t addr, int64_t iter, int32_t pc)
         return code;
     if (w->w_iter > iter)
         return report(ck, CHECK_READ_OF_LATER_WRITE, addr, iter, pc, w->w_iter, w->w_pc);
+    if (w->w_iter >= 0 && w->w_iter != iter && cycle < w->w_cycle)
+        return report(ck, CHECK_READ_BEFORE_WRITE, addr, iter, pc, w->w_iter, w->w_pc);
     if (iter > w->r_iter) {
         w->r_iter = iter;
         w->r_pc = pc;
@@ -95,7 +108,7 @@ int check_read(check *ck, uint64_t addr, int64_t iter, int32_t pc)
     return CHECK_OK;
 }
 
-int check_write(check *ck, uint64_t addr, int64_t iter, int32_t pc)
+int check_write_at(check *ck, uint64_t addr, int64_t iter, int32_t pc, uint64_t cycle)
 {
     int code;
     check_word *w = shadow_for(ck, addr, iter, &code);
@@ -110,5 +123,6 @@ int check_write(check *ck, uint64_t addr, int64_t iter, int32_t pc)
     /* The word now holds this iteration's value, whatever the order says. */
     w->w_iter = iter;
     w->w_pc = pc;
+    w->w_cycle = cycle;
     return code;
 }

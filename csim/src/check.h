@@ -13,6 +13,10 @@
  * - CHECK_WRITE_AFTER_LATER_WRITE: i's write lands after the write of a later iteration j > i
  *   (sequentially j's value is the one that stays).
  *
+ * - CHECK_READ_BEFORE_WRITE: the order holds, but i reads the value an earlier iteration j < i
+ *   wrote in a cycle before that write issued (the *_at calls give the cycles): the model timed
+ *   the read before the write it sees, as when a segment's load issues before its WAIT's release.
+ *
  * Until the first violation the last writer only grows, so these three rules report exactly the
  * first access that completes a pair of conflicting accesses (same word, one of them a write) of
  * two iterations in the opposite of their sequential order. Accesses by one iteration are in
@@ -37,7 +41,9 @@ typedef enum check_kind {
     CHECK_OK = 0,
     CHECK_READ_OF_LATER_WRITE,       /* iter reads the value other_iter > iter wrote */
     CHECK_WRITE_AFTER_LATER_READ,    /* iter writes after other_iter > iter read the word */
-    CHECK_WRITE_AFTER_LATER_WRITE    /* iter writes after other_iter > iter wrote the word */
+    CHECK_WRITE_AFTER_LATER_WRITE,   /* iter writes after other_iter > iter wrote the word */
+    CHECK_READ_BEFORE_WRITE          /* iter reads, in an earlier cycle, what other_iter < iter
+                                        wrote */
 } check_kind;
 
 /* One violation: the access that broke the order and the earlier access it contradicts. */
@@ -69,5 +75,8 @@ void check_reset(check *ck);
    shadow could not grow (out of memory or max_words). */
 int check_read(check *ck, uint64_t addr, int64_t iter, int32_t pc);
 int check_write(check *ck, uint64_t addr, int64_t iter, int32_t pc);
+/* The same, with the cycle the access issues in (check_read/check_write: no cycle to check). */
+int check_read_at(check *ck, uint64_t addr, int64_t iter, int32_t pc, uint64_t cycle);
+int check_write_at(check *ck, uint64_t addr, int64_t iter, int32_t pc, uint64_t cycle);
 
 #endif

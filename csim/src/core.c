@@ -133,6 +133,7 @@ static inline __attribute__((always_inline)) int step(core *c, ctx *x, sched *s,
     const uint64_t refill = (uint64_t)c->penalty + 1;
     const int logging = s->undo_on;
     const int checking = s->checking;
+    const int acquire = OOO && c->acquire;
     issue_slots *const shared = x->issue;
     ooo_ctx *const o = x->ooo;
     if (OOO && x->cycle != o->rcycle) {     /* the scheduler moved the clock of a drained window */
@@ -182,7 +183,7 @@ static inline __attribute__((always_inline)) int step(core *c, ctx *x, sched *s,
     do {                                                                       \
         uint64_t a_ = (addr);                                                  \
         if (checking)                                                          \
-            TRY(sched_check(s, x, in->aux, a_, 1, pc));                        \
+            TRY(sched_check(s, x, in->aux, a_, 1, pc, issue));                 \
         uint64_t stall_ = sched_mem_latency(s, x, a_, issue, 1, NULL);         \
         if (stall_ != 0 && issue + stall_ > fetch_ready) {                     \
             fetch_ready = issue + stall_;                                      \
@@ -226,10 +227,13 @@ static inline __attribute__((always_inline)) int step(core *c, ctx *x, sched *s,
         unsigned cat;
         if (OOO) {
             cls = csim_op_table[in->op].cls;
-            /* Dispatch in order (SYNC, RET and RAISE after the window drained), then issue at
+            /* Dispatch in order (SYNC, RET and RAISE after the window drained, but
+               WAIT, SIGNAL and ITER_END with acquire), then issue at
                the first cycle with ready sources and a free slot on the core's timeline. */
             need = dispatch = ooo_dispatch_cycle(o, fetch_ready, fetch_cat, cls == CLS_MEM, &cat);
-            if ((cls == CLS_SYNC || in->op == OP_RET || in->op == OP_RAISE) && o->rcycle > need)
+            if ((cls == CLS_SYNC || in->op == OP_RET || in->op == OP_RAISE) && o->rcycle > need
+                && !(acquire && (in->op == OP_WAIT || in->op == OP_SIGNAL
+                                 || in->op == OP_ITER_END)))
                 need = dispatch = o->rcycle;
             /* Memory and synchronization in global time order, by dispatch cycle. */
             if ((cls == CLS_MEM || cls == CLS_SYNC) && dispatch > horizon) {
@@ -242,6 +246,11 @@ static inline __attribute__((always_inline)) int step(core *c, ctx *x, sched *s,
             SOURCE(in->b);
             SOURCE(in->c);
             SOURCE(in->s);
+            /* Acquire: a segment's loads and stores wait for its WAIT's release. */
+            if (acquire && cls == CLS_MEM && x->nopen > 0 && x->acquire > need) {
+                need = x->acquire;
+                cat = CSIM_CAT_COMM;
+            }
             issue = issue_find(o->slots, need);
             wait_cat = issue - need > need - dispatch ? CSIM_CAT_BUSY : cat;
             done = issue + 1;
@@ -565,7 +574,7 @@ static inline __attribute__((always_inline)) int step(core *c, ctx *x, sched *s,
             regs[in->dst] = v;
             uint64_t addr = arr->sim_addr + (uint64_t)off;
             if (checking)
-                TRY(sched_check(s, x, in->aux, addr, 0, pc));
+                TRY(sched_check(s, x, in->aux, addr, 0, pc, issue));
             /* Timing: the level that serves the line decides the latency and the stall cause. */
             unsigned level;
             uint64_t lat = sched_mem_latency(s, x, addr, issue, 0, &level);
@@ -696,11 +705,32 @@ static inline __attribute__((always_inline)) int step(core *c, ctx *x, sched *s,
         case OP_NCTX:
             SET_I(s->nworkers);
             break;
-        case OP_PAR_BEGIN:
-        case OP_PAR_END:
         case OP_WAIT:
+            if (acquire) {                  /* it retires at its release: core_release_wait */
+                x->wait_pending = 1;
+                x->wait_dispatch = dispatch;
+                x->wait_issue = issue;
+                x->wait_cat = (uint8_t)wait_cat;
+                status = CORE_SYNC;
+                goto stop;
+            }
+            DRAIN();
+            status = CORE_SYNC;
+            goto stop;
         case OP_SIGNAL:
         case OP_ITER_END:
+            if (acquire) {                  /* seen when it retires: the context's clock */
+                ooo_commit(o, dispatch, issue, issue + 1, wait_cat, own_cat, 0, st->cycles,
+                           x->cat);
+                x->keep_window = in->op == OP_ITER_END;
+                status = CORE_SYNC;
+                goto stop;
+            }
+            DRAIN();
+            status = CORE_SYNC;
+            goto stop;
+        case OP_PAR_BEGIN:
+        case OP_PAR_END:
         case OP_LOOP_EXIT:
         case OP_LOOP_RETURN:
         case OP_SPAWN:
@@ -752,6 +782,32 @@ stop:
     x->mispredicts += mispredicts;
     c->instructions += n;
     return status;
+}
+
+uint64_t core_release_wait(core *c, ctx *x, uint64_t at)
+{
+    ooo_ctx *o = x->ooo;
+    uint64_t done = x->wait_issue + 1, from = o->rcycle;
+    /* CSIM_NCAT stands for the release: those cycles are waiting, not busy. */
+    uint64_t pc_cat[CSIM_NCAT + 1] = {0}, cat[CSIM_NCAT + 1] = {0};
+    unsigned own = CSIM_CAT_DEPENDENCE;
+
+    if (at > done) {
+        done = at;
+        own = CSIM_NCAT;
+    }
+    ooo_commit(o, x->wait_dispatch, x->wait_issue, done, x->wait_cat, own, 0, pc_cat, cat);
+    for (int k = 0; k < CSIM_NCAT; k++) {
+        c->stats[x->pc].cycles[k] += pc_cat[k];
+        x->cat[k] += cat[k];
+    }
+    x->wait += cat[CSIM_NCAT];
+    x->busy += o->rcycle - from - cat[CSIM_NCAT];
+    if (at > x->acquire)
+        x->acquire = at;
+    x->cycle = x->when = o->rcycle;
+    x->wait_pending = 0;
+    return cat[CSIM_NCAT];
 }
 
 int core_step(core *c, ctx *x, sched *s, uint64_t max_steps, uint64_t horizon)

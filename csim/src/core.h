@@ -53,6 +53,8 @@ typedef struct core {
     /* config values the loop needs */
     int64_t width, penalty;
     int ooo_on;              /* core_model 1: every context times instructions with ooo.h */
+    int acquire;             /* ooo_on with ooo_wait_policy 1: WAIT, SIGNAL and ITER_END do not
+                                drain the window (core_release_wait) */
     uint64_t budget;         /* max_instructions; 0 = unlimited */
     uint64_t instructions;   /* executed by all contexts */
     char *msg;               /* the sim's message buffer */
@@ -68,6 +70,12 @@ int core_init(core *c, const csim_config *config, const csim_program *program,
    csim_status as csim_run returns it (PAUSED when the slice ran out). s times memory accesses
    (sched_mem_latency). */
 int core_step(core *c, ctx *x, struct sched *s, uint64_t max_steps, uint64_t horizon);
+/* ooo_wait_policy acquire: the WAIT x stopped at (x->wait_pending) is released with its signals
+   arriving at cycle at. The WAIT retires no earlier (the window behind it keeps dispatching),
+   and x's memory operations inside a segment issue no earlier. The cycles retirement waited for
+   the release go to x->wait, the rest to x's busy cycles; x's clock becomes the WAIT's
+   retirement. Returns the cycles waited. */
+uint64_t core_release_wait(core *c, ctx *x, uint64_t at);
 void core_free(core *c);
 
 #endif

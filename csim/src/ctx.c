@@ -50,8 +50,17 @@ void ctx_start_regs(ctx *x, const csim_value *regs, int32_t nregs, int32_t pc, u
     memset(x->open_segs, 0, sizeof x->open_segs);
     x->nopen = 0;
     x->state = CTX_READY;
-    if (x->ooo != NULL)                  /* an empty window: no entries of an earlier iteration */
+    x->acquire = 0;
+    x->wait_pending = 0;
+    if (x->ooo != NULL && x->keep_window) {
+        /* after a non-draining ITER_END: the window as it is, the dispatch restarting the
+           dispatch cost (cycle - its retirement clock) after the ITER_END's */
+        x->fetch_ready = ooo_ctx_carry(x->ooo, cycle);
+        x->fetch_cat = CSIM_CAT_BUSY;
+    } else if (x->ooo != NULL) {         /* an empty window: no entries of an earlier iteration */
         ooo_ctx_reset(x->ooo, cycle);
+    }
+    x->keep_window = 0;
 }
 
 void ctx_open_segment(ctx *x, int32_t seg)

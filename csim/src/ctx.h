@@ -51,6 +51,14 @@ typedef struct ctx {
     int32_t bp_thread;       /* its global history in bp: its SMT context number on the core */
     issue_slots *issue;      /* its core's shared issue slots (smt > 1); NULL: its own */
     struct ooo_ctx *ooo;     /* the out-of-order core's state (ooo.h); NULL: in order */
+    /* ooo_wait_policy acquire (docs/multicore.md section 13) */
+    uint64_t acquire;        /* the latest release of its iteration's WAITs: its memory
+                                operations inside a segment issue no earlier */
+    int wait_pending;        /* stopped at a WAIT the window holds until its release */
+    uint64_t wait_dispatch, wait_issue;  /* that WAIT's dispatch and issue cycles */
+    uint8_t wait_cat;        /* and what held its issue back (csim_cat) */
+    int keep_window;         /* an ITER_END left the window full: the next ctx_start goes on
+                                with it (the scheduler clears it when none follows) */
     /* counters */
     uint64_t instructions, loads, stores, branches, mispredicts;
     uint64_t busy, wait, dispatch, iterations;

@@ -111,6 +111,17 @@ void ooo_ctx_reset(ooo_ctx *o, uint64_t cycle)
     o->dcount = o->rcount = 0;
 }
 
+uint64_t ooo_ctx_carry(ooo_ctx *o, uint64_t cycle)
+{
+    uint64_t d = o->dcycle + (cycle > o->rcycle ? cycle - o->rcycle : 0);
+
+    if (cycle > o->rcycle) {
+        o->rcycle = cycle;
+        o->rcount = 0;
+    }
+    return d;
+}
+
 void ooo_free(ooo *m)
 {
     if (m->cores != NULL)

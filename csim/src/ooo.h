@@ -86,6 +86,10 @@ int ooo_init(ooo *m, const csim_config *config);
 ooo_ctx *ooo_context(ooo *m, int32_t w);
 /* Empty the context's own structures and start its clocks at cycle (a new iteration). */
 void ooo_ctx_reset(ooo_ctx *o, uint64_t cycle);
+/* Go on with the window as it is (a new iteration after a non-draining ITER_END): retirement
+   from cycle on; returns the first cycle the next instruction may dispatch, as many cycles after
+   the last dispatch as cycle is after the last retirement (the dispatch cost). */
+uint64_t ooo_ctx_carry(ooo_ctx *o, uint64_t cycle);
 void ooo_free(ooo *m);
 
 /* The first cycle >= d at which ring r has a free entry (*cat: the cause when it binds). */

@@ -272,12 +272,13 @@ uint64_t sched_signal_arrival(sched *s, int32_t seg, const sched_signal *sig, in
     return sig->sent + s->signal_latency;
 }
 
-int sched_check(sched *s, const ctx *x, int32_t slot, uint64_t addr, int is_store, int32_t pc)
+int sched_check(sched *s, const ctx *x, int32_t slot, uint64_t addr, int is_store, int32_t pc,
+                uint64_t cycle)
 {
     if (s->unshadowed[slot])
         return CSIM_OK;
-    int k = is_store ? check_write(&s->ck, addr, x->iteration, pc)
-                     : check_read(&s->ck, addr, x->iteration, pc);
+    int k = is_store ? check_write_at(&s->ck, addr, x->iteration, pc, cycle)
+                     : check_read_at(&s->ck, addr, x->iteration, pc, cycle);
     if (k == CHECK_OK)
         return CSIM_OK;
     if (k < 0) {
@@ -391,6 +392,7 @@ static void next_iteration(sched *s, ctx *x)
         x->dispatch += s->dispatch_cost;
         start_iteration(s, x, it, x->cycle + s->dispatch_cost);
     }
+    x->keep_window = 0;                     /* kept for that iteration only */
 }
 
 /* Iteration it ends the loop (kind): squash every running iteration past it. */
@@ -776,12 +778,16 @@ static csim_segment_stats *seg_stats(sched *s, int32_t seg)
 static void enter_segment(sched *s, ctx *x, int32_t seg, uint64_t at)
 {
     csim_segment_stats *st = seg_stats(s, seg);
+    uint64_t waited = at > x->cycle ? at - x->cycle : 0;
 
+    if (x->wait_pending)                    /* OoO acquire: the WAIT retires at its release */
+        waited = core_release_wait(s->core, x, at);
+    else
+        wait_until(x, at);
     if (st != NULL) {
         st->instances++;
-        st->wait_cycles += at > x->cycle ? at - x->cycle : 0;
+        st->wait_cycles += waited;
     }
-    wait_until(x, at);
     TRACE_EVENT(s->trace, CSIM_TRACE_WAIT_RELEASE, x->cycle, x->core, x->worker, x->iteration,
                 seg, x->iteration - 1);
     x->pc++;                                /* past the WAIT */

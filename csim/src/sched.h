@@ -199,9 +199,10 @@ uint64_t sched_mem_latency(sched *s, ctx *x, uint64_t addr, uint64_t t, int is_s
    to's core's node; with coherence, when to's spin on the sender's flag line sees it; otherwise
    sig->sent + signal_latency across cores, sig->sent on the same core (SMT siblings too). */
 uint64_t sched_signal_arrival(sched *s, int32_t seg, const sched_signal *sig, int32_t to);
-/* Checking mode: x's access at pc to the element at addr of array slot (a no-op for reduction
-   copies). Returns CSIM_OK, CSIM_CHECK_VIOLATION (the message says which) or CSIM_NO_MEMORY. */
-int sched_check(sched *s, const ctx *x, int32_t slot, uint64_t addr, int is_store, int32_t pc);
+/* Checking mode: x's access at pc, issued at cycle, to the element at addr of array slot (a
+   no-op for reduction copies). Returns CSIM_OK, CSIM_CHECK_VIOLATION (the message says which) or CSIM_NO_MEMORY. */
+int sched_check(sched *s, const ctx *x, int32_t slot, uint64_t addr, int is_store, int32_t pc,
+                uint64_t cycle);
 /* Record the size bytes at addr before a store by x (a no-op outside parallel loops). Returns
    CSIM_OK or CSIM_NO_MEMORY. */
 int sched_log_store(sched *s, const ctx *x, unsigned char *addr, int size);

@@ -141,6 +141,7 @@ static int check_config(const csim_config *cfg, char *err, int err_size)
         {"smt_rob", cfg->smt_rob, 0, 1},
         {"smt_iq", cfg->smt_iq, 0, 1},
         {"smt_lsq", cfg->smt_lsq, 0, 1},
+        {"ooo_wait_policy", cfg->ooo_wait_policy, 0, 1},
         {"relic_submit_cost", cfg->relic_submit_cost, 0, MAX_LATENCY},
         {"relic_wake_cost", cfg->relic_wake_cost, 0, MAX_LATENCY},
         {"relic_join_cost", cfg->relic_join_cost, 0, MAX_LATENCY},
@@ -352,6 +353,7 @@ static int attach_ooo(csim_sim *sim, const csim_config *config)
     for (int32_t k = 0; k < s->nworkers; k++)
         s->workers[k].ooo = ooo_context(&sim->ooo, k);
     sim->core.ooo_on = 1;
+    sim->core.acquire = config->ooo_wait_policy == 1;
     return CSIM_OK;
 }
 
