@@ -121,38 +121,37 @@ def gather(
 
 def _cell_update(st: cst.BaseStatement, own: Collection[str], shared: Collection[str]) -> bool:
     """``cell = <pure expression>`` (or ``cell op= ...``) of this segment's cells and private names."""
-    if not isinstance(st, cst.SimpleStatementLine) or len(st.body) != 1:
+    parts = _assignment(st)
+    if parts is None or parts[0].value not in own:
         return False
-    small = st.body[0]
-    if isinstance(small, cst.Assign):
-        if len(small.targets) != 1:
-            return False
-        target, value = small.targets[0].target, small.value
-    elif isinstance(small, cst.AugAssign) and isinstance(small.operator, (cst.AddAssign, cst.SubtractAssign, cst.MultiplyAssign)):
-        target, value = small.target, small.value
-    else:
-        return False
-    if not isinstance(target, cst.Name) or target.value not in own or not _pure(value):
-        return False
-    return not _names(value) & (set(shared) - set(own))
+    return not _names(parts[1]) & (set(shared) - set(own))
 
 
 def _movable(st: cst.BaseStatement, shared: Collection[str]) -> bool:
     """``name = <pure expression>`` (or ``name op= ...``) on private names only."""
-    if not isinstance(st, cst.SimpleStatementLine) or len(st.body) != 1:
+    parts = _assignment(st)
+    if parts is None:
         return False
+    target, value = parts
+    return not ({target.value} | _names(value)) & set(shared)
+
+
+def _assignment(st: cst.BaseStatement) -> tuple[cst.Name, cst.BaseExpression] | None:
+    """The target and value of ``name = <pure expression>`` or ``name += / -= / *= ...``, else None."""
+    if not isinstance(st, cst.SimpleStatementLine) or len(st.body) != 1:
+        return None
     small = st.body[0]
     if isinstance(small, cst.Assign):
         if len(small.targets) != 1:
-            return False
+            return None
         target, value = small.targets[0].target, small.value
     elif isinstance(small, cst.AugAssign) and isinstance(small.operator, (cst.AddAssign, cst.SubtractAssign, cst.MultiplyAssign)):
         target, value = small.target, small.value
     else:
-        return False
+        return None
     if not isinstance(target, cst.Name) or not _pure(value):
-        return False
-    return not ({target.value} | _names(value)) & set(shared)
+        return None
+    return target, value
 
 
 def _pure(e: cst.BaseExpression) -> bool:
