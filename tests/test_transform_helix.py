@@ -221,6 +221,104 @@ def test_continue_signals_the_segments_after_it() -> None:
         """)
 
 
+
+GATHER = """\
+def cost(lo, hi, w):
+    return w[hi - lo]
+
+
+def boxes(lo, hi, w, nb, tot):
+    n = 0
+    s = 0.0
+    for k in range(len(lo)):
+        if hi[k] < lo[k]:
+            continue
+        nb[n, 0] = lo[k]
+        nb[n, 1] = hi[k]
+        c = cost(lo[k], hi[k], w)
+        tot[lo[k]] = c
+        s += c * 0.5
+        n += 1
+    return n, s
+"""
+
+
+def test_cell_update_is_hoisted_next_to_its_segment() -> None:
+    # n += 1 joins the nb writes, so the three segments' brackets no longer overlap and the call
+    # (which may raise) runs outside all of them, in its original place among the memory accesses
+    after, loops = transform(GATHER, "boxes")
+    assert loops == {"boxes/L1": "HELIX, uncoupled, 3 segments"}
+    body = after[after.index("    seg0 = shared"):after.index("    return n, s")]
+    assert body == textwrap.indent(textwrap.dedent("""\
+        seg0 = shared(0, n=n)
+        seg2 = shared(2, s=s)
+        for k in prange(0, len(lo), 1, segments=3, signals="uncoupled"):
+            if hi[k] < lo[k]:
+                signal(0)
+                signal(1)
+                signal(2)
+                continue
+            wait(0)
+            nb[seg0.n, 0] = lo[k]
+            nb[seg0.n, 1] = hi[k]
+            seg0.n += 1
+            signal(0)
+            c = cost(lo[k], hi[k], w)
+            wait(1)
+            tot[lo[k]] = c
+            signal(1)
+            wait(2)
+            seg2.s += c * 0.5
+            signal(2)
+        n = seg0.n
+        s = seg2.s
+        """), "    ")
+    lo = np.array([0, 2, 3, 1, 0], dtype=np.int64)
+    hi = np.array([3, 3, 1, 2, 1], dtype=np.int64)
+    w = np.array([5, 7, 11, 13], dtype=np.int64)
+    check_same(GATHER, after, "boxes", (lo, hi, w, np.zeros((5, 2), np.int64), np.zeros(3, np.float64)))
+
+
+def test_hoisted_cell_update_keeps_the_exception_and_the_memory_at_it() -> None:
+    # iteration 2's call raises IndexError after its nb writes: the same error, the same arrays
+    after, _ = transform(GATHER, "boxes")
+    lo = np.array([0, 2, 0, 1], dtype=np.int64)
+    hi = np.array([3, 3, 9, 2], dtype=np.int64)
+    w = np.array([5, 7, 11, 13], dtype=np.int64)
+    args = (lo, hi, w, np.zeros((4, 2), np.int64), np.zeros(3, np.float64))
+    a, b = copy.deepcopy(args), copy.deepcopy(args)
+    with pytest.raises(IndexError) as want:
+        getattr(load_source(GATHER, "before.py"), "boxes")(*a)
+    with pytest.raises(IndexError) as got, parallel.checking():
+        getattr(load_source(after, "after.py"), "boxes")(*b)
+    assert str(got.value) == str(want.value)
+    assert a[3][2].tolist() == [0, 9]  # written before the raise
+    for x, y in zip(a, b):
+        assert_same(x, y)
+
+
+@pytest.mark.parametrize("machine,signals", [("helixrc16", "uncoupled"), ("conventional16", "coupled")])
+def test_hoisted_cell_update_raises_the_same_on_the_simulator(machine: str, signals: str) -> None:
+    import helixrc
+
+    after, _ = transform(GATHER, "boxes", signals)
+    lo = np.array([0, 2, 0, 1] * 5, dtype=np.int64)
+    hi = np.array([3, 3, 3, 2] * 5, dtype=np.int64)
+    hi[10] = 9  # iteration 10's call raises, after its nb writes, with later iterations running
+    w = np.array([5, 7, 11, 13], dtype=np.int64)
+    args = (lo, hi, w, np.zeros((20, 2), np.int64), np.zeros(3, np.float64))
+    outcomes = []
+    for source in (GATHER, after):
+        a = copy.deepcopy(args)
+        with pytest.raises(IndexError) as err:
+            helixrc.simulate(source, a, machine=machine, check=1)
+        outcomes.append((str(err.value).split(": ", 1)[1], a))
+    (want, a), (got, b) = outcomes
+    assert got == want
+    assert a[3][10].tolist() == [0, 9] and not a[3][11:].any()  # nothing past the raise
+    for x, y in zip(a, b):
+        assert_same(x, y)
+
 NESTED = """\
 def rows(a, out):
     for i in range(a.shape[0]):

@@ -49,8 +49,9 @@ What each loop becomes:
   segment; live-out scalars go through ``last = lastprivate(x=x)``, written where an iteration ends.
 - Reductions are privatized (``acc = reduction(op, x=x)``, combined after the loop) unless that
   would change the result (float sums without the plan's ``reassociate``, order-sensitive float
-  min/max): those stay in an ordered segment. Segments whose brackets would overlap in the source
-  are merged; a plan's explicit grouping merges more; pure private code is moved out of segments.
+  min/max): those stay in an ordered segment. A segment's cell updates are first hoisted next to
+  its other statements; segments whose brackets still overlap are merged; a plan's explicit
+  grouping merges more; pure private code is moved out of segments.
 
 A segment is bracketed at the innermost block that holds all of its statements, descending only
 through ``if`` statements; the branch that skips a segment signals it (uncoupled) or waits and

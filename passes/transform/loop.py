@@ -34,7 +34,7 @@ from helixrc.passes.transform.cst_tools import (
 )
 from helixrc.passes.transform.independence import guarded, independence_check
 from helixrc.passes.transform.records import Options, Overlap, Refused, Seg, merge
-from helixrc.passes.transform.schedule import schedule
+from helixrc.passes.transform.schedule import gather, schedule
 
 
 @dataclass
@@ -202,6 +202,7 @@ class LoopRewriter:
         self.hits = {s.index: self._hits(body, s, header) for s in segs}
         self.holders = {k: self._holders(body, h) for k, h in self.hits.items()}
         shared = {x for s in segs for x in s.scalars} | {i.name for g in self.reductions.values() for i in g}
+        body = gather(body, self.holders, self.prologue, {s.index: s.scalars for s in segs}, shared)
         body = schedule(body, self.holders, self.prologue, shared)
         self.cellvar = {s.index: self._fresh(f"seg{s.index}") for s in segs if s.scalars or s.prologue}
         self.cell_of = {x: s.index for s in segs for x in s.scalars}

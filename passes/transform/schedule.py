@@ -19,6 +19,21 @@ Such a statement cannot raise in CPython and has no side effect, so moving it ch
 results nor which exception a failing iteration raises (the simulator's 64-bit overflow, a
 documented difference, aside). Nothing moves across a ``continue``, ``break`` or ``return``, and
 nothing moves above the prologue (an iteration past the loop's exit must do nothing before it).
+
+Before that, :func:`gather` hoists segment code together: a statement that updates one of a
+segment's own cells from its cells and private values (``n += 1``) moves up to the segment's
+previous statement, over code that does not name the cell and assigns nothing it reads::
+
+    out[n, 0] = lo                   out[n, 0] = lo
+    out[n, 1] = hi                   out[n, 1] = hi
+    c = cost(lo, hi)         ->      n += 1
+    tot[k] = c                       c = cost(lo, hi)
+    n += 1                           tot[k] = c
+
+The crossed code may touch memory and raise: a cell lives in the kernel's frame only (never in
+an array, and it is read after the loop only when the loop ends normally), so which exception an
+iteration raises and what memory holds then are the same. The segments' brackets then no longer
+overlap, so they need not be merged, and the code between them (``cost``) leaves every segment.
 """
 
 from __future__ import annotations
@@ -28,7 +43,7 @@ from collections.abc import Collection, Mapping, Sequence
 import libcst as cst
 from helixrc.passes.transform.cst_tools import level_jumps, walk
 
-__all__ = ["schedule"]
+__all__ = ["gather", "schedule"]
 
 _PURE_OPS = (cst.Add, cst.Subtract, cst.Multiply)
 
@@ -74,22 +89,69 @@ def schedule(
     return out
 
 
+def gather(
+    body: Sequence[cst.BaseStatement],
+    holders: Mapping[int, Collection[cst.CSTNode]],
+    prologue: bool,
+    cells: Mapping[int, Collection[str]],
+    shared: Collection[str],
+) -> list[cst.BaseStatement]:
+    """``body`` with each segment's cell updates hoisted next to the segment's previous statement.
+
+    ``cells`` maps each segment to the scalars it keeps in shared cells; ``shared`` names every
+    cell and reduction copy; the prologue (segment 0 when ``prologue`` is set) is left alone.
+    """
+    out = list(body)
+    for k, hs in holders.items():
+        own = set(cells.get(k, ()))
+        if not own or (prologue and k == 0):
+            continue
+        others = {st for j, ws in holders.items() if j != k for st in ws}
+        j = 0
+        while j < len(out):
+            st = out[j]
+            prev = max((i for i in range(j) if out[i] in hs), default=None)
+            if (st in hs and st not in others and prev is not None and prev < j - 1
+                    and _cell_update(st, own, shared)
+                    and all(_independent(st, t) for t in out[prev + 1:j])):
+                out[prev + 1:j + 1] = [st, *out[prev + 1:j]]
+            j += 1
+    return out
+
+
+def _cell_update(st: cst.BaseStatement, own: Collection[str], shared: Collection[str]) -> bool:
+    """``cell = <pure expression>`` (or ``cell op= ...``) of this segment's cells and private names."""
+    parts = _assignment(st)
+    if parts is None or parts[0].value not in own:
+        return False
+    return not _names(parts[1]) & (set(shared) - set(own))
+
+
 def _movable(st: cst.BaseStatement, shared: Collection[str]) -> bool:
     """``name = <pure expression>`` (or ``name op= ...``) on private names only."""
-    if not isinstance(st, cst.SimpleStatementLine) or len(st.body) != 1:
+    parts = _assignment(st)
+    if parts is None:
         return False
+    target, value = parts
+    return not ({target.value} | _names(value)) & set(shared)
+
+
+def _assignment(st: cst.BaseStatement) -> tuple[cst.Name, cst.BaseExpression] | None:
+    """The target and value of ``name = <pure expression>`` or ``name += / -= / *= ...``, else None."""
+    if not isinstance(st, cst.SimpleStatementLine) or len(st.body) != 1:
+        return None
     small = st.body[0]
     if isinstance(small, cst.Assign):
         if len(small.targets) != 1:
-            return False
+            return None
         target, value = small.targets[0].target, small.value
     elif isinstance(small, cst.AugAssign) and isinstance(small.operator, (cst.AddAssign, cst.SubtractAssign, cst.MultiplyAssign)):
         target, value = small.target, small.value
     else:
-        return False
+        return None
     if not isinstance(target, cst.Name) or not _pure(value):
-        return False
-    return not ({target.value} | _names(value)) & set(shared)
+        return None
+    return target, value
 
 
 def _pure(e: cst.BaseExpression) -> bool:
