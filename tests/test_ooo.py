@@ -15,6 +15,7 @@ import pytest
 import helixrc
 from equality import run_both
 from helixrc.csim.errors import MachineError
+from helixrc.passes.plan import parse_plan
 from helixrc.resolve import import_file
 from test_samples_sim import KERNELS as SAMPLE_KERNELS
 
@@ -285,6 +286,31 @@ def test_the_wait_policy_is_a_named_field() -> None:
     assert helixrc.resolve_machine("big1-smt2", ooo_wait_policy="drain").ooo_wait_policy == 0
     with pytest.raises(MachineError, match="ooo_wait_policy"):
         helixrc.resolve_machine("big1-smt2", ooo_wait_policy="spin")
+
+
+def test_a_wait_holding_the_window_keeps_the_stats_in_bounds() -> None:
+    """gbdt_score_batch's tree loop as HELIX across the two contexts: an iteration's WAIT (for the
+    float sum) holds the ROB while the next iteration's tree descent dispatches behind it, so later
+    dispatches stall on that entry. Its cause must be a real CPI category: the release's own
+    marker once went into the ROB and, as a stall cause, indexed past the context's CPI stack
+    into the next context's register pointer (a KernelIndexError at the 9th request)."""
+    path = next(p for p, n in SAMPLE_KERNELS if n == "gbdt_score_batch")
+    plan = parse_plan('[loops."gbdt_score_batch/L1.1"]\ntechnique = "helix"\n')
+    t = helixrc.transform(f"{path}::gbdt_score_batch", plan=plan, machine="big1-smt2")
+    module = import_file(str(path))
+    args = list(module.make_inputs("medium", 0))
+    args[0], args[-1] = args[0][:10], args[-1][:10]     # x and score: the first 10 requests
+    results: list[helixrc.SimResult] = []
+
+    def simulate(a: list[Any]) -> Any:
+        results.append(helixrc.simulate(t.function, a, machine="big1-smt2"))
+        return results[-1].value
+
+    run_both(module.gbdt_score_batch, tuple(args), simulate)
+    stats = results[0].stats
+    for ctx, stack in zip(stats["contexts"], stats["context_cpi_stacks"]):
+        assert sum(stack.values()) == results[0].cycles
+        assert ctx["busy"] + ctx["wait"] + ctx["dispatch"] + ctx["idle"] == results[0].cycles
 
 
 LATENCY_HELIX = ("parser_memo_probe", "hash_join_probe", "topk_bm25", "order_book_match", "bfs_frontier_step",

@@ -714,9 +714,7 @@ static inline __attribute__((always_inline)) int step(core *c, ctx *x, sched *s,
                 status = CORE_SYNC;
                 goto stop;
             }
-            DRAIN();
-            status = CORE_SYNC;
-            goto stop;
+            goto drain_sync;
         case OP_SIGNAL:
         case OP_ITER_END:
             if (acquire) {                  /* seen when it retires: the context's clock */
@@ -726,9 +724,7 @@ static inline __attribute__((always_inline)) int step(core *c, ctx *x, sched *s,
                 status = CORE_SYNC;
                 goto stop;
             }
-            DRAIN();
-            status = CORE_SYNC;
-            goto stop;
+            goto drain_sync;
         case OP_PAR_BEGIN:
         case OP_PAR_END:
         case OP_LOOP_EXIT:
@@ -736,6 +732,7 @@ static inline __attribute__((always_inline)) int step(core *c, ctx *x, sched *s,
         case OP_SPAWN:
         case OP_TASK_END:
         case OP_JOIN:
+        drain_sync:
             DRAIN();
             status = CORE_SYNC;             /* issued here; the scheduler gives it its meaning */
             goto stop;

@@ -209,10 +209,14 @@ static inline void ooo_commit(ooo_ctx *o, uint64_t d, uint64_t issue, uint64_t d
     } else {
         o->rcount++;
     }
-    ooo_ring_take(o->q[OOO_ROB], r, own_cat);
+    /* A WAIT released by its signals (own_cat CSIM_NCAT, core_release_wait) holds the entries
+       dispatched behind it for communication: the queues keep only real categories, which
+       later dispatch stalls index the stats with. */
+    unsigned held = own_cat < CSIM_NCAT ? own_cat : CSIM_CAT_COMM;
+    ooo_ring_take(o->q[OOO_ROB], r, held);
     ooo_calendar_take(o->q[OOO_IQ], issue, wait_cat);
     if (mem)
-        ooo_ring_take(o->q[OOO_LSQ], r, own_cat);
+        ooo_ring_take(o->q[OOO_LSQ], r, held);
 }
 
 #endif
