@@ -226,6 +226,7 @@ typedef struct csim_comm_stats {
     uint64_t ring_link_stalls, ring_core_stalls, ring_peak_inject_queue, ring_peak_signals;
     uint64_t ring_hits, ring_hits_in_flight, ring_misses, ring_evictions, ring_writebacks;
     uint64_t ring_flushes;
+    uint64_t ring_private_loads; /* LOAD_RO in a segment: not shared data, served by the L1 */
     uint64_t coh_c2c_transfers, coh_invalidations, coh_upgrades, coh_flag_transfers;
 } csim_comm_stats;
 
