@@ -154,7 +154,8 @@ typedef struct csim_config {
                                     (used when cores share no communication model: cores == 1) */
     int64_t signals;             /* 0 uncoupled, 1 coupled, 2 either: a loop transformed for the
                                     other semantics is CSIM_BAD_PARALLEL */
-    int64_t ring_cache;          /* 1: segment accesses and signals go through the ring cache */
+    int64_t ring_cache;          /* 1: segment accesses (but LOAD_RO) and signals go through the
+                                    ring cache */
     int64_t ring_size;           /* bytes of one ring node's array */
     int64_t ring_ways;
     int64_t ring_hit_latency;    /* a load served by the core's own node */
