@@ -201,8 +201,8 @@ def format_instr(instr: Sequence[int]) -> str:
         return info.name
     if info.cls == "MEM":
         index = f"arr{aux}[{', '.join(srcs)}]"
-        if info.name == "LOAD":
-            return f"LOAD r{dst}, {index}"
+        if info.name in ("LOAD", "LOAD_RO"):
+            return f"{info.name} r{dst}, {index}"
         return f"{info.name} {index}, r{dst}"
     return f"{info.name} r{dst}" + "".join(f", {s}" for s in srcs)
 

@@ -85,7 +85,8 @@ def encode(lowered: Lowered) -> Encoded:
                 put((int(op.opcode), 0, op.dst.id, *srcs), op.loc, block.loop)
             elif isinstance(op, Load):
                 idx = [r.id for r in op.indices] + [-1] * (3 - len(op.indices))
-                put((int(Opcode.LOAD), op.array.slot, op.dst.id, *idx), op.loc, block.loop)
+                opcode = Opcode.LOAD_RO if op.read_only else Opcode.LOAD
+                put((int(opcode), op.array.slot, op.dst.id, *idx), op.loc, block.loop)
             elif isinstance(op, Store):
                 idx = [r.id for r in op.indices] + [-1] * (3 - len(op.indices))
                 opcode = Opcode.STORE_F if op.value.type == Scalar.F64 else Opcode.STORE_I

@@ -211,12 +211,14 @@ class Compute:
 @final
 @dataclass(eq=False, slots=True)
 class Load:
-    """dst = array[indices]; IndexError out of bounds."""
+    """dst = array[indices]; IndexError out of bounds. ``read_only``: in a parallel loop that
+    writes no element of the array (not shared data), encoded LOAD_RO."""
 
     dst: Reg
     array: ArraySlot
     indices: tuple[Reg, ...]
     loc: Loc
+    read_only: bool = False
 
     def sources(self) -> tuple[Reg, ...]:
         return self.indices
@@ -468,7 +470,7 @@ def format_op(op: Op) -> str:
         return f"{op.dst}:{op.dst.type} = {op.opcode.name} {args}"
     if isinstance(op, Load):
         idx = ", ".join(str(i) for i in op.indices)
-        return f"{op.dst}:{op.dst.type} = LOAD {op.array}[{idx}]"
+        return f"{op.dst}:{op.dst.type} = {'LOAD_RO' if op.read_only else 'LOAD'} {op.array}[{idx}]"
     if isinstance(op, Store):
         idx = ", ".join(str(i) for i in op.indices)
         return f"STORE {op.array}[{idx}] = {op.value}"

@@ -174,6 +174,9 @@ class _Lowerer:
         self.deferred: dict[cst.Assign, list[Reg]] = {}
         #: inside the parallel loop's body: the register holding the iteration number
         self.iteration: Reg | None = None
+        #: the parallel loop's loads and the array slots it stores to, helpers inlined (LOAD_RO)
+        self.par_loads: list[Load] = []
+        self.par_stored: set[int] = set()
         #: where the main context goes on after the parallel loop
         self.after_parallel: Block
         #: the task being lowered (its spawn's location), and each spawn's result registers
@@ -220,6 +223,11 @@ class _Lowerer:
             # Code after a return/break/continue: unreachable, kept in a block pruned later.
             self.start(self.new_block("dead"))
         self.block.append(op)
+        if self.parallel is not None:
+            if isinstance(op, Load):
+                self.par_loads.append(op)
+            elif isinstance(op, Store):
+                self.par_stored.add(op.array.slot)
 
     def jump(self, target: Block, loc: Loc) -> None:
         if not self.block.terminated:
@@ -710,8 +718,19 @@ class _Lowerer:
         self.start(exit_)
         self.emit(IterEnd(Opcode.LOOP_EXIT, (), loc))
         self.start(self.after_parallel)
+        self.mark_read_only()
         self.parallel = None
         self.iteration = None
+
+    def mark_read_only(self) -> None:
+        """A load of an array argument that no store of the parallel loop (helpers inlined, any
+        path, dead code too) writes reads no shared data: LOAD_RO, which the core serves from its
+        private L1 even inside a segment. Cells are always shared; two arguments that overlap in
+        memory are caught by the engine, which keeps such a LOAD_RO on the ring."""
+        params = {p.slot for p in self.fn.params if isinstance(p, ArraySlot)}
+        for load in self.par_loads:
+            load.read_only = load.array.slot in params and load.array.slot not in self.par_stored
+        self.par_loads, self.par_stored = [], set()
 
     def range_test(self, at: Reg, stop: Reg, step: Reg, loc: Loc) -> Reg:
         if step.const is not None:

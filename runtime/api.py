@@ -116,10 +116,10 @@ def _kernel_error(outcome: binding.RunOutcome, encoded: Encoded, arrays: list[An
         kind, text = encoded.raises[outcome.pc]
         message = text or ("assertion failed" if kind == "assertion" else message)
     op, aux = encoded.code[outcome.pc][0], encoded.code[outcome.pc][1]
-    if cls is KernelIndexError and op in (Opcode.LOAD, Opcode.STORE_I, Opcode.STORE_F):
+    if cls is KernelIndexError and op in (Opcode.LOAD, Opcode.LOAD_RO, Opcode.STORE_I, Opcode.STORE_F):
         slot = arrays[aux]
         if slot.type.is_list:
-            what = "list index" if op == Opcode.LOAD else "list assignment index"
+            what = "list index" if op in (Opcode.LOAD, Opcode.LOAD_RO) else "list assignment index"
             message = f"{what} out of range"
         message = f"{message} (array '{slot.name}')"
     return cls(message, loc)

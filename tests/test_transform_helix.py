@@ -158,8 +158,9 @@ def test_float_sum_stays_in_an_ordered_segment() -> None:
             #   segment 0 protects s (line 4)
             seg0 = shared(0, s=s)
             for i in prange(0, len(xs), 1, segments=1, signals="uncoupled"):
+                s_term = xs[i] * 0.5
                 wait(0)
-                seg0.s += xs[i] * 0.5
+                seg0.s += s_term
                 signal(0)
             s = seg0.s
             return s
@@ -267,8 +268,9 @@ def test_cell_update_is_hoisted_next_to_its_segment() -> None:
             wait(1)
             tot[lo[k]] = c
             signal(1)
+            s_term = c * 0.5
             wait(2)
-            seg2.s += c * 0.5
+            seg2.s += s_term
             signal(2)
         n = seg0.n
         s = seg2.s
@@ -318,6 +320,84 @@ def test_hoisted_cell_update_raises_the_same_on_the_simulator(machine: str, sign
     assert a[3][10].tolist() == [0, 9] and not a[3][11:].any()  # nothing past the raise
     for x, y in zip(a, b):
         assert_same(x, y)
+
+OPERAND = """\
+def change(idx, new, old, tmp):
+    d = 0.0
+    for k in range(len(idx)):
+        net = idx[k]
+        c = new[k] * 2.0
+        tmp[net] = c
+        d += c - old[net]
+    return d
+"""
+
+
+def _segment_of(source: str, k: int) -> str:
+    """The statements from the one before ``wait(k)`` to ``signal(k)``."""
+    lines = source.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip() == f"wait({k})")
+    end = next(i for i, line in enumerate(lines) if i > at and line.strip() == f"signal({k})")
+    return "\n".join(line.strip() for line in lines[at - 1:end + 1])
+
+
+def test_operand_of_a_read_only_array_leaves_the_segment() -> None:
+    # old[] is never written in the loop: its load (and the subtraction) run before wait(1)
+    after, loops = transform(OPERAND, "change")
+    assert loops == {"change/L1": "HELIX, uncoupled, 2 segments"}
+    assert _segment_of(after, 1) == "d_term = c - old[net]\nwait(1)\nseg1.d += d_term\nsignal(1)"
+    idx = np.array([3, 0, 2, 2, 1], dtype=np.int64)
+    new = np.array([0.5, -1.25, 3.0, 7.5, 1e-3])
+    old = np.array([0.1, 0.2, 0.3, 0.4])
+    check_same(OPERAND, after, "change", (idx, new, old, np.zeros(4)))
+
+
+@pytest.mark.parametrize("written", [
+    "        old[net] = c\n",                  # the array itself, anywhere in the loop
+    "        bump(old, net)\n",                # through a helper's store
+])
+def test_operand_of_an_array_the_loop_writes_stays_in_the_segment(written: str) -> None:
+    helper = "def bump(a, i):\n    a[i] += 1.0\n\n\n" if "bump" in written else ""
+    before = helper + OPERAND.replace("        d += c - old[net]\n", "        d += c - old[net]\n" + written)
+    after, _ = transform(before, "change")
+    assert "d_term" not in after
+    assert "\nwait(1)\nseg1.d += c - old[net]\n" in _segment_of(after, 1)
+
+
+def test_operand_of_a_rebound_parameter_stays_in_the_segment() -> None:
+    # old may name tmp (which the loop writes): the kernel rebinds it before the loop
+    before = OPERAND.replace("    d = 0.0\n", "    d = 0.0\n    if len(idx) > 9:\n        old = tmp\n")
+    after, _ = transform(before, "change")
+    assert "d_term" not in after and "d += c - old[net]" in after
+
+
+@pytest.mark.parametrize("machine,signals", [("helixrc16", "uncoupled"), ("conventional16", "coupled")])
+def test_hoisted_operand_gives_the_same_results_and_exception_on_the_simulator(machine: str, signals: str) -> None:
+    import helixrc
+
+    after, _ = transform(OPERAND, "change", signals)
+    rng = np.random.default_rng(5)
+    idx = rng.integers(0, 40, size=64).astype(np.int64)
+    new, old = rng.random(64), rng.random(40)
+    for bad in (None, 37):  # iteration 37 reads old[] out of range, after its tmp[] write
+        i = idx.copy()
+        if bad is not None:
+            i[bad] = 40
+        outcomes = []
+        for source in (OPERAND, after):
+            a = (i.copy(), new.copy(), old.copy(), np.zeros(41))
+            try:
+                value = helixrc.simulate(source, a, machine=machine, check=1).value
+            except IndexError as err:
+                value = str(err).split(": ", 1)[1]
+            outcomes.append((value, a))
+        (want, a), (got, b) = outcomes
+        assert_same(want, got)
+        for x, y in zip(a, b):
+            assert_same(x, y)
+        if bad is not None:
+            assert isinstance(got, str) and b[3][40] != 0.0  # tmp[40] written before the raise
+
 
 NESTED = """\
 def rows(a, out):

@@ -154,7 +154,8 @@ typedef struct csim_config {
                                     (used when cores share no communication model: cores == 1) */
     int64_t signals;             /* 0 uncoupled, 1 coupled, 2 either: a loop transformed for the
                                     other semantics is CSIM_BAD_PARALLEL */
-    int64_t ring_cache;          /* 1: segment accesses and signals go through the ring cache */
+    int64_t ring_cache;          /* 1: segment accesses (but LOAD_RO) and signals go through the
+                                    ring cache */
     int64_t ring_size;           /* bytes of one ring node's array */
     int64_t ring_ways;
     int64_t ring_hit_latency;    /* a load served by the core's own node */
@@ -226,6 +227,7 @@ typedef struct csim_comm_stats {
     uint64_t ring_link_stalls, ring_core_stalls, ring_peak_inject_queue, ring_peak_signals;
     uint64_t ring_hits, ring_hits_in_flight, ring_misses, ring_evictions, ring_writebacks;
     uint64_t ring_flushes;
+    uint64_t ring_private_loads; /* LOAD_RO in a segment: not shared data, served by the L1 */
     uint64_t coh_c2c_transfers, coh_invalidations, coh_upgrades, coh_flag_transfers;
 } csim_comm_stats;
 

@@ -184,7 +184,7 @@ static inline __attribute__((always_inline)) int step(core *c, ctx *x, sched *s,
         uint64_t a_ = (addr);                                                  \
         if (checking)                                                          \
             TRY(sched_check(s, x, in->aux, a_, 1, pc, issue));                 \
-        uint64_t stall_ = sched_mem_latency(s, x, a_, issue, 1, NULL);         \
+        uint64_t stall_ = sched_mem_latency(s, x, a_, issue, 1, 1, NULL);      \
         if (stall_ != 0 && issue + stall_ > fetch_ready) {                     \
             fetch_ready = issue + stall_;                                      \
             fetch_cat = CSIM_CAT_COMM;                                         \
@@ -532,7 +532,8 @@ static inline __attribute__((always_inline)) int step(core *c, ctx *x, sched *s,
             SET_I(IC > 0 ? IA < IB : IA > IB);
             break;
 
-        case OP_LOAD: {
+        case OP_LOAD:
+        case OP_LOAD_RO: {
             const csim_array *arr = &arrays[in->aux];
             int64_t off;
             TRY(element_offset(arr, regs, in, &off, msg, msg_size));
@@ -577,7 +578,8 @@ static inline __attribute__((always_inline)) int step(core *c, ctx *x, sched *s,
                 TRY(sched_check(s, x, in->aux, addr, 0, pc, issue));
             /* Timing: the level that serves the line decides the latency and the stall cause. */
             unsigned level;
-            uint64_t lat = sched_mem_latency(s, x, addr, issue, 0, &level);
+            int shared = in->op == OP_LOAD || s->overlapping[in->aux];
+            uint64_t lat = sched_mem_latency(s, x, addr, issue, 0, shared, &level);
             loads++;
             ready[in->dst] = issue + lat;
             why[in->dst] = (uint8_t)level;

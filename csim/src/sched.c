@@ -74,6 +74,41 @@ static int init_models(sched *s, const csim_config *config, core *c)
     return CSIM_OK;
 }
 
+/* The simulated bytes [*lo, *hi) an array's elements may touch; 8 bytes past the last element
+   (the widest dtype) so that the extent never falls short. */
+static void array_extent(const csim_array *a, uint64_t *lo, uint64_t *hi)
+{
+    *lo = *hi = a->sim_addr;
+    for (int32_t d = 0; d < a->ndim; d++) {
+        if (a->shape[d] == 0) {
+            *hi = *lo;
+            return;
+        }
+        int64_t span = (a->shape[d] - 1) * a->strides[d];
+        if (span < 0)
+            *lo -= (uint64_t)-span;
+        else
+            *hi += (uint64_t)span;
+    }
+    *hi += 8;
+}
+
+/* out[k] = 1 for each array slot whose memory overlaps another's: the lowering marks a LOAD_RO
+   by slot, so a store through an overlapping slot could write what it reads. */
+static void mark_overlapping(const csim_array *arrays, int32_t n, uint8_t *out)
+{
+    for (int32_t i = 0; i < n; i++) {
+        uint64_t lo1, hi1;
+        array_extent(&arrays[i], &lo1, &hi1);
+        for (int32_t j = 0; j < i; j++) {
+            uint64_t lo2, hi2;
+            array_extent(&arrays[j], &lo2, &hi2);
+            if (lo1 < hi2 && lo2 < hi1)
+                out[i] = out[j] = 1;
+        }
+    }
+}
+
 int sched_init(sched *s, const csim_config *config, const csim_program *program, core *c,
                cache *l1s, cache *l2, bpred *bps)
 {
@@ -112,8 +147,11 @@ int sched_init(sched *s, const csim_config *config, const csim_program *program,
     if (s->main_msg == NULL)
         return CSIM_NO_MEMORY;
     s->unshadowed = calloc(program->narrays > 0 ? (size_t)program->narrays : 1, 1);
-    if (s->workers == NULL || s->exit_msg == NULL || s->unshadowed == NULL)
+    s->overlapping = calloc(program->narrays > 0 ? (size_t)program->narrays : 1, 1);
+    if (s->workers == NULL || s->exit_msg == NULL || s->unshadowed == NULL
+        || s->overlapping == NULL)
         return CSIM_NO_MEMORY;
+    mark_overlapping(program->arrays, program->narrays, s->overlapping);
     for (int32_t r = 0; r < program->nreductions; r++) {
         const csim_reduction *red = &program->reductions[r];
         s->unshadowed[red->tag_slot] = 1;
@@ -163,6 +201,7 @@ void sched_free(sched *s)
     free(s->sig_arrive);
     readyq_free(&s->ready);
     free(s->unshadowed);
+    free(s->overlapping);
     if (s->workers != NULL)
         for (int32_t k = 0; k < s->nworkers; k++)
             ctx_free(&s->workers[k]);
@@ -220,9 +259,11 @@ static uint64_t cache_path(sched *s, cache *l1, uint64_t addr, uint64_t t, int i
 }
 
 uint64_t sched_mem_latency(sched *s, ctx *x, uint64_t addr, uint64_t t, int is_store,
-                           unsigned *level)
+                           int shared, unsigned *level)
 {
-    if (s->ring_on && x->nopen > 0) {
+    if (s->ring_on && x->nopen > 0 && !shared)
+        s->private_loads++;                 /* not shared data: the L1 path, as outside segments */
+    if (s->ring_on && x->nopen > 0 && shared) {
         if (is_store)
             return ring_store(&s->rc, x->core, addr, t) - t;
         unsigned from = CSIM_CAT_COMM;

@@ -144,6 +144,9 @@ typedef struct sched {
     int check_on, checking;  /* checking: check_on while a loop runs */
     check ck;
     uint8_t *unshadowed;     /* per array slot: 1 for reduction copies and tags (private) */
+    uint8_t *overlapping;    /* per array slot: 1 if its memory may overlap another slot's (its
+                                LOAD_RO stays on the ring: a store through the other may alias) */
+    uint64_t private_loads;  /* LOAD_RO in an open segment sent to the L1 instead of the ring */
     /* stop state */
     int done;
     int final_status;
@@ -188,13 +191,14 @@ void sched_free(sched *s);
 
 /* The load-to-use latency of a load by context x, issued at cycle t, of simulated address addr
    (*level, if not NULL, gets the csim_cat of its stall), or the cycles a store stalls the core.
-   Inside a segment with the ring cache: x's ring node (a miss is fetched by the owner through
-   its L1 path); otherwise the private L1 of x's core, the shared L2, DRAM (with dram_on, an
+   Inside a segment with the ring cache, for shared data (shared != 0: every store, and every load
+   but a LOAD_RO of an array that overlaps no other): x's ring node (a miss is fetched by the
+   owner through its L1 path); otherwise the private L1 of x's core, the shared L2, DRAM (with dram_on, an
    L2 miss queues for its channel and an L2 hit on a line in flight waits for its fill), plus
    the coherence directory's transfer (cores > 1; a store invalidates the other L1s' copies and
    does not stall: the store buffer hides it). */
 uint64_t sched_mem_latency(sched *s, ctx *x, uint64_t addr, uint64_t t, int is_store,
-                           unsigned *level);
+                           int shared, unsigned *level);
 /* The cycle at which worker to sees signal sig of segment seg: with the ring, its arrival at
    to's core's node; with coherence, when to's spin on the sender's flag line sees it; otherwise
    sig->sent + signal_latency across cores, sig->sent on the same core (SMT siblings too). */

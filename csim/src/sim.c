@@ -580,6 +580,7 @@ void csim_get_comm_stats(const csim_sim *sim, csim_comm_stats *out)
         out->ring_evictions = r->evictions;
         out->ring_writebacks = r->writebacks;
         out->ring_flushes = r->flushes;
+        out->ring_private_loads = s->private_loads;
     }
     if (s->coh_on) {
         out->coh_c2c_transfers = c->c2c_transfers;

@@ -97,6 +97,7 @@ def _analyze_loop(cfg: CFG, loop: LoopNode, kinds: dict[str, str], independent: 
     opaque = [(c, nodes[n].line) for n in sorted(loop.body) for c in nodes[n].opaque_calls]
     verdict, share = decide(facts, scalars, graph, segments, opaque)
     calls = tuple(sorted({c for n in loop.body for c in nodes[n].calls}))
+    written = tuple(sorted({a.array for n in loop.body for a in nodes[n].accesses if a.write}))
     floats = tuple(sorted(v for v, i in scalars.infos.items() if i.needs_reassociation))
     return LoopAnalysis(
         id=loop.id,
@@ -117,6 +118,7 @@ def _analyze_loop(cfg: CFG, loop: LoopNode, kinds: dict[str, str], independent: 
         assumptions=tuple(arrays.assumptions),
         parallel_share=share,
         helper_calls=calls,
+        written_arrays=written,
     )
 
 

@@ -229,6 +229,9 @@ class LoopAnalysis:
     parallel_share: float = 1.0
     #: helper kernels called inside the loop
     helper_calls: tuple[str, ...] = ()
+    #: arrays a store in the loop may write, helpers' stores included ("*": an array local that
+    #: may stand for several arrays); an array outside it is read-only in the loop
+    written_arrays: tuple[str, ...] = ()
 
 
 @dataclass

@@ -16,6 +16,7 @@ from helixrc.passes.transform.cst_tools import (
     Cells,
     Jumps,
     Rename,
+    assigned_names,
     block,
     bound_before,
     call,
@@ -34,7 +35,7 @@ from helixrc.passes.transform.cst_tools import (
 )
 from helixrc.passes.transform.independence import guarded, independence_check
 from helixrc.passes.transform.records import Options, Overlap, Refused, Seg, merge
-from helixrc.passes.transform.schedule import gather, schedule
+from helixrc.passes.transform.schedule import gather, hoist_operands, schedule
 
 
 @dataclass
@@ -204,6 +205,13 @@ class LoopRewriter:
         shared = {x for s in segs for x in s.scalars} | {i.name for g in self.reductions.values() for i in g}
         body = gather(body, self.holders, self.prologue, {s.index: s.scalars for s in segs}, shared)
         body = schedule(body, self.holders, self.prologue, shared)
+        body, replaced = hoist_operands(body, self.holders, self.prologue, {s.index: s.scalars for s in segs},
+                                        shared, self._read_only(), self._fresh)
+        for old, new in replaced.items():
+            for found in (*self.hits.values(), *self.holders.values()):
+                if old in found:
+                    found.remove(old)
+                    found.add(new)
         self.cellvar = {s.index: self._fresh(f"seg{s.index}") for s in segs if s.scalars or s.prologue}
         self.cell_of = {x: s.index for s in segs for x in s.scalars}
         self.over = ""
@@ -277,6 +285,15 @@ class LoopRewriter:
         for st in body:
             visit(st)
         return out
+
+    def _read_only(self) -> set[str]:
+        """The kernel's parameters that no store of the loop may write (helpers' stores included)
+        and that the kernel never rebinds: arrays read-only in the loop, as the analysis sees
+        distinct parameters (not overlapping in memory, one of its stated assumptions)."""
+        written = set(self.loop.written_arrays)
+        if "*" in written:
+            return set()
+        return {p.name.value for p in self.fn.params.params} - written - assigned_names(self.fn)
 
     def _fresh(self, base: str) -> str:
         name = base

@@ -34,16 +34,28 @@ The crossed code may touch memory and raise: a cell lives in the kernel's frame 
 an array, and it is read after the loop only when the loop ends normally), so which exception an
 iteration raises and what memory holds then are the same. The segments' brackets then no longer
 overlap, so they need not be merged, and the code between them (``cost``) leaves every segment.
+
+Last, :func:`hoist_operands` computes the operand of a segment's opening cell update before the
+segment when it reads no cell and no array the loop writes (private names, literals, arithmetic,
+``int``/``float`` and elements of read-only arrays)::
+
+    delta += c - net_cost[net]   ->  delta_term = c - net_cost[net]
+                                     delta += delta_term
+
+Python evaluates the whole right-hand side before it adds, so only the read of the cell moves
+after it; a cell read cannot raise, so the results and the exception a failing iteration raises
+are the same. The operand's loads (of data no iteration writes) and their latency leave the
+segment, where they would hold up every later iteration.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 import libcst as cst
 from helixrc.passes.transform.cst_tools import level_jumps, walk
 
-__all__ = ["gather", "schedule"]
+__all__ = ["gather", "hoist_operands", "schedule"]
 
 _PURE_OPS = (cst.Add, cst.Subtract, cst.Multiply)
 
@@ -117,6 +129,79 @@ def gather(
                 out[prev + 1:j + 1] = [st, *out[prev + 1:j]]
             j += 1
     return out
+
+
+def hoist_operands(
+    body: Sequence[cst.BaseStatement],
+    holders: Mapping[int, Collection[cst.CSTNode]],
+    prologue: bool,
+    cells: Mapping[int, Collection[str]],
+    shared: Collection[str],
+    read_only: Collection[str],
+    fresh: Callable[[str], str],
+) -> tuple[list[cst.BaseStatement], dict[cst.BaseStatement, cst.BaseStatement]]:
+    """``body`` with the operand of each segment's first statement, when it is an update of one
+    of the segment's own cells (``cell = e`` or ``cell op= e``), assigned to a fresh private name
+    just before it; and each statement so replaced mapped to its replacement.
+
+    ``e`` qualifies when it names no cell or reduction copy (``shared``), indexes only arrays in
+    ``read_only`` (arrays the loop never writes), and is more than a name or a literal. Only
+    top-level statements that hold one segment alone are split; the prologue is left alone.
+    """
+    out = list(body)
+    replaced: dict[cst.BaseStatement, cst.BaseStatement] = {}
+    for k, hs in holders.items():
+        own = set(cells.get(k, ()))
+        first = next((i for i, st in enumerate(out) if st in hs), None)
+        if not own or first is None or (prologue and k == 0):
+            continue
+        st = out[first]
+        if any(st in ws for j, ws in holders.items() if j != k):
+            continue
+        if not isinstance(st, cst.SimpleStatementLine) or len(st.body) != 1:
+            continue
+        small = st.body[0]
+        if isinstance(small, cst.Assign) and len(small.targets) == 1:
+            target = small.targets[0].target
+        elif isinstance(small, cst.AugAssign):
+            target = small.target
+        else:
+            continue
+        value = small.value
+        if (not isinstance(target, cst.Name) or target.value not in own
+                or isinstance(value, (cst.Name, cst.Integer, cst.Float))
+                or not _operand(value, shared, read_only)):
+            continue
+        name = fresh(f"{target.value}_term")
+        temp = cst.SimpleStatementLine(
+            body=[cst.Assign(targets=[cst.AssignTarget(target=cst.Name(name))], value=value)],
+            leading_lines=st.leading_lines,
+        )
+        new = st.with_changes(body=[small.with_changes(value=cst.Name(name))], leading_lines=())
+        out[first:first + 1] = [temp, new]
+        replaced[st] = new
+    return out, replaced
+
+
+def _operand(e: cst.BaseExpression, shared: Collection[str], read_only: Collection[str]) -> bool:
+    """Private names, literals, arithmetic, ``int(x)``/``float(x)`` and elements of read-only arrays."""
+    if isinstance(e, cst.Name):
+        return e.value not in shared
+    if isinstance(e, (cst.Integer, cst.Float)):
+        return True
+    if isinstance(e, cst.BinaryOperation):
+        return _operand(e.left, shared, read_only) and _operand(e.right, shared, read_only)
+    if isinstance(e, cst.UnaryOperation):
+        return _operand(e.expression, shared, read_only)
+    if isinstance(e, cst.Subscript):
+        return (isinstance(e.value, cst.Name) and e.value.value in read_only
+                and all(isinstance(el.slice, cst.Index) and _operand(el.slice.value, shared, read_only)
+                        for el in e.slice))
+    if isinstance(e, cst.Call):
+        return (isinstance(e.func, cst.Name) and e.func.value in ("int", "float") and len(e.args) == 1
+                and e.args[0].keyword is None and not e.args[0].star
+                and _operand(e.args[0].value, shared, read_only))
+    return False
 
 
 def _cell_update(st: cst.BaseStatement, own: Collection[str], shared: Collection[str]) -> bool:
