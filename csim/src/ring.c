@@ -120,8 +120,9 @@ int ring_init(ring *r, const ring_params *p, char *msg, size_t msg_size)
     r->signal_head = calloc((size_t)n, sizeof *r->signal_head);
     r->port_free = calloc((size_t)n, sizeof *r->port_free);
     r->scratch = malloc((size_t)per_node * sizeof *r->scratch);
+    r->written = malloc((size_t)(n * per_node + n) * sizeof *r->written);
     if (!r->lines || !r->links || !r->inject_departs || !r->inject_head || !r->signal_done
-        || !r->signal_head || !r->port_free || !r->scratch) {
+        || !r->signal_head || !r->port_free || !r->scratch || !r->written) {
         ring_free(r);
         snprintf(msg, msg_size, "out of memory for a ring of %lld nodes", (long long)n);
         return CSIM_NO_MEMORY;
@@ -144,6 +145,7 @@ void ring_free(ring *r)
     free(r->signal_head);
     free(r->port_free);
     free(r->scratch);
+    free(r->written);
     *r = (ring){0};
 }
 
@@ -198,6 +200,7 @@ static void write_back(ring *r, int64_t node, uint64_t word, uint64_t t)
     uint64_t start = max_u64(r->port_free[owner], t + (uint64_t)(h * r->p.hop_latency));
     r->port_free[owner] = start + (uint64_t)r->p.writeback_cycles;
     r->stats.writebacks++;
+    r->written[r->nwritten++] = (ring_writeback){word * (uint64_t)r->p.word_bytes, start};
     for (int64_t m = 0; m < r->p.nodes; m++) {
         ring_line *l = lookup(r, m, word, 0);
         if (l != NULL)
@@ -428,8 +431,11 @@ uint64_t ring_flush(ring *r, uint64_t t)
         int64_t count = 0;
         for (int64_t i = 0; i < per_node; i++)
             if (lines[i].word != RING_MISS && lines[i].dirty
-                && ring_owner(r, lines[i].word * (uint64_t)r->p.word_bytes) == o)
+                && ring_owner(r, lines[i].word * (uint64_t)r->p.word_bytes) == o) {
                 r->scratch[count++] = lines[i].ready;
+                r->written[r->nwritten++] = (ring_writeback){
+                    lines[i].word * (uint64_t)r->p.word_bytes, max_u64(lines[i].ready, t)};
+            }
         /* The L1 port takes the words as they arrive, one every writeback_cycles. */
         qsort(r->scratch, (size_t)count, sizeof *r->scratch, cmp_u64);
         uint64_t port = max_u64(r->port_free[o], t);
@@ -442,4 +448,11 @@ uint64_t ring_flush(ring *r, uint64_t t)
     clear_lines(r);
     r->stats.flushes++;
     return done;
+}
+
+const ring_writeback *ring_take_writebacks(ring *r, int64_t *n)
+{
+    *n = r->nwritten;
+    r->nwritten = 0;
+    return r->written;
 }

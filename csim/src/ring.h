@@ -89,6 +89,13 @@ typedef struct ring_slot {
     uint8_t signals;
 } ring_slot;
 
+/* A dirty word an owner wrote to its L1 at cycle t: a store of that core, as the coherent
+   hierarchy sees it (the caller applies it: ring_take_writebacks). */
+typedef struct ring_writeback {
+    uint64_t addr;
+    uint64_t t;
+} ring_writeback;
+
 typedef struct ring {
     ring_params p;
     int64_t nsets;             /* sets per node array */
@@ -100,6 +107,9 @@ typedef struct ring {
     int64_t *signal_head;
     uint64_t *port_free;       /* per owner node: its L1 port is free from this cycle */
     uint64_t *scratch;         /* nsets * ways cycles: ring_flush sorts one node's words here */
+    ring_writeback *written;   /* the write-backs to L1 since ring_take_writebacks (at most
+                                  every line plus one per node: taken after each call) */
+    int64_t nwritten;
     ring_stats stats;
 } ring;
 
@@ -127,5 +137,8 @@ uint64_t ring_signal(ring *r, int64_t node, uint64_t t, uint64_t *arrival);
 /* The loop ended at cycle t: every owner writes its dirty words back to L1; returns the cycle
    the last write is done (at least t). Empties every node's array. */
 uint64_t ring_flush(ring *r, uint64_t t);
+/* The write-backs to L1 that ring_store, ring_fill and ring_flush made since the last call
+   (*n of them; the array stays valid until the next ring call), and forget them. */
+const ring_writeback *ring_take_writebacks(ring *r, int64_t *n);
 
 #endif

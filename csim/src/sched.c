@@ -258,31 +258,18 @@ static uint64_t cache_path(sched *s, cache *l1, uint64_t addr, uint64_t t, int i
     return is_store ? 0 : s->lat_l1 + s->lat_l2 + s->lat_dram;
 }
 
-uint64_t sched_mem_latency(sched *s, ctx *x, uint64_t addr, uint64_t t, int is_store,
-                           int shared, unsigned *level)
+/* An access of core's L1 at cycle t through the coherent hierarchy: the cache levels, then the
+   directory (a store invalidates the other copies; a load of a line another core wrote pays the
+   transfer, charged to communication). */
+static uint64_t coherent_path(sched *s, int32_t core, uint64_t addr, uint64_t t, int is_store,
+                              unsigned *level)
 {
-    if (s->ring_on && x->nopen > 0 && !shared)
-        s->private_loads++;                 /* not shared data: the L1 path, as outside segments */
-    if (s->ring_on && x->nopen > 0 && shared) {
-        if (is_store)
-            return ring_store(&s->rc, x->core, addr, t) - t;
-        unsigned from = CSIM_CAT_COMM;
-        uint64_t ready = ring_load(&s->rc, x->core, addr, t);
-        if (ready == RING_MISS) {           /* the owner fetches it through its L1 */
-            int64_t owner = ring_owner(&s->rc, addr);
-            uint64_t fetch = cache_path(s, &s->l1s[owner], addr, t, 0, &from);
-            ready = ring_fill(&s->rc, x->core, addr, t, fetch);
-        }
-        if (level != NULL)
-            *level = from;
-        return ready - t;
-    }
-    uint64_t lat = cache_path(s, x->l1, addr, t, is_store, level);
+    uint64_t lat = cache_path(s, &s->l1s[core], addr, t, is_store, level);
     if (!s->coh_on)
         return lat;
     coh_result r;
-    int st = is_store ? coh_store(&s->coh, x->core, addr, (int64_t)t, &r)
-                      : coh_load(&s->coh, x->core, addr, (int64_t)t, &r);
+    int st = is_store ? coh_store(&s->coh, core, addr, (int64_t)t, &r)
+                      : coh_load(&s->coh, core, addr, (int64_t)t, &r);
     if (st != CSIM_OK) {
         s->model_status = st;
         return lat;
@@ -294,6 +281,42 @@ uint64_t sched_mem_latency(sched *s, ctx *x, uint64_t addr, uint64_t t, int is_s
     if (level != NULL)
         *level = CSIM_CAT_COMM;
     return lat + (uint64_t)r.extra;
+}
+
+/* The words the ring's owners just wrote back to their L1s are those cores' stores to the
+   coherent hierarchy: other cores' copies of the lines go stale. */
+static void apply_writebacks(sched *s)
+{
+    int64_t n;
+    const ring_writeback *w = ring_take_writebacks(&s->rc, &n);
+    for (int64_t i = 0; i < n; i++)
+        coherent_path(s, (int32_t)ring_owner(&s->rc, w[i].addr), w[i].addr, w[i].t, 1, NULL);
+}
+
+uint64_t sched_mem_latency(sched *s, ctx *x, uint64_t addr, uint64_t t, int is_store,
+                           int shared, unsigned *level)
+{
+    if (s->ring_on && x->nopen > 0 && !shared)
+        s->private_loads++;                 /* not shared data: the L1 path, as outside segments */
+    if (s->ring_on && x->nopen > 0 && shared) {
+        uint64_t ready;
+        unsigned from = CSIM_CAT_COMM;
+        if (is_store) {
+            ready = ring_store(&s->rc, x->core, addr, t);
+        } else {
+            ready = ring_load(&s->rc, x->core, addr, t);
+            if (ready == RING_MISS) {       /* the owner fetches it through its L1 */
+                int32_t owner = (int32_t)ring_owner(&s->rc, addr);
+                uint64_t fetch = coherent_path(s, owner, addr, t, 0, &from);
+                ready = ring_fill(&s->rc, x->core, addr, t, fetch);
+            }
+            if (level != NULL)
+                *level = from;
+        }
+        apply_writebacks(s);
+        return ready - t;
+    }
+    return coherent_path(s, x->core, addr, t, is_store, level);
 }
 
 uint64_t sched_signal_arrival(sched *s, int32_t seg, const sched_signal *sig, int32_t to)
@@ -714,6 +737,7 @@ static int end_loop(sched *s)
             end = s->workers[k].cycle;
     if (s->ring_on) {                       /* the owners write the dirty words back */
         uint64_t flushed = ring_flush(&s->rc, end);
+        apply_writebacks(s);
         m->busy += flushed - end;
         m->cat[CSIM_CAT_COMM] += flushed - end;
         end = flushed;
