@@ -287,6 +287,8 @@ static uint64_t coherent_path(sched *s, int32_t core, uint64_t addr, uint64_t t,
    coherent hierarchy: other cores' copies of the lines go stale. */
 static void apply_writebacks(sched *s)
 {
+    if (s->rc.nwritten == 0)                /* the common case: no eviction, no flush */
+        return;
     int64_t n;
     const ring_writeback *w = ring_take_writebacks(&s->rc, &n);
     for (int64_t i = 0; i < n; i++)
@@ -296,27 +298,28 @@ static void apply_writebacks(sched *s)
 uint64_t sched_mem_latency(sched *s, ctx *x, uint64_t addr, uint64_t t, int is_store,
                            int shared, unsigned *level)
 {
-    if (s->ring_on && x->nopen > 0 && !shared)
-        s->private_loads++;                 /* not shared data: the L1 path, as outside segments */
-    if (s->ring_on && x->nopen > 0 && shared) {
-        uint64_t ready;
-        unsigned from = CSIM_CAT_COMM;
-        if (is_store) {
-            ready = ring_store(&s->rc, x->core, addr, t);
-        } else {
-            ready = ring_load(&s->rc, x->core, addr, t);
-            if (ready == RING_MISS) {       /* the owner fetches it through its L1 */
-                int32_t owner = (int32_t)ring_owner(&s->rc, addr);
-                uint64_t fetch = coherent_path(s, owner, addr, t, 0, &from);
-                ready = ring_fill(&s->rc, x->core, addr, t, fetch);
-            }
-            if (level != NULL)
-                *level = from;
-        }
-        apply_writebacks(s);
-        return ready - t;
+    if (!s->ring_on || x->nopen == 0)
+        return coherent_path(s, x->core, addr, t, is_store, level);
+    if (!shared) {                          /* not shared data: the L1 path, as outside segments */
+        s->private_loads++;
+        return coherent_path(s, x->core, addr, t, is_store, level);
     }
-    return coherent_path(s, x->core, addr, t, is_store, level);
+    uint64_t ready;
+    if (is_store) {
+        ready = ring_store(&s->rc, x->core, addr, t);
+    } else {
+        unsigned from = CSIM_CAT_COMM;
+        ready = ring_load(&s->rc, x->core, addr, t);
+        if (ready == RING_MISS) {           /* the owner fetches it through its L1 */
+            int32_t owner = (int32_t)ring_owner(&s->rc, addr);
+            uint64_t fetch = coherent_path(s, owner, addr, t, 0, &from);
+            ready = ring_fill(&s->rc, x->core, addr, t, fetch);
+        }
+        if (level != NULL)
+            *level = from;
+    }
+    apply_writebacks(s);                    /* a store or a fill may have evicted a dirty word */
+    return ready - t;
 }
 
 uint64_t sched_signal_arrival(sched *s, int32_t seg, const sched_signal *sig, int32_t to)
