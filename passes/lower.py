@@ -1165,6 +1165,10 @@ class _Lowerer:
         check = self.scope.types.parallel.checks.get(node)
         if check is not None:
             return self.move(want, lower_independent(self, check, loc), loc)
+        names = self.scope.types.parallel.dtype_checks.get(node)
+        if names is not None:  # the dtypes are the signature's: a constant
+            wide = all(self.scope.arrays[n].type.is_list or self.scope.arrays[n].type.dtype == "int64" for n in names)
+            return self.move(want, self.const(wide, BOOL), loc)
         if self.is_helper(node):
             (result,) = self.helper_call(node)
             return self.move(want, result, loc)
