@@ -27,8 +27,7 @@ Splitting on a saved test, ``bool(test)`` (what ``if`` applies to it), is always
 statement ``X`` of ``k`` below a statement ``Y`` of ``j`` is exact when neither can raise and they
 touch disjoint names and arrays (distinct array parameters do not overlap, the analysis's stated
 assumption): then the results and, when a later statement raises, the memory at that point are
-the original's. A statement cannot raise
-when it is ``arr[i] = v`` or ``name = v`` where
+the original's. A statement cannot raise when it is ``arr[i] = v`` or ``name = v`` where
 
 - the index ``i`` is a name that already indexed an array ``w`` on every path to it in this
   iteration (in a statement before the first moved one, in the ``if`` or at the top level before
@@ -37,8 +36,8 @@ when it is ``arr[i] = v`` or ``name = v`` where
   that cannot raise and returns an int (straight-line integer code: ``+ - * & | ^``, shifts by
   literals, ``for`` over ``range`` with one or two arguments) on int arguments (such names, or
   names the iteration set with ``int(...)`` before the ``if``);
-- every array stored holds int64, checked before the loop with ``int64_arrays(...)``, so a 64-bit
-  integer value fits (a value beyond 64 bits is the simulator's documented overflow).
+- every array stored, or whose element is stored, holds int64, checked before the loop with
+  ``int64_arrays(...)``, so a 64-bit integer value fits (a value beyond 64 bits is the simulator's documented overflow).
 
 The checks guard the parallel form; the original loop runs when they fail. When unsure, nothing
 moves and the brackets merge as before.
