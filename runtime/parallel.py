@@ -219,10 +219,12 @@ def independent(array: Any, start: int, stop: int, step: int, *accesses: tuple[A
 
 def int64_arrays(*arrays: Any) -> bool:
     """The run-time check that guards a split ``if`` (passes/transform/split.py): every argument is a
-    NumPy array of int64 (or a list), so storing a 64-bit integer into it cannot raise."""
+    1-d NumPy array of int64 (or a list), so an element is an int and storing a 64-bit integer
+    into one cannot raise."""
     import numpy as np
 
-    return all(isinstance(a, list) or (isinstance(a, np.ndarray) and a.dtype == np.int64) for a in arrays)
+    return all(isinstance(a, list) or (isinstance(a, np.ndarray) and a.dtype == np.int64 and a.ndim == 1)
+               for a in arrays)
 
 
 class Task:

@@ -152,3 +152,25 @@ def helper(text: str) -> cst.FunctionDef:
         "default"])
 def test_int_helper(text: str, ok: bool) -> None:
     assert int_helper(helper(text), ()) is ok
+
+
+def test_int64_arrays_on_cpython() -> None:
+    assert parallel.int64_arrays(np.zeros(3, np.int64), [1.5, 2])
+    assert not parallel.int64_arrays(np.zeros(3, np.int64), np.zeros(3, np.int32))
+    assert not parallel.int64_arrays(np.zeros((3, 2), np.int64))  # an element would be a row
+
+
+@pytest.mark.parametrize("args,want", [
+    ((np.zeros(3, np.int64), [1, 2]), True),
+    ((np.zeros(3, np.int64), np.zeros(3, np.uint64)), False),
+    ((np.zeros((3, 2), np.int64), np.zeros(3, np.int64)), False),
+])
+def test_int64_arrays_is_the_signature_s_constant_on_the_simulator(args: tuple, want: bool) -> None:
+    source = (
+        "from helixrc.parallel import int64_arrays\n\n\n"
+        "def f(a, b):\n    if int64_arrays(a, b):\n        return 1\n    return 0\n"
+    )
+    assert helixrc.simulate(source, args, func="f").value == int(want)
+    scope: dict[str, Any] = {}
+    exec(compile(source, "f.py", "exec"), scope)
+    assert scope["f"](*args) == int(want)

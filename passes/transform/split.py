@@ -36,8 +36,8 @@ the original's. A statement cannot raise when it is ``arr[i] = v`` or ``name = v
   that cannot raise and returns an int (straight-line integer code: ``+ - * & | ^``, shifts by
   literals, ``for`` over ``range`` with one or two arguments) on int arguments (such names, or
   names the iteration set with ``int(...)`` before the ``if``);
-- every array stored, or whose element is stored, holds int64, checked before the loop with
-  ``int64_arrays(...)``, so a 64-bit integer value fits (a value beyond 64 bits is the simulator's documented overflow).
+- every array stored, or whose element is stored, is a 1-d int64 array, checked before the loop
+  with ``int64_arrays(...)``, so an element is an int and a 64-bit integer value fits (a value beyond 64 bits is the simulator's documented overflow).
 
 The checks guard the parallel form; the original loop runs when they fail. When unsure, nothing
 moves and the brackets merge as before.
