@@ -1165,6 +1165,11 @@ class _Lowerer:
         check = self.scope.types.parallel.checks.get(node)
         if check is not None:
             return self.move(want, lower_independent(self, check, loc), loc)
+        names = self.scope.types.parallel.dtype_checks.get(node)
+        if names is not None:  # the dtypes are the signature's: a constant
+            types = [self.scope.arrays[n].type for n in names]
+            wide = all(t.is_list or (t.dtype == "int64" and t.ndim == 1) for t in types)
+            return self.move(want, self.const(wide, BOOL), loc)
         if self.is_helper(node):
             (result,) = self.helper_call(node)
             return self.move(want, result, loc)

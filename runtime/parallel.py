@@ -57,8 +57,8 @@ from typing import Any
 from helixrc.csim.errors import HelixError, Loc
 
 __all__ = [
-    "ProtocolError", "Task", "checking", "is_checking", "independent", "join", "lastprivate", "prange", "prange_while",
-    "reduction", "shared", "signal", "spawn", "wait",
+    "ProtocolError", "Task", "checking", "int64_arrays", "is_checking", "independent", "join", "lastprivate", "prange",
+    "prange_while", "reduction", "shared", "signal", "spawn", "wait",
 ]
 
 _SIGNALS = ("coupled", "uncoupled")
@@ -215,6 +215,16 @@ def independent(array: Any, start: int, stop: int, step: int, *accesses: tuple[A
     pairs = np.unique(np.stack([np.concatenate(elements), np.concatenate(iterations)]), axis=1)
     touching = np.bincount(pairs[0], minlength=n)  # iterations touching each element
     return not (touching[np.unique(np.concatenate(written))] > 1).any()
+
+
+def int64_arrays(*arrays: Any) -> bool:
+    """The run-time check that guards a split ``if`` (passes/transform/split.py): every argument is a
+    1-d NumPy array of int64 (or a list), so an element is an int and storing a 64-bit integer
+    into one cannot raise."""
+    import numpy as np
+
+    return all(isinstance(a, list) or (isinstance(a, np.ndarray) and a.dtype == np.int64 and a.ndim == 1)
+               for a in arrays)
 
 
 class Task:

@@ -740,9 +740,11 @@ def test_sample_request_loop_is_doall_with_int_reductions(kernel: str, acc: str)
 def test_sample_bfs_frontier_step_parallelizes_the_edge_loop() -> None:
     after, loops = transformed_sample("bfs_frontier_step")
     assert loops["bfs_frontier_step/L1"].startswith("refused: dist[] carried on one path")
-    assert loops["bfs_frontier_step/L1.1"] == "HELIX, uncoupled, 1 segment"
-    # the test-and-set and the append are one segment entered on every edge
-    assert "v = int(col[e])\n            wait(0)\n            if dist[v] < 0:" in after
+    assert loops["bfs_frontier_step/L1.1"] == "HELIX, uncoupled, 2 segments"
+    # the test-and-set is entered on every edge; the append, split off on the saved test
+    # (docs/parallel-form.md rule 11), only by the edges that reach a new vertex
+    assert "v = int(col[e])\n            wait(0)\n            cond = bool(dist[v] < 0)\n            if cond:" in after
+    assert "            signal(0)\n            if cond:\n                wait(1)\n" in after
 
 
 def test_sample_order_book_match_is_one_segment_wide() -> None:

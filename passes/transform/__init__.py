@@ -7,6 +7,7 @@ One entry point, :func:`transform_source`; the HELIX transform is split by job:
     relic         a loop split into two tasks for the SMT sibling: spawn, the main context's part, join
     relic_statements  two independent runs of statements: the first spawned, the second the continuation
     independence  a plan's ``assume_independent``: the run-time ``independent(...)`` guard
+    split         an ``if`` holding code of two segments split in two, guarded by ``int64_arrays(...)``
     records       what the modules pass each other: options, segments, refusals
     cst_tools     LibCST helpers and the small transformers the rewrite uses
 """

@@ -119,13 +119,20 @@ def independence_check(
 
 
 def guarded(
-    group: list[cst.BaseStatement], check: str, node: cst.For | cst.While, arrays: tuple[str, ...]
+    group: list[cst.BaseStatement], check: str, node: cst.For | cst.While, arrays: tuple[str, ...],
+    split: str = "",
 ) -> list[cst.BaseStatement]:
-    """``if <check>: <parallel form> else: <the original loop>``; the caller imports ``independent``."""
+    """``if <check>: <parallel form> else: <the original loop>``; the caller imports ``independent``
+    (and ``int64_arrays``). ``arrays`` are the plan's ``assume_independent``, ``split`` the
+    condition a split ``if`` needs (passes/transform/split.py)."""
     comments = list(group[0].leading_lines)  # type: ignore[attr-defined]
     names = ", ".join(f"{a}[]" for a in arrays)
-    comments.append(cst.EmptyLine(comment=cst.Comment(
-        f"#   plan: assumes no loop-carried dependence on {names}; checked here, sequential if not")))
+    if arrays:
+        comments.append(cst.EmptyLine(comment=cst.Comment(
+            f"#   plan: assumes no loop-carried dependence on {names}; checked here, sequential if not")))
+    if split:
+        comments.append(cst.EmptyLine(comment=cst.Comment(
+            "#   a split if moves stores that cannot raise when this holds; checked here, sequential if not")))
     group[0] = group[0].with_changes(leading_lines=())  # type: ignore[call-arg]
     original = node.with_changes(leading_lines=())
     return [cst.If(

@@ -36,6 +36,7 @@ from helixrc.passes.transform.cst_tools import (
 from helixrc.passes.transform.independence import guarded, independence_check
 from helixrc.passes.transform.records import Options, Overlap, Refused, Seg, merge
 from helixrc.passes.transform.schedule import gather, hoist_operands, schedule
+from helixrc.passes.transform.split import Guard, split_ifs
 
 
 @dataclass
@@ -93,9 +94,14 @@ class LoopRewriter:
                 break
             except Overlap as o:
                 segs = merge(segs, o.a, o.b)
+        split = self.guard.text()
+        if self.guard.int64:
+            self.imports.add("int64_arrays")
         if check is not None:
             self.imports.add("independent")
-            group = guarded(group, check, node, arrays)
+            group = guarded(group, f"{check} and {split}" if split else check, node, arrays, split)
+        elif split:
+            group = guarded(group, split, node, (), split)
         return group, summary
 
     def _segments(self) -> list[Seg]:
@@ -202,6 +208,10 @@ class LoopRewriter:
         header = self.km.positions[self.node].start.line
         self.hits = {s.index: self._hits(body, s, header) for s in segs}
         self.holders = {k: self._holders(body, h) for k, h in self.hits.items()}
+        self.guard = Guard()
+        ints = [name for name, value in self.km.constants.items() if type(value) is int]
+        helpers = {name: f for name, f in self.km.functions.items() if f is not self.fn}
+        body = split_ifs(body, self.hits, self.holders, helpers, ints, self._fresh, self.guard)
         shared = {x for s in segs for x in s.scalars} | {i.name for g in self.reductions.values() for i in g}
         body = gather(body, self.holders, self.prologue, {s.index: s.scalars for s in segs}, shared)
         body = schedule(body, self.holders, self.prologue, shared)
