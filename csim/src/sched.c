@@ -225,6 +225,7 @@ void sched_free(sched *s)
     free(s->inflight);
     free(s->wm_arrival);
     free(s->blocked);
+    free(s->sig_blocked);
     free(s->undo);
     s->workers = NULL;
 }
@@ -681,6 +682,7 @@ static int begin_loop(sched *s)
     free(s->inflight);
     free(s->wm_arrival);
     free(s->blocked);
+    free(s->sig_blocked);
     /* Each row is written by its signal's ring_signal before anything reads it, so the array
        needs no clearing and is kept for the next loop (a fresh one per loop cost more host time
        than many short loops' simulation). */
@@ -701,8 +703,9 @@ static int begin_loop(sched *s)
     s->inflight = calloc(nseg * (size_t)w, sizeof *s->inflight);
     s->wm_arrival = calloc(nseg * (size_t)w, sizeof *s->wm_arrival);
     s->blocked = calloc(nseg, sizeof *s->blocked);
+    s->sig_blocked = calloc(nseg, sizeof *s->sig_blocked);
     if (s->wm == NULL || s->ring == NULL || s->inflight == NULL || s->wm_arrival == NULL
-        || s->blocked == NULL)
+        || s->blocked == NULL || s->sig_blocked == NULL)
         return failf(s, CSIM_NO_MEMORY, "out of memory starting a parallel loop");
     for (size_t j = 0; j < nseg * (size_t)s->ring_size; j++)
         s->ring[j].iteration = -1;
@@ -825,6 +828,8 @@ static int wait_released(sched *s, const ctx *x, int32_t seg, uint64_t *at)
 static void block(sched *s, ctx *x, int32_t seg, int in_signal)
 {
     s->blocked[seg] |= UINT64_C(1) << x->worker;
+    if (in_signal)
+        s->sig_blocked[seg] |= UINT64_C(1) << x->worker;
     x->state = CTX_WAITING;
     x->wait_seg = seg;
     x->wait_signal = in_signal;
@@ -886,19 +891,19 @@ static void leave_segment(sched *s, ctx *x, int32_t seg)
 
 static int do_signal(sched *s, ctx *x, int32_t seg);
 
-/* Wake the contexts blocked on seg that an event at cycle now released, in worker order. Only
-   the workers in s->blocked[seg] can be; the set is read afresh at each step, as a signal that
-   goes through here may wake others in turn. */
-static void wake(sched *s, int32_t seg, uint64_t now)
+/* Wake the contexts among `maybe` blocked on seg that an event at cycle now released, in worker
+   order. The set is narrowed afresh at each step to s->blocked[seg] (a signal that goes through
+   here may wake others in turn). */
+static void wake(sched *s, int32_t seg, uint64_t now, uint64_t maybe)
 {
     uint64_t *blocked = &s->blocked[seg];
 
-    for (uint64_t later = *blocked; later != 0; ) {
+    for (uint64_t later = *blocked & maybe; later != 0; ) {
         int32_t k = __builtin_ctzll(later);
-        uint64_t bit = UINT64_C(1) << k;
+        uint64_t bit = UINT64_C(1) << k, past = ~(bit | (bit - 1)) & maybe;
         ctx *y = &s->workers[k];
         uint64_t at = now;
-        later = *blocked & ~(bit | (bit - 1));
+        later = *blocked & past;
         if (y->state != CTX_WAITING || y->wait_seg != seg) {
             *blocked &= ~bit;
             continue;
@@ -914,7 +919,7 @@ static void wake(sched *s, int32_t seg, uint64_t now)
             requeue(s, y);
             do_signal(s, y, seg);
             y->pc++;
-            later = *blocked & ~(bit | (bit - 1));
+            later = *blocked & past;
             continue;
         }
         if (!wait_released(s, y, seg, &at))
@@ -924,6 +929,20 @@ static void wake(sched *s, int32_t seg, uint64_t now)
         y->state = CTX_READY;
         requeue(s, y);
     }
+}
+
+/* The workers whose WAIT the watermark's move from wm0 to wm1 may release (uncoupled): those
+   running iterations wm0 + 1 to wm1, which worker i % nworkers runs (round-robin). */
+static uint64_t released_by(const sched *s, int64_t wm0, int64_t wm1)
+{
+    int32_t w = s->nworkers;
+    uint64_t all = w == 64 ? ~UINT64_C(0) : (UINT64_C(1) << w) - 1, m = 0;
+
+    if (wm1 - wm0 >= w)
+        return all;
+    for (int64_t i = wm0 + 1; i <= wm1; i++)
+        m |= UINT64_C(1) << (i % w);
+    return m;
 }
 
 /* The watermark of seg moves past next: each worker's release time becomes at least next's
@@ -993,8 +1012,10 @@ static int do_signal(sched *s, ctx *x, int32_t seg)
     /* Uncoupled, a blocked context is released only by the watermark (its WAIT) or by an
        in-flight count falling below the limit (its SIGNAL), and both move only with the
        watermark; coupled, this very signal may release the next iteration's WAIT. */
-    if (s->coupled || s->wm[seg] != wm0)
-        wake(s, seg, x->cycle);
+    if (s->coupled)
+        wake(s, seg, x->cycle, ~UINT64_C(0));
+    else if (s->wm[seg] != wm0)
+        wake(s, seg, x->cycle, released_by(s, wm0, s->wm[seg]) | s->sig_blocked[seg]);
     return 1;
 }
 

@@ -130,6 +130,8 @@ typedef struct sched {
     uint64_t *blocked;       /* [segments]: bit k set once worker k blocked in the segment (a
                                 superset of the blocked ones: a wake checks each, and clears the
                                 bits of the others; cores * smt <= 64) */
+    uint64_t *sig_blocked;   /* [segments]: the same for blocking at a SIGNAL (in-flight limit),
+                                never cleared within a loop: such blocks are rare */
     /* the undo log of the running loop */
     int undo_on;
     sched_undo *undo;
