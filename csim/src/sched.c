@@ -224,6 +224,8 @@ void sched_free(sched *s)
     free(s->ring);
     free(s->inflight);
     free(s->wm_arrival);
+    free(s->blocked);
+    free(s->sig_blocked);
     free(s->undo);
     s->workers = NULL;
 }
@@ -679,6 +681,8 @@ static int begin_loop(sched *s)
     free(s->ring);
     free(s->inflight);
     free(s->wm_arrival);
+    free(s->blocked);
+    free(s->sig_blocked);
     /* Each row is written by its signal's ring_signal before anything reads it, so the array
        needs no clearing and is kept for the next loop (a fresh one per loop cost more host time
        than many short loops' simulation). */
@@ -698,7 +702,10 @@ static int begin_loop(sched *s)
     s->ring = malloc(nseg * (size_t)s->ring_size * sizeof *s->ring);
     s->inflight = calloc(nseg * (size_t)w, sizeof *s->inflight);
     s->wm_arrival = calloc(nseg * (size_t)w, sizeof *s->wm_arrival);
-    if (s->wm == NULL || s->ring == NULL || s->inflight == NULL || s->wm_arrival == NULL)
+    s->blocked = calloc(nseg, sizeof *s->blocked);
+    s->sig_blocked = calloc(nseg, sizeof *s->sig_blocked);
+    if (s->wm == NULL || s->ring == NULL || s->inflight == NULL || s->wm_arrival == NULL
+        || s->blocked == NULL || s->sig_blocked == NULL)
         return failf(s, CSIM_NO_MEMORY, "out of memory starting a parallel loop");
     for (size_t j = 0; j < nseg * (size_t)s->ring_size; j++)
         s->ring[j].iteration = -1;
@@ -814,12 +821,15 @@ static int wait_released(sched *s, const ctx *x, int32_t seg, uint64_t *at)
     }
     if (s->wm[seg] < i)
         return 0;
-    *at = s->wm_arrival[(int64_t)seg * s->nworkers + x->worker];
+    *at = s->wm_arrival[(int64_t)seg * s->nworkers + (s->ring_on ? x->core : x->worker)];
     return 1;
 }
 
-static void block(ctx *x, int32_t seg, int in_signal)
+static void block(sched *s, ctx *x, int32_t seg, int in_signal)
 {
+    s->blocked[seg] |= UINT64_C(1) << x->worker;
+    if (in_signal)
+        s->sig_blocked[seg] |= UINT64_C(1) << x->worker;
     x->state = CTX_WAITING;
     x->wait_seg = seg;
     x->wait_signal = in_signal;
@@ -881,50 +891,72 @@ static void leave_segment(sched *s, ctx *x, int32_t seg)
 
 static int do_signal(sched *s, ctx *x, int32_t seg);
 
-/* Wake the contexts blocked on seg that an event at cycle now released. */
-static void wake(sched *s, int32_t seg, uint64_t now)
+/* Wake the contexts among `maybe` blocked on seg that an event at cycle now released, in worker
+   order. The set is narrowed afresh at each step to s->blocked[seg] (a signal that goes through
+   here may wake others in turn). */
+static void wake(sched *s, int32_t seg, uint64_t now, uint64_t maybe)
 {
-    for (int32_t k = 0; k < s->nworkers; k++) {
+    uint64_t *blocked = &s->blocked[seg];
+
+    for (uint64_t later = *blocked & maybe; later != 0; ) {
+        int32_t k = __builtin_ctzll(later);
+        uint64_t bit = UINT64_C(1) << k, past = ~(bit | (bit - 1)) & maybe;
         ctx *y = &s->workers[k];
         uint64_t at = now;
-        if (y->state != CTX_WAITING || y->wait_seg != seg)
+        later = *blocked & past;
+        if (y->state != CTX_WAITING || y->wait_seg != seg) {
+            *blocked &= ~bit;
             continue;
+        }
         if (y->wait_signal) {
             if (s->inflight[(int64_t)seg * s->nworkers + k] >= SCHED_MAX_INFLIGHT)
                 continue;
             /* Its SIGNAL, issued when it stalled, goes through now (under the limit, it cannot
                stall again; the watermark it moves may wake others in turn). */
+            *blocked &= ~bit;
             wait_until(y, now);
             y->state = CTX_READY;
             requeue(s, y);
             do_signal(s, y, seg);
             y->pc++;
+            later = *blocked & past;
             continue;
         }
         if (!wait_released(s, y, seg, &at))
             continue;
+        *blocked &= ~bit;
         enter_segment(s, y, seg, at);
         y->state = CTX_READY;
         requeue(s, y);
     }
 }
 
+/* The workers whose WAIT the watermark's move from wm0 to wm1 may release (uncoupled): those
+   running iterations wm0 + 1 to wm1, which worker i % nworkers runs (round-robin). */
+static uint64_t released_by(const sched *s, int64_t wm0, int64_t wm1)
+{
+    int32_t w = s->nworkers;
+    uint64_t all = w == 64 ? ~UINT64_C(0) : (UINT64_C(1) << w) - 1, m = 0;
+
+    if (wm1 - wm0 >= w)
+        return all;
+    for (int64_t i = wm0 + 1; i <= wm1; i++)
+        m |= UINT64_C(1) << (i % w);
+    return m;
+}
+
 /* The watermark of seg moves past next: each worker's release time becomes at least next's
-   arrival at it. With the ring the arrivals are next's row of sig_arrive, read directly (the
-   per-worker call was a large share of host time on SMT machines). */
+   arrival at it. With the ring a signal arrives at a core's contexts together, so the release
+   times are kept per core (the first `cores` entries of the row), raised from next's row of
+   sig_arrive directly (the per-worker call was a large share of host time on SMT machines). */
 static void raise_arrivals(sched *s, int32_t seg, const sched_signal *next, uint64_t *arrival)
 {
     int32_t w = s->nworkers;
 
     if (s->ring_on) {
         const uint64_t *row = &s->sig_arrive[(next - s->ring) * w];
-        const int32_t smt = s->smt;
-        for (int32_t c = 0, r = 0; r < w; c++) {      /* core c's contexts: no division */
-            uint64_t at = row[c];
-            for (int32_t end = r + smt; r < end; r++)
-                if (at > arrival[r])
-                    arrival[r] = at;
-        }
+        for (int32_t c = 0, n = w / s->smt; c < n; c++)
+            arrival[c] = row[c] > arrival[c] ? row[c] : arrival[c];
         return;
     }
     for (int32_t r = 0; r < w; r++) {
@@ -943,7 +975,7 @@ static int do_signal(sched *s, ctx *x, int32_t seg)
     uint64_t *arrival = &s->wm_arrival[(int64_t)seg * w];
 
     if (inflight[x->worker] >= SCHED_MAX_INFLIGHT) {
-        block(x, seg, 1);
+        block(s, x, seg, 1);
         return 0;
     }
     TRACE_EVENT(s->trace, CSIM_TRACE_SIGNAL, x->cycle, x->core, x->worker, x->iteration, seg, 0);
@@ -966,6 +998,7 @@ static int do_signal(sched *s, ctx *x, int32_t seg)
             s->model_status = st;
     }
     /* Advance the watermark over consecutive signalled iterations. */
+    int64_t wm0 = s->wm[seg];
     for (;;) {
         int64_t j = s->wm[seg];
         const sched_signal *next = &ring[j % s->ring_size];
@@ -976,7 +1009,13 @@ static int do_signal(sched *s, ctx *x, int32_t seg)
         inflight[next->worker]--;
         s->wm[seg] = j + 1;
     }
-    wake(s, seg, x->cycle);
+    /* Uncoupled, a blocked context is released only by the watermark (its WAIT) or by an
+       in-flight count falling below the limit (its SIGNAL), and both move only with the
+       watermark; coupled, this very signal may release the next iteration's WAIT. */
+    if (s->coupled)
+        wake(s, seg, x->cycle, ~UINT64_C(0));
+    else if (s->wm[seg] != wm0)
+        wake(s, seg, x->cycle, released_by(s, wm0, s->wm[seg]) | s->sig_blocked[seg]);
     return 1;
 }
 
@@ -1016,7 +1055,7 @@ static int sync_op(sched *s, ctx *x)
         TRACE_EVENT(s->trace, CSIM_TRACE_WAIT_START, x->cycle, x->core, x->worker, x->iteration,
                     in->aux, 0);
         if (!wait_released(s, x, in->aux, &at)) {
-            block(x, in->aux, 0);
+            block(s, x, in->aux, 0);
             return CSIM_OK;
         }
         enter_segment(s, x, in->aux, at);

@@ -125,7 +125,13 @@ typedef struct sched {
     sched_signal *ring;      /* [segments * ring_size] */
     int64_t ring_size;
     int32_t *inflight;       /* [segments * nworkers] */
-    uint64_t *wm_arrival;    /* [segments * nworkers]: latest arrival of the signals below wm */
+    uint64_t *wm_arrival;    /* [segments * nworkers]: latest arrival of the signals below wm
+                                at each worker (with the ring: at each core, the first entries) */
+    uint64_t *blocked;       /* [segments]: bit k set once worker k blocked in the segment (a
+                                superset of the blocked ones: a wake checks each, and clears the
+                                bits of the others; cores * smt <= 64) */
+    uint64_t *sig_blocked;   /* [segments]: the same for blocking at a SIGNAL (in-flight limit),
+                                never cleared within a loop: such blocks are rare */
     /* the undo log of the running loop */
     int undo_on;
     sched_undo *undo;
