@@ -31,7 +31,10 @@ static inline void readyq_set(readyq *q, int32_t k, uint64_t v)
     int32_t *win = q->win;
     for (int32_t i = (q->leaves + k) >> 1; i >= 1; i >>= 1) {
         int32_t a = win[2 * i], b = win[2 * i + 1];
-        win[i] = key[b] < key[a] ? b : a;
+        int32_t w = key[b] < key[a] ? b : a;
+        if (w == win[i] && w != k)
+            return;     /* the same winner with the same key: nothing above changes */
+        win[i] = w;
     }
 }
 
