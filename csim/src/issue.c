@@ -27,10 +27,7 @@ void issue_slide(issue_slots *q, uint64_t t)
     uint64_t n = base - q->base;
     size_t from = (size_t)(q->base & q->mask);
 
-    if (n <= 16) {                          /* the usual slide, a cycle or two: no call */
-        for (uint64_t c = q->base; c < base; c++)
-            q->used[c & q->mask] = 0;
-    } else if (n >= window) {
+    if (n >= window) {                      /* (issue_take does the short slides) */
         memset(q->used, 0, window);
     } else if (from + n <= window) {
         memset(q->used + from, 0, (size_t)n);

@@ -41,9 +41,20 @@ void issue_slide(issue_slots *q, uint64_t t);
 /* Take a slot in cycle t (a cycle issue_find returned). Inline: one per issued instruction. */
 static inline void issue_take(issue_slots *q, uint64_t t)
 {
-    if (t >= q->base + q->window)
-        issue_slide(q, t);
-    q->used[t & q->mask]++;
+    uint8_t *const used = q->used;          /* locals: the byte stores would reload q's fields */
+    const uint64_t mask = q->mask, base = q->base;
+
+    if (t >= base + q->window) {
+        uint64_t to = t - q->window + 1;    /* the new base */
+        if (to - base <= 16) {              /* the usual slide, a cycle or a few: no call */
+            for (uint64_t c = base; c < to; c++)
+                used[c & mask] = 0;
+            q->base = to;
+        } else {
+            issue_slide(q, t);
+        }
+    }
+    used[t & mask]++;
 }
 void issue_free(issue_slots *q);
 

@@ -2,7 +2,6 @@
  * signals and the end-of-loop flush (see ring.h for the model). */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "api.h"
 #include "ring.h"
@@ -96,9 +95,8 @@ static void clear_lines(ring *r)
     int64_t n = r->p.nodes * r->nsets * r->p.ways;
 
     for (int64_t i = 0; i < n; i++) {
-        r->lines[i].word = RING_MISS;
-        r->lines[i].ready = 0;
-        r->lines[i].dirty = 0;
+        r->tags[i] = RING_MISS;
+        r->lines[i] = (ring_line){0, 0, 0};
     }
 }
 
@@ -112,6 +110,7 @@ int ring_init(ring *r, const ring_params *p, char *msg, size_t msg_size)
 
     int64_t n = p->nodes;
     int64_t per_node = r->nsets * p->ways;
+    r->tags = malloc((size_t)(n * per_node) * sizeof *r->tags);
     r->lines = malloc((size_t)(n * per_node) * sizeof *r->lines);
     r->links = malloc((size_t)(n * p->calendar_cycles) * sizeof *r->links);
     r->inject_departs = calloc((size_t)(n * p->inject_queue), sizeof *r->inject_departs);
@@ -120,8 +119,9 @@ int ring_init(ring *r, const ring_params *p, char *msg, size_t msg_size)
     r->signal_head = calloc((size_t)n, sizeof *r->signal_head);
     r->port_free = calloc((size_t)n, sizeof *r->port_free);
     r->scratch = malloc((size_t)per_node * sizeof *r->scratch);
+    r->order = malloc((size_t)p->ways * sizeof *r->order);
     r->written = malloc((size_t)(n * per_node + n) * sizeof *r->written);
-    if (!r->lines || !r->links || !r->inject_departs || !r->inject_head || !r->signal_done
+    if (!r->tags || !r->lines || !r->order || !r->links || !r->inject_departs || !r->inject_head || !r->signal_done
         || !r->signal_head || !r->port_free || !r->scratch || !r->written) {
         ring_free(r);
         snprintf(msg, msg_size, "out of memory for a ring of %lld nodes", (long long)n);
@@ -137,7 +137,9 @@ int ring_init(ring *r, const ring_params *p, char *msg, size_t msg_size)
 
 void ring_free(ring *r)
 {
+    free(r->tags);
     free(r->lines);
+    free(r->order);
     free(r->links);
     free(r->inject_departs);
     free(r->inject_head);
@@ -165,27 +167,34 @@ static int64_t hops(const ring *r, int64_t a, int64_t b)
     return (b - a + r->p.nodes) % r->p.nodes;
 }
 
-static ring_line *set_of(ring *r, int64_t node, uint64_t word)
+/* The index in tags and lines of the first way of word's set at node 0 (node m's set follows
+   m * ways further on). */
+static inline int64_t set_base(const ring *r, uint64_t word)
 {
-    return r->lines + (node * r->nsets + (int64_t)(word & (uint64_t)(r->nsets - 1))) * r->p.ways;
+    return (int64_t)(word & (uint64_t)(r->nsets - 1)) * r->p.nodes * r->p.ways;
 }
 
-/* The line holding word at node, or NULL; touch moves it to the MRU way. */
+/* The way of tags (one set, ways long) that holds word, or -1. */
+static inline int64_t find_way(const uint64_t *tags, int64_t ways, uint64_t word)
+{
+    for (int64_t way = 0; way < ways; way++)
+        if (tags[way] == word)
+            return way;
+    return -1;
+}
+
+/* The line holding word at node, or NULL; touch makes it the MRU line. */
 static ring_line *lookup(ring *r, int64_t node, uint64_t word, int touch)
 {
-    ring_line *set = set_of(r, node, word);
-    const int64_t ways = r->p.ways;
+    int64_t at = set_base(r, word) + node * r->p.ways;
+    int64_t way = find_way(r->tags + at, r->p.ways, word);
 
-    for (int64_t way = 0; way < ways; way++)
-        if (set[way].word == word) {
-            if (!touch || way == 0)
-                return &set[way];
-            ring_line hit = set[way];
-            memmove(&set[1], &set[0], (size_t)way * sizeof *set);   /* one shift, not per way */
-            set[0] = hit;
-            return &set[0];
-        }
-    return NULL;
+    if (way < 0)
+        return NULL;
+    ring_line *l = &r->lines[at + way];
+    if (touch)
+        l->use = ++r->uses;
+    return l;
 }
 
 /* A dirty word evicted at node at cycle t travels to its owner, which writes it to L1 when its
@@ -201,33 +210,44 @@ static void write_back(ring *r, int64_t node, uint64_t word, uint64_t t)
     r->port_free[owner] = start + (uint64_t)r->p.writeback_cycles;
     r->stats.writebacks++;
     r->written[r->nwritten++] = (ring_writeback){word * (uint64_t)r->p.word_bytes, start};
-    for (int64_t m = 0; m < r->p.nodes; m++) {
-        ring_line *l = lookup(r, m, word, 0);
-        if (l != NULL)
-            l->dirty = 0;
-    }
+    /* The word's set at every node is one run of tags: a word is at most once per node. */
+    int64_t base = set_base(r, word);
+    const uint64_t *tags = r->tags + base;
+    ring_line *lines = r->lines + base;
+    for (int64_t i = 0, n = r->p.nodes * r->p.ways; i < n; i++)
+        if (tags[i] == word)
+            lines[i].dirty = 0;
 }
 
-/* Put word at node, ready at cycle ready, as the MRU line (a copy already there is replaced;
-   otherwise the LRU line is evicted). dirty: a store's value, not an L1 fill. */
+/* Put word in the set at tags/lines (node's set, its first way; ways long), ready at cycle
+   ready, as the MRU line (a copy already there is replaced; otherwise the LRU line is evicted:
+   an empty one, or the least recently used, as an MRU-first list would drop its last line).
+   dirty: a store's value, not an L1 fill. */
+static inline void put_at(ring *r, int64_t node, uint64_t *tags, ring_line *lines, int64_t ways,
+                          uint64_t word, uint64_t ready, uint64_t dirty)
+{
+    int64_t way = find_way(tags, ways, word);
+
+    if (way < 0) {
+        way = 0;                            /* empty lines have use 0, others distinct stamps */
+        for (int64_t w = 1; w < ways; w++)
+            if (lines[w].use < lines[way].use)
+                way = w;
+        if (tags[way] != RING_MISS) {
+            r->stats.evictions++;
+            if (lines[way].dirty)
+                write_back(r, node, tags[way], ready);
+        }
+        tags[way] = word;
+    }
+    lines[way] = (ring_line){ready, ++r->uses, dirty};
+}
+
 static void put(ring *r, int64_t node, uint64_t word, uint64_t ready, int dirty)
 {
-    ring_line *l = lookup(r, node, word, 1);
+    int64_t at = set_base(r, word) + node * r->p.ways;
 
-    if (l == NULL) {
-        ring_line *set = set_of(r, node, word);
-        ring_line victim = set[r->p.ways - 1];
-        memmove(&set[1], &set[0], (size_t)(r->p.ways - 1) * sizeof *set);
-        l = &set[0];
-        if (victim.word != RING_MISS) {
-            r->stats.evictions++;
-            if (victim.dirty)
-                write_back(r, node, victim.word, ready);
-        }
-    }
-    l->word = word;
-    l->ready = ready;
-    l->dirty = (uint64_t)(dirty != 0);
+    put_at(r, node, r->tags + at, r->lines + at, r->p.ways, word, ready, (uint64_t)(dirty != 0));
 }
 
 /* The calendar entry of cycle c in a link's calendar cal (mask: its length - 1), or NULL when
@@ -244,21 +264,13 @@ static inline ring_slot *slot_in(ring_slot *cal, uint64_t mask, uint64_t c)
     return s;
 }
 
-/* The calendar entry of cycle c on link, or NULL when the slot holds a later cycle of the window
-   (the caller is more than a window behind the newest booking). */
-static ring_slot *slot(ring *r, int64_t link, uint64_t c)
+/* Book room for one message on the link of calendar cal (mask: its length - 1) at the first
+   cycle >= from; returns that cycle. cap: messages of the kind per cycle, signal: the kind.
+   Slots out of the window count as taken (never double-book). The callers pass the ring's
+   fields as locals: stores through the uint8_t counters would make the compiler reload them. */
+static inline uint64_t book(ring_slot *cal, uint64_t mask, uint64_t from, uint64_t cap,
+                            int signal)
 {
-    return slot_in(r->links + link * r->p.calendar_cycles, (uint64_t)(r->p.calendar_cycles - 1), c);
-}
-
-/* Book room for one message on link (from node link to link + 1) at the first cycle >= from;
-   returns that cycle. Slots out of the window count as taken (never double-book). */
-static uint64_t book(ring *r, int64_t link, uint64_t from, int signal)
-{
-    uint64_t cap = (uint64_t)(signal ? r->p.signal_bandwidth : r->p.data_bandwidth);
-    ring_slot *cal = r->links + link * r->p.calendar_cycles;   /* resolved once, not per cycle */
-    const uint64_t mask = (uint64_t)(r->p.calendar_cycles - 1);
-
     for (uint64_t c = from;; c++) {
         ring_slot *s = slot_in(cal, mask, c);
         if (s == NULL)
@@ -271,13 +283,10 @@ static uint64_t book(ring *r, int64_t link, uint64_t from, int signal)
     }
 }
 
-/* A data word waits at the node of link from cycle ready until it leaves at dep: a signal that
-   arrives meanwhile leaves after it. */
-static void mark_queued(ring *r, int64_t link, uint64_t ready, uint64_t dep)
+/* A data word waits at the node of calendar cal from cycle ready until it leaves at dep: a
+   signal that arrives meanwhile leaves after it. */
+static void mark_queued(ring_slot *cal, uint64_t mask, uint64_t ready, uint64_t dep)
 {
-    ring_slot *cal = r->links + link * r->p.calendar_cycles;
-    const uint64_t mask = (uint64_t)(r->p.calendar_cycles - 1);
-
     for (uint64_t c = ready; c < dep; c++) {
         ring_slot *s = slot_in(cal, mask, c);
         if (s != NULL && s->queued_until < dep)
@@ -285,10 +294,10 @@ static void mark_queued(ring *r, int64_t link, uint64_t ready, uint64_t dep)
     }
 }
 
-/* The first cycle a signal ready at a node at cycle ready may leave on its link. */
-static uint64_t queue_clear(ring *r, int64_t link, uint64_t ready)
+/* The first cycle a signal ready at the node of calendar cal at cycle ready may leave. */
+static inline uint64_t queue_clear(ring_slot *cal, uint64_t mask, uint64_t ready)
 {
-    ring_slot *s = slot(r, link, ready);
+    ring_slot *s = slot_in(cal, mask, ready);
 
     return s != NULL ? max_u64(ready, s->queued_until) : ready;
 }
@@ -325,22 +334,30 @@ uint64_t ring_store(ring *r, int64_t node, uint64_t addr, uint64_t t)
     uint64_t leaves = ready;
     int64_t at = node;
     const uint64_t hop = (uint64_t)r->p.hop_latency;
+    const int64_t cycles = r->p.calendar_cycles;
+    const uint64_t mask = (uint64_t)(cycles - 1), cap = (uint64_t)r->p.data_bandwidth;
+    ring_slot *const links = r->links;
     uint64_t stalls = 0;                    /* summed here: stats stores would reload r->p */
 
+    const int64_t ways = r->p.ways;
+    uint64_t *const tags = r->tags + set_base(r, word);   /* the word's set at node 0 */
+    ring_line *const lines = r->lines + set_base(r, word);
+
     r->stats.stores++;
-    put(r, node, word, ready, 1);
+    put_at(r, node, tags + node * ways, lines + node * ways, ways, word, ready, 1);
     /* N - 1 hops reach every other node. Each hop takes the first free cycle from the word's
        arrival: as every cycle it skipped was full, no word arriving later gets ahead of it. */
     for (int64_t d = 0; d < n - 1; d++) {
-        uint64_t dep = book(r, at, ready, 0);
+        ring_slot *cal = links + at * cycles;
+        uint64_t dep = book(cal, mask, ready, cap, 0);
         stalls += dep - ready;
         if (dep > ready)
-            mark_queued(r, at, ready, dep);
+            mark_queued(cal, mask, ready, dep);
         if (d == 0)
             leaves = dep;
         at = at + 1 == n ? 0 : at + 1;
         ready = dep + hop;
-        put(r, at, word, ready, 1);
+        put_at(r, at, tags + at * ways, lines + at * ways, ways, word, ready, 1);
     }
     r->stats.link_stalls += stalls;
     r->stats.data_hops += (uint64_t)(n - 1);
@@ -393,6 +410,9 @@ uint64_t ring_signal(ring *r, int64_t node, uint64_t t, uint64_t *arrival)
     int64_t at = node;
 
     const uint64_t hop = (uint64_t)r->p.hop_latency;
+    const int64_t cycles = r->p.calendar_cycles;
+    const uint64_t mask = (uint64_t)(cycles - 1), cap = (uint64_t)r->p.signal_bandwidth;
+    ring_slot *const links = r->links;
     uint64_t stalls = 0;
 
     r->stats.signals++;
@@ -400,7 +420,8 @@ uint64_t ring_signal(ring *r, int64_t node, uint64_t t, uint64_t *arrival)
     for (int64_t d = 0; d < n - 1; d++) {
         /* Never before the data words waiting at this node (the sender's own ones too): no
            signal overtakes data that was ahead of it. */
-        uint64_t dep = book(r, at, queue_clear(r, at, ready), 1);
+        ring_slot *cal = links + at * cycles;
+        uint64_t dep = book(cal, mask, queue_clear(cal, mask, ready), cap, 1);
         stalls += dep - ready;
         at = at + 1 == n ? 0 : at + 1;
         ready = dep + hop;
@@ -421,21 +442,34 @@ static int cmp_u64(const void *a, const void *b)
 
 uint64_t ring_flush(ring *r, uint64_t t)
 {
-    int64_t per_node = r->nsets * r->p.ways;
     uint64_t done = t;
 
     /* A dirty word is held by its owner: an owner that evicts it writes it back and cleans
        every copy, and every store reaches every node. So the owners' arrays list the work. */
+    const int64_t ways = r->p.ways;
     for (int64_t o = 0; o < r->p.nodes; o++) {
-        const ring_line *lines = r->lines + o * per_node;
         int64_t count = 0;
-        for (int64_t i = 0; i < per_node; i++)
-            if (lines[i].word != RING_MISS && lines[i].dirty
-                && ring_owner(r, lines[i].word * (uint64_t)r->p.word_bytes) == o) {
-                r->scratch[count++] = lines[i].ready;
+        for (int64_t set = 0; set < r->nsets; set++) {
+            int64_t at = (set * r->p.nodes + o) * ways;
+            const uint64_t *tags = r->tags + at;
+            const ring_line *lines = r->lines + at;
+            /* The set's dirty owned words, MRU first (the log's order): insertion by use. */
+            int64_t k = 0;
+            for (int64_t w = 0; w < ways; w++)
+                if (tags[w] != RING_MISS && lines[w].dirty
+                    && ring_owner(r, tags[w] * (uint64_t)r->p.word_bytes) == o) {
+                    int64_t j = k++;
+                    for (; j > 0 && lines[r->order[j - 1]].use < lines[w].use; j--)
+                        r->order[j] = r->order[j - 1];
+                    r->order[j] = w;
+                }
+            for (int64_t j = 0; j < k; j++) {
+                const ring_line *l = &lines[r->order[j]];
+                r->scratch[count++] = l->ready;
                 r->written[r->nwritten++] = (ring_writeback){
-                    lines[i].word * (uint64_t)r->p.word_bytes, max_u64(lines[i].ready, t)};
+                    tags[r->order[j]] * (uint64_t)r->p.word_bytes, max_u64(l->ready, t)};
             }
+        }
         /* The L1 port takes the words as they arrive, one every writeback_cycles. */
         qsort(r->scratch, (size_t)count, sizeof *r->scratch, cmp_u64);
         uint64_t port = max_u64(r->port_free[o], t);
