@@ -2,6 +2,7 @@
  * signals and the end-of-loop flush (see ring.h for the model). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "api.h"
 #include "ring.h"
@@ -89,15 +90,10 @@ static int params_ok(const ring_params *p, char *msg, size_t msg_size)
     return 1;
 }
 
-/* Mark every line of every node empty. */
+/* Mark every line of every node empty: only ways below fill are ever read. */
 static void clear_lines(ring *r)
 {
-    int64_t n = r->p.nodes * r->nsets * r->p.ways;
-
-    for (int64_t i = 0; i < n; i++) {
-        r->tags[i] = RING_MISS;
-        r->lines[i] = (ring_line){0, 0, 0};
-    }
+    memset(r->fill, 0, (size_t)(r->nsets * r->p.nodes) * sizeof *r->fill);
 }
 
 int ring_init(ring *r, const ring_params *p, char *msg, size_t msg_size)
@@ -120,9 +116,10 @@ int ring_init(ring *r, const ring_params *p, char *msg, size_t msg_size)
     r->port_free = calloc((size_t)n, sizeof *r->port_free);
     r->scratch = malloc((size_t)per_node * sizeof *r->scratch);
     r->order = malloc((size_t)p->ways * sizeof *r->order);
+    r->fill = malloc((size_t)(r->nsets * n) * sizeof *r->fill);
     r->written = malloc((size_t)(n * per_node + n) * sizeof *r->written);
-    if (!r->tags || !r->lines || !r->order || !r->links || !r->inject_departs || !r->inject_head || !r->signal_done
-        || !r->signal_head || !r->port_free || !r->scratch || !r->written) {
+    if (!r->tags || !r->lines || !r->fill || !r->order || !r->links || !r->inject_departs
+        || !r->inject_head || !r->signal_done || !r->signal_head || !r->port_free || !r->scratch || !r->written) {
         ring_free(r);
         snprintf(msg, msg_size, "out of memory for a ring of %lld nodes", (long long)n);
         return CSIM_NO_MEMORY;
@@ -140,6 +137,7 @@ void ring_free(ring *r)
     free(r->tags);
     free(r->lines);
     free(r->order);
+    free(r->fill);
     free(r->links);
     free(r->inject_departs);
     free(r->inject_head);
@@ -167,11 +165,11 @@ static int64_t hops(const ring *r, int64_t a, int64_t b)
     return (b - a + r->p.nodes) % r->p.nodes;
 }
 
-/* The index in tags and lines of the first way of word's set at node 0 (node m's set follows
-   m * ways further on). */
-static inline int64_t set_base(const ring *r, uint64_t word)
+/* Word's set. Its fill count at node m is fill[set * nodes + m]; its first way at node m is
+   at (set * nodes + m) * ways in tags and lines. */
+static inline int64_t set_of(const ring *r, uint64_t word)
 {
-    return (int64_t)(word & (uint64_t)(r->nsets - 1)) * r->p.nodes * r->p.ways;
+    return (int64_t)(word & (uint64_t)(r->nsets - 1));
 }
 
 /* The way of tags (one set, ways long) that holds word, or -1. */
@@ -186,8 +184,9 @@ static inline int64_t find_way(const uint64_t *tags, int64_t ways, uint64_t word
 /* The line holding word at node, or NULL; touch makes it the MRU line. */
 static ring_line *lookup(ring *r, int64_t node, uint64_t word, int touch)
 {
-    int64_t at = set_base(r, word) + node * r->p.ways;
-    int64_t way = find_way(r->tags + at, r->p.ways, word);
+    int64_t i = set_of(r, word) * r->p.nodes + node;
+    int64_t at = i * r->p.ways;
+    int64_t way = find_way(r->tags + at, r->fill[i], word);
 
     if (way < 0)
         return NULL;
@@ -210,30 +209,36 @@ static void write_back(ring *r, int64_t node, uint64_t word, uint64_t t)
     r->port_free[owner] = start + (uint64_t)r->p.writeback_cycles;
     r->stats.writebacks++;
     r->written[r->nwritten++] = (ring_writeback){word * (uint64_t)r->p.word_bytes, start};
-    /* The word's set at every node is one run of tags: a word is at most once per node. */
-    int64_t base = set_base(r, word);
-    const uint64_t *tags = r->tags + base;
-    ring_line *lines = r->lines + base;
-    for (int64_t i = 0, n = r->p.nodes * r->p.ways; i < n; i++)
-        if (tags[i] == word)
-            lines[i].dirty = 0;
+    const int64_t ways = r->p.ways;
+    int64_t i = set_of(r, word) * r->p.nodes;
+    for (int64_t m = 0; m < r->p.nodes; m++, i++) {
+        int64_t way = find_way(r->tags + i * ways, r->fill[i], word);
+        if (way >= 0)
+            r->lines[i * ways + way].dirty = 0;
+    }
 }
 
-/* Put word in the set at tags/lines (node's set, its first way; ways long), ready at cycle
-   ready, as the MRU line (a copy already there is replaced; otherwise the LRU line is evicted:
-   an empty one, or the least recently used, as an MRU-first list would drop its last line).
-   dirty: a store's value, not an L1 fill. */
-static inline void put_at(ring *r, int64_t node, uint64_t *tags, ring_line *lines, int64_t ways,
-                          uint64_t word, uint64_t ready, uint64_t dirty)
+/* Put word in node's set (tags/lines: its first way, ways long; *fill: its ways in use), ready
+   at cycle ready, as the MRU line: a copy already there is replaced; otherwise the word takes
+   an empty way, or evicts the least recently used line (an MRU-first list's last line: the
+   empty lines' place is not observable). dirty: a store's value, not an L1 fill. hint: the way
+   to try first (a store finds its word in the same way at many nodes). Returns the way. */
+static inline int64_t put_at(ring *r, int64_t node, uint64_t *tags, ring_line *lines,
+                             uint16_t *fill, int64_t ways, uint64_t word, uint64_t ready,
+                             uint64_t dirty, int64_t hint)
 {
-    int64_t way = find_way(tags, ways, word);
+    const int64_t used = *fill;
+    int64_t way = hint < used && tags[hint] == word ? hint : find_way(tags, used, word);
 
     if (way < 0) {
-        way = 0;                            /* empty lines have use 0, others distinct stamps */
-        for (int64_t w = 1; w < ways; w++)
-            if (lines[w].use < lines[way].use)
-                way = w;
-        if (tags[way] != RING_MISS) {
+        if (used < ways) {
+            way = used;
+            *fill = (uint16_t)(used + 1);
+        } else {
+            way = 0;                        /* use stamps are distinct */
+            for (int64_t w = 1; w < ways; w++)
+                if (lines[w].use < lines[way].use)
+                    way = w;
             r->stats.evictions++;
             if (lines[way].dirty)
                 write_back(r, node, tags[way], ready);
@@ -241,13 +246,15 @@ static inline void put_at(ring *r, int64_t node, uint64_t *tags, ring_line *line
         tags[way] = word;
     }
     lines[way] = (ring_line){ready, ++r->uses, dirty};
+    return way;
 }
 
 static void put(ring *r, int64_t node, uint64_t word, uint64_t ready, int dirty)
 {
-    int64_t at = set_base(r, word) + node * r->p.ways;
+    int64_t i = set_of(r, word) * r->p.nodes + node;
 
-    put_at(r, node, r->tags + at, r->lines + at, r->p.ways, word, ready, (uint64_t)(dirty != 0));
+    put_at(r, node, r->tags + i * r->p.ways, r->lines + i * r->p.ways, &r->fill[i], r->p.ways,
+           word, ready, (uint64_t)(dirty != 0), 0);
 }
 
 /* The calendar entry of cycle c in a link's calendar cal (mask: its length - 1), or NULL when
@@ -294,14 +301,6 @@ static void mark_queued(ring_slot *cal, uint64_t mask, uint64_t ready, uint64_t 
     }
 }
 
-/* The first cycle a signal ready at the node of calendar cal at cycle ready may leave. */
-static inline uint64_t queue_clear(ring_slot *cal, uint64_t mask, uint64_t ready)
-{
-    ring_slot *s = slot_in(cal, mask, ready);
-
-    return s != NULL ? max_u64(ready, s->queued_until) : ready;
-}
-
 /* FIFO of a node's in-transit resources (inject queue entries, signals): the core may go on at
    t, or when the oldest entry frees its place. Updates the stall count and the peak occupancy
    (the entries still held at that cycle plus the new one). */
@@ -315,9 +314,8 @@ static uint64_t admit(ring *r, const uint64_t *fifo, int64_t head, int64_t size,
         r->stats.core_stalls += fifo[head] - t;
         go = fifo[head];
     }
-    for (int64_t i = 0; i < size; i++)
-        if (i != head && fifo[i] > go)
-            held++;
+    for (int64_t i = 0; i < size; i++)     /* fifo[head] <= go: it never counts */
+        held += fifo[i] > go;
     if (held > *peak)
         *peak = held;
     return go;
@@ -340,24 +338,33 @@ uint64_t ring_store(ring *r, int64_t node, uint64_t addr, uint64_t t)
     uint64_t stalls = 0;                    /* summed here: stats stores would reload r->p */
 
     const int64_t ways = r->p.ways;
-    uint64_t *const tags = r->tags + set_base(r, word);   /* the word's set at node 0 */
-    ring_line *const lines = r->lines + set_base(r, word);
+    const int64_t set = set_of(r, word) * n;              /* the word's set at node 0 */
+    uint64_t *const tags = r->tags + set * ways;
+    ring_line *const lines = r->lines + set * ways;
+    uint16_t *const fill = r->fill + set;
 
     r->stats.stores++;
-    put_at(r, node, tags + node * ways, lines + node * ways, ways, word, ready, 1);
+    int64_t way = put_at(r, node, tags + node * ways, lines + node * ways, fill + node, ways, word,
+                         ready, 1, 0);
     /* N - 1 hops reach every other node. Each hop takes the first free cycle from the word's
        arrival: as every cycle it skipped was full, no word arriving later gets ahead of it. */
+    ring_slot *cal = links + at * cycles;   /* link at's calendar */
     for (int64_t d = 0; d < n - 1; d++) {
-        ring_slot *cal = links + at * cycles;
         uint64_t dep = book(cal, mask, ready, cap, 0);
         stalls += dep - ready;
         if (dep > ready)
             mark_queued(cal, mask, ready, dep);
         if (d == 0)
             leaves = dep;
-        at = at + 1 == n ? 0 : at + 1;
+        if (++at == n) {
+            at = 0;
+            cal = links;
+        } else {
+            cal += cycles;
+        }
         ready = dep + hop;
-        put_at(r, at, tags + at * ways, lines + at * ways, ways, word, ready, 1);
+        way = put_at(r, at, tags + at * ways, lines + at * ways, fill + at, ways, word, ready, 1,
+                     way);
     }
     r->stats.link_stalls += stalls;
     r->stats.data_hops += (uint64_t)(n - 1);
@@ -417,13 +424,25 @@ uint64_t ring_signal(ring *r, int64_t node, uint64_t t, uint64_t *arrival)
 
     r->stats.signals++;
     arrival[node] = ready;
+    ring_slot *cal = links + at * cycles;   /* link at's calendar */
     for (int64_t d = 0; d < n - 1; d++) {
         /* Never before the data words waiting at this node (the sender's own ones too): no
            signal overtakes data that was ahead of it. */
-        ring_slot *cal = links + at * cycles;
-        uint64_t dep = book(cal, mask, queue_clear(cal, mask, ready), cap, 1);
+        ring_slot *s = slot_in(cal, mask, ready);
+        uint64_t dep;
+        if (s != NULL && s->queued_until <= ready && s->signals < cap) {
+            s->signals++;                   /* the usual case: it leaves on arrival */
+            dep = ready;
+        } else {
+            dep = book(cal, mask, s != NULL ? max_u64(ready, s->queued_until) : ready, cap, 1);
+        }
         stalls += dep - ready;
-        at = at + 1 == n ? 0 : at + 1;
+        if (++at == n) {
+            at = 0;
+            cal = links;
+        } else {
+            cal += cycles;
+        }
         ready = dep + hop;
         arrival[at] = ready;
     }
@@ -450,13 +469,13 @@ uint64_t ring_flush(ring *r, uint64_t t)
     for (int64_t o = 0; o < r->p.nodes; o++) {
         int64_t count = 0;
         for (int64_t set = 0; set < r->nsets; set++) {
-            int64_t at = (set * r->p.nodes + o) * ways;
-            const uint64_t *tags = r->tags + at;
-            const ring_line *lines = r->lines + at;
+            int64_t i = set * r->p.nodes + o;
+            const uint64_t *tags = r->tags + i * ways;
+            const ring_line *lines = r->lines + i * ways;
             /* The set's dirty owned words, MRU first (the log's order): insertion by use. */
             int64_t k = 0;
-            for (int64_t w = 0; w < ways; w++)
-                if (tags[w] != RING_MISS && lines[w].dirty
+            for (int64_t w = 0, used = r->fill[i]; w < used; w++)
+                if (lines[w].dirty
                     && ring_owner(r, tags[w] * (uint64_t)r->p.word_bytes) == o) {
                     int64_t j = k++;
                     for (; j > 0 && lines[r->order[j - 1]].use < lines[w].use; j--)
@@ -471,7 +490,8 @@ uint64_t ring_flush(ring *r, uint64_t t)
             }
         }
         /* The L1 port takes the words as they arrive, one every writeback_cycles. */
-        qsort(r->scratch, (size_t)count, sizeof *r->scratch, cmp_u64);
+        if (count > 1)
+            qsort(r->scratch, (size_t)count, sizeof *r->scratch, cmp_u64);
         uint64_t port = max_u64(r->port_free[o], t);
         for (int64_t i = 0; i < count; i++)
             port = max_u64(port, r->scratch[i]) + (uint64_t)r->p.writeback_cycles;

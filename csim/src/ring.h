@@ -100,9 +100,11 @@ typedef struct ring {
     ring_params p;
     int64_t nsets;             /* sets per node array */
     /* A set's ways for all nodes side by side, [set][node][way], so that a store, which visits
-       every node, scans one run of tags. LRU order by use stamps, not by moving lines. */
-    uint64_t *tags;            /* nsets * nodes * ways words, RING_MISS when empty */
+       every node, stays in one run of memory. A set fills its ways in order and empties only
+       all at once (ring_flush); LRU order by use stamps, not by moving lines. */
+    uint64_t *tags;            /* nsets * nodes * ways words; only ways below fill are valid */
     ring_line *lines;          /* the same shape: the rest of each line */
+    uint16_t *fill;            /* nsets * nodes: the ways in use in each node's set */
     uint64_t uses;             /* the last use stamp given (stamps only grow) */
     ring_slot *links;          /* nodes * calendar_cycles: link i goes from node i to i+1 */
     uint64_t *inject_departs;  /* nodes * inject_queue: departure cycles, a circular FIFO */
