@@ -94,6 +94,7 @@ static int params_ok(const ring_params *p, char *msg, size_t msg_size)
 static void clear_lines(ring *r)
 {
     memset(r->fill, 0, (size_t)(r->nsets * r->p.nodes) * sizeof *r->fill);
+    memset(r->seen, 0, (size_t)r->nsets * sizeof *r->seen);
 }
 
 int ring_init(ring *r, const ring_params *p, char *msg, size_t msg_size)
@@ -117,8 +118,11 @@ int ring_init(ring *r, const ring_params *p, char *msg, size_t msg_size)
     r->scratch = malloc((size_t)per_node * sizeof *r->scratch);
     r->order = malloc((size_t)p->ways * sizeof *r->order);
     r->fill = malloc((size_t)(r->nsets * n) * sizeof *r->fill);
+    r->seen = malloc((size_t)r->nsets * sizeof *r->seen);
+    while (((int64_t)1 << r->set_shift) < r->nsets)
+        r->set_shift++;
     r->written = malloc((size_t)(n * per_node + n) * sizeof *r->written);
-    if (!r->tags || !r->lines || !r->fill || !r->order || !r->links || !r->inject_departs
+    if (!r->tags || !r->lines || !r->fill || !r->seen || !r->order || !r->links || !r->inject_departs
         || !r->inject_head || !r->signal_done || !r->signal_head || !r->port_free || !r->scratch || !r->written) {
         ring_free(r);
         snprintf(msg, msg_size, "out of memory for a ring of %lld nodes", (long long)n);
@@ -138,6 +142,7 @@ void ring_free(ring *r)
     free(r->lines);
     free(r->order);
     free(r->fill);
+    free(r->seen);
     free(r->links);
     free(r->inject_departs);
     free(r->inject_head);
@@ -172,6 +177,12 @@ static inline int64_t set_of(const ring *r, uint64_t word)
     return (int64_t)(word & (uint64_t)(r->nsets - 1));
 }
 
+/* Word's bit in its set's seen mask. */
+static inline uint64_t seen_bit(const ring *r, uint64_t word)
+{
+    return (uint64_t)1 << ((word >> r->set_shift) & 63);
+}
+
 /* The way of tags (one set, ways long) that holds word, or -1. */
 static inline int64_t find_way(const uint64_t *tags, int64_t ways, uint64_t word)
 {
@@ -184,6 +195,8 @@ static inline int64_t find_way(const uint64_t *tags, int64_t ways, uint64_t word
 /* The line holding word at node, or NULL; touch makes it the MRU line. */
 static ring_line *lookup(ring *r, int64_t node, uint64_t word, int touch)
 {
+    if (!(r->seen[set_of(r, word)] & seen_bit(r, word)))
+        return NULL;                        /* at no node */
     int64_t i = set_of(r, word) * r->p.nodes + node;
     int64_t at = i * r->p.ways;
     int64_t way = find_way(r->tags + at, r->fill[i], word);
@@ -222,23 +235,31 @@ static void write_back(ring *r, int64_t node, uint64_t word, uint64_t t)
    at cycle ready, as the MRU line: a copy already there is replaced; otherwise the word takes
    an empty way, or evicts the least recently used line (an MRU-first list's last line: the
    empty lines' place is not observable). dirty: a store's value, not an L1 fill. hint: the way
-   to try first (a store finds its word in the same way at many nodes). Returns the way. */
+   to try first (a store finds its word in the same way at many nodes); absent: the word is
+   known to be at no node. Returns the way. The caller sets the word's seen bit. */
 static inline int64_t put_at(ring *r, int64_t node, uint64_t *tags, ring_line *lines,
                              uint16_t *fill, int64_t ways, uint64_t word, uint64_t ready,
-                             uint64_t dirty, int64_t hint)
+                             uint64_t dirty, int64_t hint, int absent)
 {
     const int64_t used = *fill;
-    int64_t way = hint < used && tags[hint] == word ? hint : find_way(tags, used, word);
+    int64_t way = absent                                   ? -1
+                  : hint < used && tags[hint] == word ? hint
+                                                      : find_way(tags, used, word);
 
     if (way < 0) {
         if (used < ways) {
             way = used;
             *fill = (uint16_t)(used + 1);
         } else {
-            way = 0;                        /* use stamps are distinct */
-            for (int64_t w = 1; w < ways; w++)
-                if (lines[w].use < lines[way].use)
+            uint64_t oldest = lines[0].use; /* use stamps are distinct */
+            way = 0;
+            for (int64_t w = 1; w < ways; w++) {
+                uint64_t u = lines[w].use;
+                if (u < oldest) {
+                    oldest = u;
                     way = w;
+                }
+            }
             r->stats.evictions++;
             if (lines[way].dirty)
                 write_back(r, node, tags[way], ready);
@@ -254,7 +275,8 @@ static void put(ring *r, int64_t node, uint64_t word, uint64_t ready, int dirty)
     int64_t i = set_of(r, word) * r->p.nodes + node;
 
     put_at(r, node, r->tags + i * r->p.ways, r->lines + i * r->p.ways, &r->fill[i], r->p.ways,
-           word, ready, (uint64_t)(dirty != 0), 0);
+           word, ready, (uint64_t)(dirty != 0), 0, 0);
+    r->seen[set_of(r, word)] |= seen_bit(r, word);
 }
 
 /* The calendar entry of cycle c in a link's calendar cal (mask: its length - 1), or NULL when
@@ -343,17 +365,23 @@ uint64_t ring_store(ring *r, int64_t node, uint64_t addr, uint64_t t)
     ring_line *const lines = r->lines + set * ways;
     uint16_t *const fill = r->fill + set;
 
+    /* A word never put in its set since the flush is at no node: no node looks for it. */
+    uint64_t *const seen = &r->seen[set_of(r, word)];
+    const int absent = !(*seen & seen_bit(r, word));
+    *seen |= seen_bit(r, word);
+
     r->stats.stores++;
     int64_t way = put_at(r, node, tags + node * ways, lines + node * ways, fill + node, ways, word,
-                         ready, 1, 0);
+                         ready, 1, 0, absent);
     /* N - 1 hops reach every other node. Each hop takes the first free cycle from the word's
        arrival: as every cycle it skipped was full, no word arriving later gets ahead of it. */
     ring_slot *cal = links + at * cycles;   /* link at's calendar */
     for (int64_t d = 0; d < n - 1; d++) {
         uint64_t dep = book(cal, mask, ready, cap, 0);
-        stalls += dep - ready;
-        if (dep > ready)
+        if (dep > ready) {
+            stalls += dep - ready;
             mark_queued(cal, mask, ready, dep);
+        }
         if (d == 0)
             leaves = dep;
         if (++at == n) {
@@ -363,8 +391,8 @@ uint64_t ring_store(ring *r, int64_t node, uint64_t addr, uint64_t t)
             cal += cycles;
         }
         ready = dep + hop;
-        way = put_at(r, at, tags + at * ways, lines + at * ways, fill + at, ways, word, ready, 1,
-                     way);
+        int64_t i = at * ways;
+        way = put_at(r, at, tags + i, lines + i, fill + at, ways, word, ready, 1, way, absent);
     }
     r->stats.link_stalls += stalls;
     r->stats.data_hops += (uint64_t)(n - 1);

@@ -105,6 +105,9 @@ typedef struct ring {
     uint64_t *tags;            /* nsets * nodes * ways words; only ways below fill are valid */
     ring_line *lines;          /* the same shape: the rest of each line */
     uint16_t *fill;            /* nsets * nodes: the ways in use in each node's set */
+    uint64_t *seen;            /* nsets: bit (word >> set_shift) & 63 of each word put in the set
+                                  since the flush (a clear bit: the word is at no node) */
+    int64_t set_shift;         /* log2(nsets) */
     uint64_t uses;             /* the last use stamp given (stamps only grow) */
     ring_slot *links;          /* nodes * calendar_cycles: link i goes from node i to i+1 */
     uint64_t *inject_departs;  /* nodes * inject_queue: departure cycles, a circular FIFO */
