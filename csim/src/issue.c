@@ -14,6 +14,7 @@ int issue_init_window(issue_slots *q, int64_t width, uint64_t window)
 {
     q->used = calloc((size_t)window, sizeof *q->used);
     q->base = 0;
+    q->end = window;
     q->window = window;
     q->mask = window - 1;
     q->width = width;
@@ -36,6 +37,7 @@ void issue_slide(issue_slots *q, uint64_t t)
         memset(q->used, 0, (size_t)n - (window - from));
     }
     q->base = base;
+    q->end = t + 1;
 }
 
 void issue_free(issue_slots *q)

@@ -121,6 +121,9 @@ int ring_init(ring *r, const ring_params *p, char *msg, size_t msg_size)
     r->seen = malloc((size_t)r->nsets * sizeof *r->seen);
     while (((int64_t)1 << r->set_shift) < r->nsets)
         r->set_shift++;
+    while ((p->word_bytes << r->owner_shift) < p->owner_line_bytes)
+        r->owner_shift++;
+    r->nodes_mask = is_pow2(n) ? (uint64_t)(n - 1) : 0;
     r->written = malloc((size_t)(n * per_node + n) * sizeof *r->written);
     if (!r->tags || !r->lines || !r->fill || !r->seen || !r->order || !r->links || !r->inject_departs
         || !r->inject_head || !r->signal_done || !r->signal_head || !r->port_free || !r->scratch || !r->written) {
@@ -154,6 +157,16 @@ void ring_free(ring *r)
     *r = (ring){0};
 }
 
+/* ring_owner of the word's address (inline: the exported function is interposable). Shifts, as
+   owner_line_bytes and word_bytes are powers of two, and a mask when nodes is one too. */
+static inline int64_t owner_of(const ring *r, uint64_t word)
+{
+    uint64_t line = word >> r->owner_shift;
+
+    return (int64_t)(r->nodes_mask != 0 || r->p.nodes == 1 ? line & r->nodes_mask
+                                                           : line % (uint64_t)r->p.nodes);
+}
+
 int64_t ring_owner(const ring *r, uint64_t addr)
 {
     return (int64_t)((addr / (uint64_t)r->p.owner_line_bytes) % (uint64_t)r->p.nodes);
@@ -167,7 +180,7 @@ static uint64_t max_u64(uint64_t a, uint64_t b)
 /* Hops from node a forward to node b. */
 static int64_t hops(const ring *r, int64_t a, int64_t b)
 {
-    return (b - a + r->p.nodes) % r->p.nodes;
+    return b >= a ? b - a : b - a + r->p.nodes;
 }
 
 /* Word's set. Its fill count at node m is fill[set * nodes + m]; its first way at node m is
@@ -213,7 +226,7 @@ static ring_line *lookup(ring *r, int64_t node, uint64_t word, int touch)
    port is free. Every copy of the word holds the same (latest) value, so all become clean. */
 static void write_back(ring *r, int64_t node, uint64_t word, uint64_t t)
 {
-    int64_t owner = ring_owner(r, word * (uint64_t)r->p.word_bytes);
+    int64_t owner = owner_of(r, word);
     int64_t h = hops(r, node, owner);
 
     if (h > 0)
@@ -336,8 +349,14 @@ static uint64_t admit(ring *r, const uint64_t *fifo, int64_t head, int64_t size,
         r->stats.core_stalls += fifo[head] - t;
         go = fifo[head];
     }
-    for (int64_t i = 0; i < size; i++)     /* fifo[head] <= go: it never counts */
-        held += fifo[i] > go;
+    uint64_t h[4] = {0};                    /* fifo[head] <= go: it never counts */
+    int64_t i = 0;
+    for (; i + 4 <= size; i += 4)           /* four at a time: fewer loop steps */
+        for (int k = 0; k < 4; k++)
+            h[k] += fifo[i + k] > go;
+    for (; i < size; i++)
+        h[0] += fifo[i] > go;
+    held += h[0] + h[1] + h[2] + h[3];
     if (held > *peak)
         *peak = held;
     return go;
@@ -424,7 +443,7 @@ uint64_t ring_fill(ring *r, int64_t node, uint64_t addr, uint64_t t, uint64_t fe
     /* A store reached the node since the miss: its copy is the newer value. */
     if (l != NULL)
         return max_u64(t + (uint64_t)r->p.hit_latency, l->ready);
-    int64_t owner = ring_owner(r, addr);
+    int64_t owner = owner_of(r, word);
     /* Request node -> owner and reply owner -> node: a full lap unless node is the owner. */
     int64_t trip = hops(r, node, owner) + hops(r, owner, node);
     if (trip > 0)
@@ -504,7 +523,7 @@ uint64_t ring_flush(ring *r, uint64_t t)
             int64_t k = 0;
             for (int64_t w = 0, used = r->fill[i]; w < used; w++)
                 if (lines[w].dirty
-                    && ring_owner(r, tags[w] * (uint64_t)r->p.word_bytes) == o) {
+                    && owner_of(r, tags[w]) == o) {
                     int64_t j = k++;
                     for (; j > 0 && lines[r->order[j - 1]].use < lines[w].use; j--)
                         r->order[j] = r->order[j - 1];
@@ -518,8 +537,17 @@ uint64_t ring_flush(ring *r, uint64_t t)
             }
         }
         /* The L1 port takes the words as they arrive, one every writeback_cycles. */
-        if (count > 1)
+        if (count > 32) {
             qsort(r->scratch, (size_t)count, sizeof *r->scratch, cmp_u64);
+        } else {                            /* the usual few words: no call */
+            for (int64_t i = 1; i < count; i++) {
+                uint64_t v = r->scratch[i];
+                int64_t j = i;
+                for (; j > 0 && r->scratch[j - 1] > v; j--)
+                    r->scratch[j] = r->scratch[j - 1];
+                r->scratch[j] = v;
+            }
+        }
         uint64_t port = max_u64(r->port_free[o], t);
         for (int64_t i = 0; i < count; i++)
             port = max_u64(port, r->scratch[i]) + (uint64_t)r->p.writeback_cycles;

@@ -108,6 +108,8 @@ typedef struct ring {
     uint64_t *seen;            /* nsets: bit (word >> set_shift) & 63 of each word put in the set
                                   since the flush (a clear bit: the word is at no node) */
     int64_t set_shift;         /* log2(nsets) */
+    int64_t owner_shift;       /* log2(owner_line_bytes / word_bytes) */
+    uint64_t nodes_mask;       /* nodes - 1 when nodes is a power of two, else 0 */
     uint64_t uses;             /* the last use stamp given (stamps only grow) */
     ring_slot *links;          /* nodes * calendar_cycles: link i goes from node i to i+1 */
     uint64_t *inject_departs;  /* nodes * inject_queue: departure cycles, a circular FIFO */
