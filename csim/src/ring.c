@@ -125,8 +125,9 @@ int ring_init(ring *r, const ring_params *p, char *msg, size_t msg_size)
         r->owner_shift++;
     r->nodes_mask = is_pow2(n) ? (uint64_t)(n - 1) : 0;
     r->written = malloc((size_t)(n * per_node + n) * sizeof *r->written);
-    if (!r->tags || !r->lines || !r->fill || !r->seen || !r->order || !r->links || !r->inject_departs
-        || !r->inject_head || !r->signal_done || !r->signal_head || !r->port_free || !r->scratch || !r->written) {
+    if (!r->tags || !r->lines || !r->fill || !r->seen || !r->order || !r->links
+        || !r->inject_departs || !r->inject_head || !r->signal_done || !r->signal_head
+        || !r->port_free || !r->scratch || !r->written) {
         ring_free(r);
         snprintf(msg, msg_size, "out of memory for a ring of %lld nodes", (long long)n);
         return CSIM_NO_MEMORY;
@@ -205,6 +206,12 @@ static inline int64_t find_way(const uint64_t *tags, int64_t ways, uint64_t word
     return -1;
 }
 
+/* find_way over the ways in use, trying way hint first. */
+static inline int64_t find_hinted(const uint64_t *tags, int64_t used, uint64_t word, int64_t hint)
+{
+    return hint < used && tags[hint] == word ? hint : find_way(tags, used, word);
+}
+
 /* The line holding word at node, or NULL; touch makes it the MRU line. */
 static ring_line *lookup(ring *r, int64_t node, uint64_t word, int touch)
 {
@@ -223,8 +230,9 @@ static ring_line *lookup(ring *r, int64_t node, uint64_t word, int touch)
 }
 
 /* A dirty word evicted at node at cycle t travels to its owner, which writes it to L1 when its
-   port is free. Every copy of the word holds the same (latest) value, so all become clean. */
-static void write_back(ring *r, int64_t node, uint64_t word, uint64_t t)
+   port is free. Every copy of the word holds the same (latest) value, so all become clean.
+   hint: the way it had at node (the way to try first at every node). */
+static void write_back(ring *r, int64_t node, uint64_t word, uint64_t t, int64_t hint)
 {
     int64_t owner = owner_of(r, word);
     int64_t h = hops(r, node, owner);
@@ -238,7 +246,7 @@ static void write_back(ring *r, int64_t node, uint64_t word, uint64_t t)
     const int64_t ways = r->p.ways;
     int64_t i = set_of(r, word) * r->p.nodes;
     for (int64_t m = 0; m < r->p.nodes; m++, i++) {
-        int64_t way = find_way(r->tags + i * ways, r->fill[i], word);
+        int64_t way = find_hinted(r->tags + i * ways, r->fill[i], word, hint);
         if (way >= 0)
             r->lines[i * ways + way].dirty = 0;
     }
@@ -249,15 +257,14 @@ static void write_back(ring *r, int64_t node, uint64_t word, uint64_t t)
    an empty way, or evicts the least recently used line (an MRU-first list's last line: the
    empty lines' place is not observable). dirty: a store's value, not an L1 fill. hint: the way
    to try first (a store finds its word in the same way at many nodes); absent: the word is
-   known to be at no node. Returns the way. The caller sets the word's seen bit. */
+   known to be at no node; use: the line's new use stamp. Returns the way. The caller sets the
+   word's seen bit. */
 static inline int64_t put_at(ring *r, int64_t node, uint64_t *tags, ring_line *lines,
                              uint16_t *fill, int64_t ways, uint64_t word, uint64_t ready,
-                             uint64_t dirty, int64_t hint, int absent)
+                             uint64_t dirty, int64_t hint, int absent, uint64_t use)
 {
     const int64_t used = *fill;
-    int64_t way = absent                                   ? -1
-                  : hint < used && tags[hint] == word ? hint
-                                                      : find_way(tags, used, word);
+    int64_t way = absent ? -1 : find_hinted(tags, used, word, hint);
 
     if (way < 0) {
         if (used < ways) {
@@ -275,11 +282,11 @@ static inline int64_t put_at(ring *r, int64_t node, uint64_t *tags, ring_line *l
             }
             r->stats.evictions++;
             if (lines[way].dirty)
-                write_back(r, node, tags[way], ready);
+                write_back(r, node, tags[way], ready, way);
         }
         tags[way] = word;
     }
-    lines[way] = (ring_line){ready, ++r->uses, dirty};
+    lines[way] = (ring_line){ready, use, dirty};
     return way;
 }
 
@@ -288,7 +295,7 @@ static void put(ring *r, int64_t node, uint64_t word, uint64_t ready, int dirty)
     int64_t i = set_of(r, word) * r->p.nodes + node;
 
     put_at(r, node, r->tags + i * r->p.ways, r->lines + i * r->p.ways, &r->fill[i], r->p.ways,
-           word, ready, (uint64_t)(dirty != 0), 0, 0);
+           word, ready, (uint64_t)(dirty != 0), 0, 0, ++r->uses);
     r->seen[set_of(r, word)] |= seen_bit(r, word);
 }
 
@@ -389,9 +396,13 @@ uint64_t ring_store(ring *r, int64_t node, uint64_t addr, uint64_t t)
     const int absent = !(*seen & seen_bit(r, word));
     *seen |= seen_bit(r, word);
 
+    /* The trip's puts take the next n use stamps in order (nothing else takes one meanwhile). */
+    uint64_t use = r->uses;
+    r->uses += (uint64_t)n;
+
     r->stats.stores++;
     int64_t way = put_at(r, node, tags + node * ways, lines + node * ways, fill + node, ways, word,
-                         ready, 1, 0, absent);
+                         ready, 1, 0, absent, ++use);
     /* N - 1 hops reach every other node. Each hop takes the first free cycle from the word's
        arrival: as every cycle it skipped was full, no word arriving later gets ahead of it. */
     ring_slot *cal = links + at * cycles;   /* link at's calendar */
@@ -411,7 +422,8 @@ uint64_t ring_store(ring *r, int64_t node, uint64_t addr, uint64_t t)
         }
         ready = dep + hop;
         int64_t i = at * ways;
-        way = put_at(r, at, tags + i, lines + i, fill + at, ways, word, ready, 1, way, absent);
+        way = put_at(r, at, tags + i, lines + i, fill + at, ways, word, ready, 1, way, absent,
+                     ++use);
     }
     r->stats.link_stalls += stalls;
     r->stats.data_hops += (uint64_t)(n - 1);
