@@ -356,14 +356,11 @@ static uint64_t admit(ring *r, const uint64_t *fifo, int64_t head, int64_t size,
         r->stats.core_stalls += fifo[head] - t;
         go = fifo[head];
     }
-    uint64_t h[4] = {0};                    /* fifo[head] <= go: it never counts */
-    int64_t i = 0;
-    for (; i + 4 <= size; i += 4)           /* four at a time: fewer loop steps */
-        for (int k = 0; k < 4; k++)
-            h[k] += fifo[i + k] > go;
-    for (; i < size; i++)
-        h[0] += fifo[i] > go;
-    held += h[0] + h[1] + h[2] + h[3];
+    /* held <= size (fifo[head] <= go never counts): no need to count once the peak is size. */
+    if (*peak >= (uint64_t)size)
+        return go;
+    for (int64_t i = 0; i < size; i++)
+        held += fifo[i] > go;
     if (held > *peak)
         *peak = held;
     return go;
