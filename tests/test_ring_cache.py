@@ -60,6 +60,11 @@ class Ring:
     def owner(self, addr: int) -> int:
         return int(self.lib.ring_owner(self.r, addr))
 
+    def writebacks(self) -> list[tuple[int, int]]:
+        n = self.ffi.new("int64_t *")
+        w = self.lib.ring_take_writebacks(self.r, n)
+        return [(int(w[i].addr), int(w[i].t)) for i in range(n[0])]
+
     @property
     def stats(self) -> dict[str, int]:
         s = self.r.stats
@@ -334,6 +339,36 @@ def test_flush_writes_dirty_words_back_and_empties_the_ring(make_ring: Any) -> N
         assert ring.load(node, 15 * 64, 30) is None
     # Nothing dirty left: the next flush ends when it starts.
     assert ring.flush(40) == 40
+
+
+def test_flush_logs_owners_in_order_and_each_set_most_recently_used_first(make_ring: Any) -> None:
+    ring = make_ring(2)
+    # Set 0 holds 0 and 128 (owner 0), set 1 holds 8 (owner 0), set 8 holds 64 (owner 1).
+    for k, addr in enumerate((0, 128, 8, 64)):
+        ring.store(0, addr, 10 * k)
+    ring.load(0, 0, 31)  # node 0's copy of 0 becomes its set's most recently used word
+    assert ring.writebacks() == []
+    ring.flush(31)
+    # Owner 0's words by set, MRU first (0 was loaded after 128 was stored), then owner 1's;
+    # each written at max(its arrival at the owner, the flush): 64 reached node 1 at 33.
+    assert ring.writebacks() == [(0, 31), (128, 31), (8, 31), (64, 33)]
+    assert ring.writebacks() == []  # taken: the log is empty again
+
+
+def test_a_refilled_set_evicts_its_least_recently_used_word(make_ring: Any) -> None:
+    ring = make_ring(1, inject_queue=16)
+    for k in range(8):
+        ring.store(0, 128 * k, 0)
+    ring.flush(10)
+    ring.writebacks()
+    # The set filled again after the flush: the first word stored since then is evicted.
+    for k in range(20, 29):
+        ring.store(0, 128 * k, 100 + k)
+    s = ring.stats
+    assert s["evictions"] == 1 and s["writebacks"] == 9
+    assert ring.writebacks() == [(128 * 20, 100 + 28 + 2)]
+    assert ring.load(0, 128 * 20, 200) is None
+    assert ring.load(0, 128 * 21, 200) == 201
 
 
 def test_flush_waits_for_earlier_writebacks_at_the_same_owner(make_ring: Any) -> None:

@@ -14,6 +14,7 @@ int issue_init_window(issue_slots *q, int64_t width, uint64_t window)
 {
     q->used = calloc((size_t)window, sizeof *q->used);
     q->base = 0;
+    q->end = window;
     q->window = window;
     q->mask = window - 1;
     q->width = width;
@@ -27,10 +28,7 @@ void issue_slide(issue_slots *q, uint64_t t)
     uint64_t n = base - q->base;
     size_t from = (size_t)(q->base & q->mask);
 
-    if (n <= 16) {                          /* the usual slide, a cycle or two: no call */
-        for (uint64_t c = q->base; c < base; c++)
-            q->used[c & q->mask] = 0;
-    } else if (n >= window) {
+    if (n >= window) {                      /* (issue_take does the short slides) */
         memset(q->used, 0, window);
     } else if (from + n <= window) {
         memset(q->used + from, 0, (size_t)n);
@@ -39,6 +37,7 @@ void issue_slide(issue_slots *q, uint64_t t)
         memset(q->used, 0, (size_t)n - (window - from));
     }
     q->base = base;
+    q->end = t + 1;
 }
 
 void issue_free(issue_slots *q)

@@ -19,6 +19,7 @@
 typedef struct issue_slots {
     uint8_t *used;           /* [window]: slots taken in cycle c at used[c & mask] */
     uint64_t base;           /* the oldest cycle remembered */
+    uint64_t end;            /* base + window: the first cycle past the window */
     uint64_t window, mask;   /* cycles remembered (a power of two), window - 1 */
     int64_t width;
 } issue_slots;
@@ -30,9 +31,13 @@ int issue_init_window(issue_slots *q, int64_t width, uint64_t window);
 /* The first cycle >= t with a free slot. */
 static inline uint64_t issue_find(const issue_slots *q, uint64_t t)
 {
+    const uint64_t end = q->end, mask = q->mask;
+    const uint8_t *const used = q->used;
+    const int64_t width = q->width;
+
     if (t < q->base)
         t = q->base;
-    while (t < q->base + q->window && q->used[t & q->mask] >= q->width)
+    while (t < end && used[t & mask] >= width)
         t++;
     return t;
 }
@@ -41,9 +46,21 @@ void issue_slide(issue_slots *q, uint64_t t);
 /* Take a slot in cycle t (a cycle issue_find returned). Inline: one per issued instruction. */
 static inline void issue_take(issue_slots *q, uint64_t t)
 {
-    if (t >= q->base + q->window)
-        issue_slide(q, t);
-    q->used[t & q->mask]++;
+    uint8_t *const used = q->used;          /* locals: the byte stores would reload q's fields */
+    const uint64_t mask = q->mask, base = q->base;
+
+    if (t >= q->end) {
+        uint64_t to = t - q->window + 1;    /* the new base */
+        if (to - base <= 16) {              /* the usual slide, a cycle or a few: no call */
+            for (uint64_t c = base; c < to; c++)
+                used[c & mask] = 0;
+            q->base = to;
+            q->end = t + 1;
+        } else {
+            issue_slide(q, t);
+        }
+    }
+    used[t & mask]++;
 }
 void issue_free(issue_slots *q);
 

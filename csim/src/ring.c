@@ -90,16 +90,11 @@ static int params_ok(const ring_params *p, char *msg, size_t msg_size)
     return 1;
 }
 
-/* Mark every line of every node empty. */
+/* Mark every line of every node empty: only ways below fill are ever read. */
 static void clear_lines(ring *r)
 {
-    int64_t n = r->p.nodes * r->nsets * r->p.ways;
-
-    for (int64_t i = 0; i < n; i++) {
-        r->lines[i].word = RING_MISS;
-        r->lines[i].ready = 0;
-        r->lines[i].dirty = 0;
-    }
+    memset(r->fill, 0, (size_t)(r->nsets * r->p.nodes) * sizeof *r->fill);
+    memset(r->seen, 0, (size_t)r->nsets * sizeof *r->seen);
 }
 
 int ring_init(ring *r, const ring_params *p, char *msg, size_t msg_size)
@@ -112,6 +107,7 @@ int ring_init(ring *r, const ring_params *p, char *msg, size_t msg_size)
 
     int64_t n = p->nodes;
     int64_t per_node = r->nsets * p->ways;
+    r->tags = malloc((size_t)(n * per_node) * sizeof *r->tags);
     r->lines = malloc((size_t)(n * per_node) * sizeof *r->lines);
     r->links = malloc((size_t)(n * p->calendar_cycles) * sizeof *r->links);
     r->inject_departs = calloc((size_t)(n * p->inject_queue), sizeof *r->inject_departs);
@@ -120,9 +116,18 @@ int ring_init(ring *r, const ring_params *p, char *msg, size_t msg_size)
     r->signal_head = calloc((size_t)n, sizeof *r->signal_head);
     r->port_free = calloc((size_t)n, sizeof *r->port_free);
     r->scratch = malloc((size_t)per_node * sizeof *r->scratch);
+    r->order = malloc((size_t)p->ways * sizeof *r->order);
+    r->fill = malloc((size_t)(r->nsets * n) * sizeof *r->fill);
+    r->seen = malloc((size_t)r->nsets * sizeof *r->seen);
+    while (((int64_t)1 << r->set_shift) < r->nsets)
+        r->set_shift++;
+    while ((p->word_bytes << r->owner_shift) < p->owner_line_bytes)
+        r->owner_shift++;
+    r->nodes_mask = is_pow2(n) ? (uint64_t)(n - 1) : 0;
     r->written = malloc((size_t)(n * per_node + n) * sizeof *r->written);
-    if (!r->lines || !r->links || !r->inject_departs || !r->inject_head || !r->signal_done
-        || !r->signal_head || !r->port_free || !r->scratch || !r->written) {
+    if (!r->tags || !r->lines || !r->fill || !r->seen || !r->order || !r->links
+        || !r->inject_departs || !r->inject_head || !r->signal_done || !r->signal_head
+        || !r->port_free || !r->scratch || !r->written) {
         ring_free(r);
         snprintf(msg, msg_size, "out of memory for a ring of %lld nodes", (long long)n);
         return CSIM_NO_MEMORY;
@@ -137,7 +142,11 @@ int ring_init(ring *r, const ring_params *p, char *msg, size_t msg_size)
 
 void ring_free(ring *r)
 {
+    free(r->tags);
     free(r->lines);
+    free(r->order);
+    free(r->fill);
+    free(r->seen);
     free(r->links);
     free(r->inject_departs);
     free(r->inject_head);
@@ -147,6 +156,16 @@ void ring_free(ring *r)
     free(r->scratch);
     free(r->written);
     *r = (ring){0};
+}
+
+/* ring_owner of the word's address (inline: the exported function is interposable). Shifts, as
+   owner_line_bytes and word_bytes are powers of two, and a mask when nodes is one too. */
+static inline int64_t owner_of(const ring *r, uint64_t word)
+{
+    uint64_t line = word >> r->owner_shift;
+
+    return (int64_t)(r->nodes_mask != 0 || r->p.nodes == 1 ? line & r->nodes_mask
+                                                           : line % (uint64_t)r->p.nodes);
 }
 
 int64_t ring_owner(const ring *r, uint64_t addr)
@@ -162,37 +181,60 @@ static uint64_t max_u64(uint64_t a, uint64_t b)
 /* Hops from node a forward to node b. */
 static int64_t hops(const ring *r, int64_t a, int64_t b)
 {
-    return (b - a + r->p.nodes) % r->p.nodes;
+    return b >= a ? b - a : b - a + r->p.nodes;
 }
 
-static ring_line *set_of(ring *r, int64_t node, uint64_t word)
+/* Word's set. Its fill count at node m is fill[set * nodes + m]; its first way at node m is
+   at (set * nodes + m) * ways in tags and lines. */
+static inline int64_t set_of(const ring *r, uint64_t word)
 {
-    return r->lines + (node * r->nsets + (int64_t)(word & (uint64_t)(r->nsets - 1))) * r->p.ways;
+    return (int64_t)(word & (uint64_t)(r->nsets - 1));
 }
 
-/* The line holding word at node, or NULL; touch moves it to the MRU way. */
+/* Word's bit in its set's seen mask. */
+static inline uint64_t seen_bit(const ring *r, uint64_t word)
+{
+    return (uint64_t)1 << ((word >> r->set_shift) & 63);
+}
+
+/* The way of tags (one set, ways long) that holds word, or -1. */
+static inline int64_t find_way(const uint64_t *tags, int64_t ways, uint64_t word)
+{
+    for (int64_t way = 0; way < ways; way++)
+        if (tags[way] == word)
+            return way;
+    return -1;
+}
+
+/* find_way over the ways in use, trying way hint first. */
+static inline int64_t find_hinted(const uint64_t *tags, int64_t used, uint64_t word, int64_t hint)
+{
+    return hint < used && tags[hint] == word ? hint : find_way(tags, used, word);
+}
+
+/* The line holding word at node, or NULL; touch makes it the MRU line. */
 static ring_line *lookup(ring *r, int64_t node, uint64_t word, int touch)
 {
-    ring_line *set = set_of(r, node, word);
-    const int64_t ways = r->p.ways;
+    if (!(r->seen[set_of(r, word)] & seen_bit(r, word)))
+        return NULL;                        /* at no node */
+    int64_t i = set_of(r, word) * r->p.nodes + node;
+    int64_t at = i * r->p.ways;
+    int64_t way = find_way(r->tags + at, r->fill[i], word);
 
-    for (int64_t way = 0; way < ways; way++)
-        if (set[way].word == word) {
-            if (!touch || way == 0)
-                return &set[way];
-            ring_line hit = set[way];
-            memmove(&set[1], &set[0], (size_t)way * sizeof *set);   /* one shift, not per way */
-            set[0] = hit;
-            return &set[0];
-        }
-    return NULL;
+    if (way < 0)
+        return NULL;
+    ring_line *l = &r->lines[at + way];
+    if (touch)
+        l->use = ++r->uses;
+    return l;
 }
 
 /* A dirty word evicted at node at cycle t travels to its owner, which writes it to L1 when its
-   port is free. Every copy of the word holds the same (latest) value, so all become clean. */
-static void write_back(ring *r, int64_t node, uint64_t word, uint64_t t)
+   port is free. Every copy of the word holds the same (latest) value, so all become clean.
+   hint: the way it had at node (the way to try first at every node). */
+static void write_back(ring *r, int64_t node, uint64_t word, uint64_t t, int64_t hint)
 {
-    int64_t owner = ring_owner(r, word * (uint64_t)r->p.word_bytes);
+    int64_t owner = owner_of(r, word);
     int64_t h = hops(r, node, owner);
 
     if (h > 0)
@@ -201,33 +243,60 @@ static void write_back(ring *r, int64_t node, uint64_t word, uint64_t t)
     r->port_free[owner] = start + (uint64_t)r->p.writeback_cycles;
     r->stats.writebacks++;
     r->written[r->nwritten++] = (ring_writeback){word * (uint64_t)r->p.word_bytes, start};
-    for (int64_t m = 0; m < r->p.nodes; m++) {
-        ring_line *l = lookup(r, m, word, 0);
-        if (l != NULL)
-            l->dirty = 0;
+    const int64_t ways = r->p.ways;
+    int64_t i = set_of(r, word) * r->p.nodes;
+    for (int64_t m = 0; m < r->p.nodes; m++, i++) {
+        int64_t way = find_hinted(r->tags + i * ways, r->fill[i], word, hint);
+        if (way >= 0)
+            r->lines[i * ways + way].dirty = 0;
     }
 }
 
-/* Put word at node, ready at cycle ready, as the MRU line (a copy already there is replaced;
-   otherwise the LRU line is evicted). dirty: a store's value, not an L1 fill. */
+/* Put word in node's set (tags/lines: its first way, ways long; *fill: its ways in use), ready
+   at cycle ready, as the MRU line: a copy already there is replaced; otherwise the word takes
+   an empty way, or evicts the least recently used line (an MRU-first list's last line: the
+   empty lines' place is not observable). dirty: a store's value, not an L1 fill. hint: the way
+   to try first (a store finds its word in the same way at many nodes); absent: the word is
+   known to be at no node; use: the line's new use stamp. Returns the way. The caller sets the
+   word's seen bit. */
+static inline int64_t put_at(ring *r, int64_t node, uint64_t *tags, ring_line *lines,
+                             uint16_t *fill, int64_t ways, uint64_t word, uint64_t ready,
+                             uint64_t dirty, int64_t hint, int absent, uint64_t use)
+{
+    const int64_t used = *fill;
+    int64_t way = absent ? -1 : find_hinted(tags, used, word, hint);
+
+    if (way < 0) {
+        if (used < ways) {
+            way = used;
+            *fill = (uint16_t)(used + 1);
+        } else {
+            uint64_t oldest = lines[0].use; /* use stamps are distinct */
+            way = 0;
+            for (int64_t w = 1; w < ways; w++) {
+                uint64_t u = lines[w].use;
+                if (u < oldest) {
+                    oldest = u;
+                    way = w;
+                }
+            }
+            r->stats.evictions++;
+            if (lines[way].dirty)
+                write_back(r, node, tags[way], ready, way);
+        }
+        tags[way] = word;
+    }
+    lines[way] = (ring_line){ready, use, dirty};
+    return way;
+}
+
 static void put(ring *r, int64_t node, uint64_t word, uint64_t ready, int dirty)
 {
-    ring_line *l = lookup(r, node, word, 1);
+    int64_t i = set_of(r, word) * r->p.nodes + node;
 
-    if (l == NULL) {
-        ring_line *set = set_of(r, node, word);
-        ring_line victim = set[r->p.ways - 1];
-        memmove(&set[1], &set[0], (size_t)(r->p.ways - 1) * sizeof *set);
-        l = &set[0];
-        if (victim.word != RING_MISS) {
-            r->stats.evictions++;
-            if (victim.dirty)
-                write_back(r, node, victim.word, ready);
-        }
-    }
-    l->word = word;
-    l->ready = ready;
-    l->dirty = (uint64_t)(dirty != 0);
+    put_at(r, node, r->tags + i * r->p.ways, r->lines + i * r->p.ways, &r->fill[i], r->p.ways,
+           word, ready, (uint64_t)(dirty != 0), 0, 0, ++r->uses);
+    r->seen[set_of(r, word)] |= seen_bit(r, word);
 }
 
 /* The calendar entry of cycle c in a link's calendar cal (mask: its length - 1), or NULL when
@@ -244,21 +313,13 @@ static inline ring_slot *slot_in(ring_slot *cal, uint64_t mask, uint64_t c)
     return s;
 }
 
-/* The calendar entry of cycle c on link, or NULL when the slot holds a later cycle of the window
-   (the caller is more than a window behind the newest booking). */
-static ring_slot *slot(ring *r, int64_t link, uint64_t c)
+/* Book room for one message on the link of calendar cal (mask: its length - 1) at the first
+   cycle >= from; returns that cycle. cap: messages of the kind per cycle, signal: the kind.
+   Slots out of the window count as taken (never double-book). The callers pass the ring's
+   fields as locals: stores through the uint8_t counters would make the compiler reload them. */
+static inline uint64_t book(ring_slot *cal, uint64_t mask, uint64_t from, uint64_t cap,
+                            int signal)
 {
-    return slot_in(r->links + link * r->p.calendar_cycles, (uint64_t)(r->p.calendar_cycles - 1), c);
-}
-
-/* Book room for one message on link (from node link to link + 1) at the first cycle >= from;
-   returns that cycle. Slots out of the window count as taken (never double-book). */
-static uint64_t book(ring *r, int64_t link, uint64_t from, int signal)
-{
-    uint64_t cap = (uint64_t)(signal ? r->p.signal_bandwidth : r->p.data_bandwidth);
-    ring_slot *cal = r->links + link * r->p.calendar_cycles;   /* resolved once, not per cycle */
-    const uint64_t mask = (uint64_t)(r->p.calendar_cycles - 1);
-
     for (uint64_t c = from;; c++) {
         ring_slot *s = slot_in(cal, mask, c);
         if (s == NULL)
@@ -271,26 +332,15 @@ static uint64_t book(ring *r, int64_t link, uint64_t from, int signal)
     }
 }
 
-/* A data word waits at the node of link from cycle ready until it leaves at dep: a signal that
-   arrives meanwhile leaves after it. */
-static void mark_queued(ring *r, int64_t link, uint64_t ready, uint64_t dep)
+/* A data word waits at the node of calendar cal from cycle ready until it leaves at dep: a
+   signal that arrives meanwhile leaves after it. */
+static void mark_queued(ring_slot *cal, uint64_t mask, uint64_t ready, uint64_t dep)
 {
-    ring_slot *cal = r->links + link * r->p.calendar_cycles;
-    const uint64_t mask = (uint64_t)(r->p.calendar_cycles - 1);
-
     for (uint64_t c = ready; c < dep; c++) {
         ring_slot *s = slot_in(cal, mask, c);
         if (s != NULL && s->queued_until < dep)
             s->queued_until = dep;
     }
-}
-
-/* The first cycle a signal ready at a node at cycle ready may leave on its link. */
-static uint64_t queue_clear(ring *r, int64_t link, uint64_t ready)
-{
-    ring_slot *s = slot(r, link, ready);
-
-    return s != NULL ? max_u64(ready, s->queued_until) : ready;
 }
 
 /* FIFO of a node's in-transit resources (inject queue entries, signals): the core may go on at
@@ -306,9 +356,11 @@ static uint64_t admit(ring *r, const uint64_t *fifo, int64_t head, int64_t size,
         r->stats.core_stalls += fifo[head] - t;
         go = fifo[head];
     }
+    /* held <= size (fifo[head] <= go never counts): no need to count once the peak is size. */
+    if (*peak >= (uint64_t)size)
+        return go;
     for (int64_t i = 0; i < size; i++)
-        if (i != head && fifo[i] > go)
-            held++;
+        held += fifo[i] > go;
     if (held > *peak)
         *peak = held;
     return go;
@@ -325,22 +377,50 @@ uint64_t ring_store(ring *r, int64_t node, uint64_t addr, uint64_t t)
     uint64_t leaves = ready;
     int64_t at = node;
     const uint64_t hop = (uint64_t)r->p.hop_latency;
+    const int64_t cycles = r->p.calendar_cycles;
+    const uint64_t mask = (uint64_t)(cycles - 1), cap = (uint64_t)r->p.data_bandwidth;
+    ring_slot *const links = r->links;
     uint64_t stalls = 0;                    /* summed here: stats stores would reload r->p */
 
+    const int64_t ways = r->p.ways;
+    const int64_t set = set_of(r, word) * n;              /* the word's set at node 0 */
+    uint64_t *const tags = r->tags + set * ways;
+    ring_line *const lines = r->lines + set * ways;
+    uint16_t *const fill = r->fill + set;
+
+    /* A word never put in its set since the flush is at no node: no node looks for it. */
+    uint64_t *const seen = &r->seen[set_of(r, word)];
+    const int absent = !(*seen & seen_bit(r, word));
+    *seen |= seen_bit(r, word);
+
+    /* The trip's puts take the next n use stamps in order (nothing else takes one meanwhile). */
+    uint64_t use = r->uses;
+    r->uses += (uint64_t)n;
+
     r->stats.stores++;
-    put(r, node, word, ready, 1);
+    int64_t way = put_at(r, node, tags + node * ways, lines + node * ways, fill + node, ways, word,
+                         ready, 1, 0, absent, ++use);
     /* N - 1 hops reach every other node. Each hop takes the first free cycle from the word's
        arrival: as every cycle it skipped was full, no word arriving later gets ahead of it. */
+    ring_slot *cal = links + at * cycles;   /* link at's calendar */
     for (int64_t d = 0; d < n - 1; d++) {
-        uint64_t dep = book(r, at, ready, 0);
-        stalls += dep - ready;
-        if (dep > ready)
-            mark_queued(r, at, ready, dep);
+        uint64_t dep = book(cal, mask, ready, cap, 0);
+        if (dep > ready) {
+            stalls += dep - ready;
+            mark_queued(cal, mask, ready, dep);
+        }
         if (d == 0)
             leaves = dep;
-        at = at + 1 == n ? 0 : at + 1;
+        if (++at == n) {
+            at = 0;
+            cal = links;
+        } else {
+            cal += cycles;
+        }
         ready = dep + hop;
-        put(r, at, word, ready, 1);
+        int64_t i = at * ways;
+        way = put_at(r, at, tags + i, lines + i, fill + at, ways, word, ready, 1, way, absent,
+                     ++use);
     }
     r->stats.link_stalls += stalls;
     r->stats.data_hops += (uint64_t)(n - 1);
@@ -372,7 +452,7 @@ uint64_t ring_fill(ring *r, int64_t node, uint64_t addr, uint64_t t, uint64_t fe
     /* A store reached the node since the miss: its copy is the newer value. */
     if (l != NULL)
         return max_u64(t + (uint64_t)r->p.hit_latency, l->ready);
-    int64_t owner = ring_owner(r, addr);
+    int64_t owner = owner_of(r, word);
     /* Request node -> owner and reply owner -> node: a full lap unless node is the owner. */
     int64_t trip = hops(r, node, owner) + hops(r, owner, node);
     if (trip > 0)
@@ -393,16 +473,32 @@ uint64_t ring_signal(ring *r, int64_t node, uint64_t t, uint64_t *arrival)
     int64_t at = node;
 
     const uint64_t hop = (uint64_t)r->p.hop_latency;
+    const int64_t cycles = r->p.calendar_cycles;
+    const uint64_t mask = (uint64_t)(cycles - 1), cap = (uint64_t)r->p.signal_bandwidth;
+    ring_slot *const links = r->links;
     uint64_t stalls = 0;
 
     r->stats.signals++;
     arrival[node] = ready;
+    ring_slot *cal = links + at * cycles;   /* link at's calendar */
     for (int64_t d = 0; d < n - 1; d++) {
         /* Never before the data words waiting at this node (the sender's own ones too): no
            signal overtakes data that was ahead of it. */
-        uint64_t dep = book(r, at, queue_clear(r, at, ready), 1);
+        ring_slot *s = slot_in(cal, mask, ready);
+        uint64_t dep;
+        if (s != NULL && s->queued_until <= ready && s->signals < cap) {
+            s->signals++;                   /* the usual case: it leaves on arrival */
+            dep = ready;
+        } else {
+            dep = book(cal, mask, s != NULL ? max_u64(ready, s->queued_until) : ready, cap, 1);
+        }
         stalls += dep - ready;
-        at = at + 1 == n ? 0 : at + 1;
+        if (++at == n) {
+            at = 0;
+            cal = links;
+        } else {
+            cal += cycles;
+        }
         ready = dep + hop;
         arrival[at] = ready;
     }
@@ -421,23 +517,46 @@ static int cmp_u64(const void *a, const void *b)
 
 uint64_t ring_flush(ring *r, uint64_t t)
 {
-    int64_t per_node = r->nsets * r->p.ways;
     uint64_t done = t;
 
     /* A dirty word is held by its owner: an owner that evicts it writes it back and cleans
        every copy, and every store reaches every node. So the owners' arrays list the work. */
+    const int64_t ways = r->p.ways;
     for (int64_t o = 0; o < r->p.nodes; o++) {
-        const ring_line *lines = r->lines + o * per_node;
         int64_t count = 0;
-        for (int64_t i = 0; i < per_node; i++)
-            if (lines[i].word != RING_MISS && lines[i].dirty
-                && ring_owner(r, lines[i].word * (uint64_t)r->p.word_bytes) == o) {
-                r->scratch[count++] = lines[i].ready;
+        for (int64_t set = 0; set < r->nsets; set++) {
+            int64_t i = set * r->p.nodes + o;
+            const uint64_t *tags = r->tags + i * ways;
+            const ring_line *lines = r->lines + i * ways;
+            /* The set's dirty owned words, MRU first (the log's order): insertion by use. */
+            int64_t k = 0;
+            for (int64_t w = 0, used = r->fill[i]; w < used; w++)
+                if (lines[w].dirty
+                    && owner_of(r, tags[w]) == o) {
+                    int64_t j = k++;
+                    for (; j > 0 && lines[r->order[j - 1]].use < lines[w].use; j--)
+                        r->order[j] = r->order[j - 1];
+                    r->order[j] = w;
+                }
+            for (int64_t j = 0; j < k; j++) {
+                const ring_line *l = &lines[r->order[j]];
+                r->scratch[count++] = l->ready;
                 r->written[r->nwritten++] = (ring_writeback){
-                    lines[i].word * (uint64_t)r->p.word_bytes, max_u64(lines[i].ready, t)};
+                    tags[r->order[j]] * (uint64_t)r->p.word_bytes, max_u64(l->ready, t)};
             }
+        }
         /* The L1 port takes the words as they arrive, one every writeback_cycles. */
-        qsort(r->scratch, (size_t)count, sizeof *r->scratch, cmp_u64);
+        if (count > 32) {
+            qsort(r->scratch, (size_t)count, sizeof *r->scratch, cmp_u64);
+        } else {                            /* the usual few words: no call */
+            for (int64_t i = 1; i < count; i++) {
+                uint64_t v = r->scratch[i];
+                int64_t j = i;
+                for (; j > 0 && r->scratch[j - 1] > v; j--)
+                    r->scratch[j] = r->scratch[j - 1];
+                r->scratch[j] = v;
+            }
+        }
         uint64_t port = max_u64(r->port_free[o], t);
         for (int64_t i = 0; i < count; i++)
             port = max_u64(port, r->scratch[i]) + (uint64_t)r->p.writeback_cycles;

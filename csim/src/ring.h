@@ -74,10 +74,10 @@ typedef struct ring_stats {
     uint64_t flushes;          /* ring_flush calls */
 } ring_stats;
 
-/* One word held by a node. */
+/* One word held by a node (its tag, addr / word_bytes, is in ring.tags). */
 typedef struct ring_line {
-    uint64_t word;             /* addr / word_bytes, RING_MISS when empty */
     uint64_t ready;            /* cycle the value is (or will be) at this node */
+    uint64_t use;              /* ring.uses when last stored, filled or loaded; 0 when empty */
     uint64_t dirty;            /* 1: stored in the ring since its owner last wrote it to L1 */
 } ring_line;
 
@@ -99,7 +99,18 @@ typedef struct ring_writeback {
 typedef struct ring {
     ring_params p;
     int64_t nsets;             /* sets per node array */
-    ring_line *lines;          /* nodes * nsets * ways, each set MRU first */
+    /* A set's ways for all nodes side by side, [set][node][way], so that a store, which visits
+       every node, stays in one run of memory. A set fills its ways in order and empties only
+       all at once (ring_flush); LRU order by use stamps, not by moving lines. */
+    uint64_t *tags;            /* nsets * nodes * ways words; only ways below fill are valid */
+    ring_line *lines;          /* the same shape: the rest of each line */
+    uint16_t *fill;            /* nsets * nodes: the ways in use in each node's set */
+    uint64_t *seen;            /* nsets: bit (word >> set_shift) & 63 of each word put in the set
+                                  since the flush (a clear bit: the word is at no node) */
+    int64_t set_shift;         /* log2(nsets) */
+    int64_t owner_shift;       /* log2(owner_line_bytes / word_bytes) */
+    uint64_t nodes_mask;       /* nodes - 1 when nodes is a power of two, else 0 */
+    uint64_t uses;             /* the last use stamp given (stamps only grow) */
     ring_slot *links;          /* nodes * calendar_cycles: link i goes from node i to i+1 */
     uint64_t *inject_departs;  /* nodes * inject_queue: departure cycles, a circular FIFO */
     int64_t *inject_head;      /* per node: next FIFO entry to reuse (the oldest) */
@@ -107,6 +118,7 @@ typedef struct ring {
     int64_t *signal_head;
     uint64_t *port_free;       /* per owner node: its L1 port is free from this cycle */
     uint64_t *scratch;         /* nsets * ways cycles: ring_flush sorts one node's words here */
+    int64_t *order;            /* ways: ring_flush puts one set's words in MRU order here */
     ring_writeback *written;   /* the write-backs to L1 since ring_take_writebacks (at most
                                   every line plus one per node: taken after each call) */
     int64_t nwritten;
