@@ -1161,6 +1161,15 @@ class _Lowerer:
             reg = self.expr(node, None)
             self.emit(Branch(self.truth(reg, loc), yes, no, loc))
 
+    def may_overlap(self, a: ArraySlot, b: ArraySlot) -> bool:
+        """Whether two array arguments of the call may share memory (``ArrayType.shares``)."""
+        if a is b:
+            return True
+        position = next((k for k, p in enumerate(self.fn.params) if p is b), None)
+        if a.type.shares is None or b.type.shares is None or position is None:
+            return True
+        return position in a.type.shares
+
     def call(self, node: cst.Call, want: Reg | None, loc: Loc) -> Reg:
         check = self.scope.types.parallel.checks.get(node)
         if check is not None:
@@ -1170,6 +1179,11 @@ class _Lowerer:
             types = [self.scope.arrays[n].type for n in names]
             wide = all(t.is_list or (t.dtype == "int64" and t.ndim == 1) for t in types)
             return self.move(want, self.const(wide, BOOL), loc)
+        names = self.scope.types.parallel.overlap_checks.get(node)
+        if names is not None:  # whether the arguments overlap is the signature's: a constant
+            first, *others = (self.scope.arrays[n] for n in names)
+            apart = not any(self.may_overlap(first, other) for other in others)
+            return self.move(want, self.const(apart, BOOL), loc)
         if self.is_helper(node):
             (result,) = self.helper_call(node)
             return self.move(want, result, loc)
