@@ -918,6 +918,10 @@ class _Lowerer:
                 return None
             result = PY_BINARY[type(node.operator)](left, right)
             return result  # type: ignore[return-value]
+        names = self.scope.types.parallel.overlap_checks.get(node) if isinstance(node, cst.Call) else None
+        if names is not None:  # whether the arguments overlap is the signature's: the branch not
+            first, *others = (self.scope.arrays[n] for n in names)  # taken is never lowered
+            return not any(self.may_overlap(first, other) for other in others)
         return None
 
     def expr(self, node: cst.BaseExpression, want: Reg | None) -> Reg:
@@ -1179,11 +1183,6 @@ class _Lowerer:
             types = [self.scope.arrays[n].type for n in names]
             wide = all(t.is_list or (t.dtype == "int64" and t.ndim == 1) for t in types)
             return self.move(want, self.const(wide, BOOL), loc)
-        names = self.scope.types.parallel.overlap_checks.get(node)
-        if names is not None:  # whether the arguments overlap is the signature's: a constant
-            first, *others = (self.scope.arrays[n] for n in names)
-            apart = not any(self.may_overlap(first, other) for other in others)
-            return self.move(want, self.const(apart, BOOL), loc)
         if self.is_helper(node):
             (result,) = self.helper_call(node)
             return self.move(want, result, loc)
