@@ -6,7 +6,9 @@ overlap pattern."""
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
+import shutil
 import tempfile
 import textwrap
 import warnings
@@ -52,6 +54,7 @@ def kernel_of(source: str, name: str) -> Callable[..., Any]:
 
 
 _DIR = Path(tempfile.mkdtemp(prefix="helixrc-disjoint-"))
+atexit.register(shutil.rmtree, _DIR, True)
 
 
 def expected(source: str, name: str, case: tuple[Callable[[], Any], Callable[[Any], tuple[Any, ...]]]) -> Any:
