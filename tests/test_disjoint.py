@@ -281,3 +281,27 @@ def test_a_relic_split_runs_the_original_on_overlapping_arrays() -> None:
     x = case[0]()
     r = helixrc.simulate(t.function, case[1](x), "big1-smt2")
     assert r.value == want and same_bits(x, want_buf)
+
+
+TWO_LOOPS = textwrap.dedent("""\
+    def two(a, b, n):
+        for i in range(n):
+            b[i] = a[i] + 1
+        s = 0
+        for i in range(n):
+            s += b[i]
+        return s
+    """)
+
+
+def test_loop_ids_of_the_parallel_form_are_the_originals() -> None:
+    # the fallback is the original loop: f/L1-seq; the loops after it keep their ids
+    t = helixrc.transform(TWO_LOOPS, machine="helixrc16", name="two")
+    assert t.loops == {"two/L1": "DOALL, uncoupled, 0 segments", "two/L2": "DOALL, uncoupled, 0 segments"}
+    for case, parallel in ((APART, True), (OVERLAP, False)):
+        x = case[0]()
+        r = helixrc.simulate(t.function, case[1](x), "helixrc16")
+        ran = {e["id"] for e in r.stats["loops"] if e["invocations"]}
+        assert ran == ({"two/L1", "two/L2"} if parallel else {"two/L1-seq", "two/L2"})
+    again = transform_source(load_module(t.source, "t.py"), "two")
+    assert again.source == t.source and again.loops["two/L1-seq"].startswith("refused: the original loop")

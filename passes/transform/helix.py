@@ -82,6 +82,7 @@ from helixrc.passes.analysis import (
     analyze_kernel,
 )
 from helixrc.passes.frontend import KernelModule
+from helixrc.passes.loops import FALLBACK
 from helixrc.passes.plan import SIGNALS, Legality, Plan, is_body_id, validate_plan
 from helixrc.passes.transform.cst_tools import Splice, add_import, add_tasks, loops, walk
 from helixrc.passes.transform.independence import NotCheckable
@@ -134,6 +135,9 @@ def transform_source(
     tasks: list[cst.FunctionDef] = []
     prange_used = False
     for lid, loop in analysis.loops.items():
+        if FALLBACK in lid:
+            outcomes[lid] = "refused: the original loop kept as the fallback of a parallel form"
+            continue
         if loop.parent in done:
             done.add(lid)
             outcomes[lid] = f"refused: nested inside the parallel loop {loop.parent}"
