@@ -128,7 +128,8 @@ def copy_args(args: Sequence[Any]) -> tuple[Any, ...]:
     each, so a kernel run on the copy would not see the writes through one in the other: here each
     group of overlapping arrays gets one new buffer, laid out (and aligned) as the original memory.
     """
-    arrays = list({id(a): a for a in args if isinstance(a, np.ndarray)}.values())
+    # plain arrays of plain dtypes: a subclass or an object array is copied by deepcopy as before
+    arrays = list({id(a): a for a in args if type(a) is np.ndarray and not a.dtype.hasobject}.values())
     extents = [memory_extent(a) for a in arrays]
     group_of = overlap_groups(extents)
     memo: dict[int, Any] = {}
