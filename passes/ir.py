@@ -74,6 +74,10 @@ class ArrayType:
     dtype: str
     ndim: int
     is_list: bool = False
+    #: the positions of the call's array arguments whose memory may overlap this one's (its own
+    #: included; runtime/args.py ``signature_of``): ``disjoint(...)`` lowers to a constant of it,
+    #: and a compiled kernel is reused only for the same overlap. None: not known, may overlap any.
+    shares: tuple[int, ...] | None = None
 
     @property
     def element(self) -> Scalar:

@@ -918,6 +918,10 @@ class _Lowerer:
                 return None
             result = PY_BINARY[type(node.operator)](left, right)
             return result  # type: ignore[return-value]
+        names = self.scope.types.parallel.overlap_checks.get(node) if isinstance(node, cst.Call) else None
+        if names is not None:  # whether the arguments overlap is the signature's: the branch not
+            first, *others = (self.scope.arrays[n] for n in names)  # taken is never lowered
+            return not any(self.may_overlap(first, other) for other in others)
         return None
 
     def expr(self, node: cst.BaseExpression, want: Reg | None) -> Reg:
@@ -1160,6 +1164,15 @@ class _Lowerer:
         else:
             reg = self.expr(node, None)
             self.emit(Branch(self.truth(reg, loc), yes, no, loc))
+
+    def may_overlap(self, a: ArraySlot, b: ArraySlot) -> bool:
+        """Whether two array arguments of the call may share memory (``ArrayType.shares``)."""
+        if a is b:
+            return True
+        position = next((k for k, p in enumerate(self.fn.params) if p is b), None)
+        if a.type.shares is None or b.type.shares is None or position is None:
+            return True
+        return position in a.type.shares
 
     def call(self, node: cst.Call, want: Reg | None, loc: Loc) -> Reg:
         check = self.scope.types.parallel.checks.get(node)

@@ -62,8 +62,12 @@ TASK_CALLS = ("spawn", "join")
 CHECK_CALL = "independent"
 #: the run-time check that guards a split ``if`` (passes/transform/split.py)
 DTYPE_CALL = "int64_arrays"
+#: the run-time check that array parameters the analysis assumed apart do not overlap in memory
+OVERLAP_CALL = "disjoint"
+#: the checks of array arguments by name: call -> how many arrays it takes at least
+ARRAY_CHECKS = {DTYPE_CALL: 1, OVERLAP_CALL: 2}
 #: the runtime's names a kernel may use
-RUNTIME_NAMES = (*OBJECT_MAKERS, *LOOP_MAKERS, *SYNC_CALLS, *TASK_CALLS, CHECK_CALL, DTYPE_CALL)
+RUNTIME_NAMES = (*OBJECT_MAKERS, *LOOP_MAKERS, *SYNC_CALLS, *TASK_CALLS, CHECK_CALL, *ARRAY_CHECKS)
 REDUCTION_OPS = ("+", "*", "&", "|", "^", "min", "max", "argmax", "argmin")
 #: reductions whose combine picks one iteration's value, so ``ties`` says which
 ORDERED_OPS = ("min", "max", "argmax", "argmin")
@@ -80,6 +84,7 @@ _SHAPES = {
     "join": "x = join(t0)",
     CHECK_CALL: 'independent(hist, 0, len(idx), 1, (idx, 0, "w"), (None, -1, "r"))',
     DTYPE_CALL: "int64_arrays(val, enext, bucket)",
+    OVERLAP_CALL: "disjoint(out, a, b)",
 }
 
 
@@ -202,6 +207,8 @@ class ParallelForm:
     checks: dict[cst.Call, IndependentCheck] = field(default_factory=dict)
     #: ``int64_arrays(...)`` calls, each an expression of type bool: the arrays' names
     dtype_checks: dict[cst.Call, tuple[str, ...]] = field(default_factory=dict)
+    #: ``disjoint(...)`` calls, each an expression of type bool: the arrays' names
+    overlap_checks: dict[cst.Call, tuple[str, ...]] = field(default_factory=dict)
     #: every ``X.name`` of an object, read or written: the object
     cells: dict[cst.Attribute, ParObject] = field(default_factory=dict)
     #: ``return result`` of a return temporary, and the statement ``result = <value>`` it returns
@@ -653,8 +660,8 @@ class _Reader:
                            "join the task and use its result")
         elif isinstance(node, cst.Call) and self.form.runtime_call(node) == CHECK_CALL:
             self.independent(node)
-        elif isinstance(node, cst.Call) and self.form.runtime_call(node) == DTYPE_CALL:
-            self.int64_arrays(node)
+        elif isinstance(node, cst.Call) and self.form.runtime_call(node) in ARRAY_CHECKS:
+            self.array_check(node, self.form.runtime_call(node) or "")
         elif isinstance(node, cst.Call) and self.form.runtime_call(node) is not None:
             self.misused(node, self.form.runtime_call(node) or "")
         elif isinstance(node, cst.Arg):
@@ -697,22 +704,24 @@ class _Reader:
             self.form.checks[call] = IndependentCheck(array.value, (bounds[0], bounds[1], bounds[2]),
                                                       tuple(a for a in accesses if a is not None), call)
 
-    def int64_arrays(self, call: cst.Call) -> None:
-        """``int64_arrays(a, b, ...)``: one or more arrays by name, outside the parallel loop."""
-        shape = f"write it as the transform does: {_SHAPES[DTYPE_CALL]}"
+    def array_check(self, call: cst.Call, which: str) -> None:
+        """``int64_arrays(a, ...)`` / ``disjoint(a, b, ...)``: arrays by name, outside the parallel loop."""
+        shape = f"write it as the transform does: {_SHAPES[which]}"
         if self.loop is not None:
-            self.error(call, f"int64_arrays(...) inside the parallel loop of line {self.line(self.loop.node)}",
-                       "check before the loop: if int64_arrays(...): <the parallel loop> else: <the original>")
+            self.error(call, f"{which}(...) inside the parallel loop of line {self.line(self.loop.node)}",
+                       f"check before the loop: if {which}(...): <the parallel loop> else: <the original>")
             return
         args = [a.value for a in call.args]
-        if not args or any(a.keyword is not None or a.star for a in call.args):
-            self.error(call, "int64_arrays() takes one or more arrays", shape)
+        least = ARRAY_CHECKS[which]
+        if len(args) < least or any(a.keyword is not None or a.star for a in call.args):
+            self.error(call, f"{which}() takes {'one' if least == 1 else 'two'} or more arrays", shape)
             return
         bad = next((a for a in args if not isinstance(a, cst.Name)), None)
         if bad is not None:
-            self.error(bad, f"the arguments of int64_arrays() must be names, not {_code(bad)}", shape)
+            self.error(bad, f"the arguments of {which}() must be names, not {_code(bad)}", shape)
             return
-        self.form.dtype_checks[call] = tuple(a.value for a in args)  # type: ignore[attr-defined]
+        found = self.form.dtype_checks if which == DTYPE_CALL else self.form.overlap_checks
+        found[call] = tuple(a.value for a in args)  # type: ignore[attr-defined]
 
     def check_access(self, node: cst.BaseExpression, shape: str) -> CheckAccess | None:
         """``(index, offset, "r"|"w")``: index a name or None, offset an int literal (or its
@@ -740,6 +749,9 @@ class _Reader:
         if which == DTYPE_CALL:
             self.error(node, "int64_arrays is the run-time check of a split if; it can only be called",
                        f"write {_SHAPES[DTYPE_CALL]}")
+        elif which == OVERLAP_CALL:
+            self.error(node, "disjoint is the run-time check that arrays do not overlap in memory; it can "
+                       "only be called", f"write {_SHAPES[OVERLAP_CALL]}")
         elif which == CHECK_CALL:
             self.error(node, "independent is the run-time check of a plan's assume_independent; it can "
                        "only be called", f"write {_SHAPES[CHECK_CALL]}")

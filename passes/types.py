@@ -633,15 +633,15 @@ class _FunctionInference:
                                     self.loc(bound), "convert with int(...)")
         return BOOL
 
-    def int64_arrays(self, node: cst.Call, names: tuple[str, ...]) -> ExprType | None:
-        """``int64_arrays(...)`` is a bool of arrays (a constant of the signature)."""
-        self.call_kinds[node] = "int64_arrays"
+    def array_check(self, node: cst.Call, which: str, names: tuple[str, ...]) -> ExprType | None:
+        """``int64_arrays(...)`` / ``disjoint(...)`` is a bool of arrays (a constant of the signature)."""
+        self.call_kinds[node] = which
         for name in names:
             t = self.vars.get(name)
             if t is None and not self.strict:
                 return None
             if not isinstance(t, ArrayType):
-                raise LanguageError(f"the arguments of int64_arrays() must be arrays, {name} is "
+                raise LanguageError(f"the arguments of {which}() must be arrays, {name} is "
                                     f"{'not an array' if t is None else type_name(t)}", self.loc(node))
         return BOOL
 
@@ -843,7 +843,9 @@ class _FunctionInference:
         if check is not None:
             return self.independent(check)
         if node in self.form.dtype_checks:
-            return self.int64_arrays(node, self.form.dtype_checks[node])
+            return self.array_check(node, "int64_arrays", self.form.dtype_checks[node])
+        if node in self.form.overlap_checks:
+            return self.array_check(node, "disjoint", self.form.overlap_checks[node])
         if self.helper_name(node) is not None:
             result = self.call_helper(node)
             if result is None:

@@ -11,7 +11,7 @@ call, laid out after the arguments' regions with each region word-aligned.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -19,6 +19,7 @@ import numpy as np
 from helixrc.csim.binding import ArrayArg
 from helixrc.csim.errors import HelixError
 from helixrc.csim.opcodes import dtype_code
+from helixrc.parallel import may_overlap, memory_extent, overlap_groups
 from helixrc.passes.ir import DTYPES, ArraySlot, ArrayType, Function, Reg, Scalar, Scratch
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -79,7 +80,14 @@ def _list_dtype(values: list[Any], position: int) -> str:
 
 
 def signature_of(args: Sequence[Any]) -> tuple[Scalar | ArrayType, ...]:
-    return tuple(arg_type(a, i) for i, a in enumerate(args))
+    """The arguments' types; each array's also says which array arguments may share its memory
+    (``ArrayType.shares``), so a kernel compiled for disjoint arrays is never run on overlapping ones."""
+    types = [arg_type(a, i) for i, a in enumerate(args)]
+    arrays = [i for i, t in enumerate(types) if isinstance(t, ArrayType)]
+    for i in arrays:
+        shares = tuple(j for j in arrays if j == i or may_overlap(args[i], args[j]))
+        types[i] = replace(types[i], shares=shares)  # type: ignore[type-var]
+    return tuple(types)
 
 
 @dataclass
@@ -164,29 +172,11 @@ def _array_for(value: Any, slot: ArraySlot, finish: list[Callable[[], None]],
     return value
 
 
-def _extent(arr: np.ndarray) -> tuple[int, int]:
-    base = arr.__array_interface__["data"][0]
-    lo = hi = base
-    for n, s in zip(arr.shape, arr.strides):
-        if n == 0:
-            return base, base
-        span = (n - 1) * s
-        lo += min(0, span)
-        hi += max(0, span)
-    return lo, hi + arr.itemsize
-
-
 def _sim_addresses(arrays: list[np.ndarray]) -> tuple[list[int], int]:
     """Simulated address of element [0, ...] of each array (overlapping arrays share a region), and
     the first free page-aligned address after the regions."""
-    extents = [_extent(a) for a in arrays]
-    group_of = list(range(len(arrays)))
-    for i in range(len(arrays)):
-        for j in range(i):
-            (lo1, hi1), (lo2, hi2) = extents[i], extents[j]
-            if lo1 < hi2 and lo2 < hi1:
-                old, new = group_of[i], group_of[j]
-                group_of = [new if g == old else g for g in group_of]
+    extents = [memory_extent(a) for a in arrays]
+    group_of = overlap_groups(extents)
     group_lo: dict[int, int] = {}
     group_hi: dict[int, int] = {}
     for g, (lo, hi) in zip(group_of, extents):

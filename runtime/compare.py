@@ -14,6 +14,7 @@ With ``rtol`` floats (and float arrays) may differ by that relative tolerance in
 
 from __future__ import annotations
 
+import copy
 import math
 import struct
 from collections.abc import Sequence
@@ -21,7 +22,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["first_difference", "args_difference", "write_back"]
+from helixrc.parallel import memory_extent, overlap_groups
+
+__all__ = ["args_difference", "copy_args", "first_difference", "write_back"]
 
 
 def _float_bits(x: float) -> bytes:
@@ -116,3 +119,32 @@ def write_back(targets: Sequence[Any], sources: Sequence[Any]) -> None:
             np.copyto(target, source, casting="no")
         elif isinstance(target, list):
             target[:] = source
+
+
+def copy_args(args: Sequence[Any]) -> tuple[Any, ...]:
+    """A deep copy of a call's arguments in which arrays that share memory still share it.
+
+    ``copy.deepcopy`` gives two views of one buffer (``x[:-1]``, ``x[1:]``) memory of their own
+    each, so a kernel run on the copy would not see the writes through one in the other: here each
+    group of overlapping arrays gets one new buffer, laid out (and aligned) as the original memory.
+    """
+    # plain arrays of plain dtypes: a subclass or an object array is copied by deepcopy as before
+    arrays = list({id(a): a for a in args if type(a) is np.ndarray and not a.dtype.hasobject}.values())
+    extents = [memory_extent(a) for a in arrays]
+    group_of = overlap_groups(extents)
+    memo: dict[int, Any] = {}
+    for g in sorted(set(group_of)):
+        members = [k for k, h in enumerate(group_of) if h == g]
+        lo = min(extents[k][0] for k in members)
+        hi = max(extents[k][1] for k in members)
+        raw = np.zeros(hi - lo + 64, dtype=np.uint8)
+        shift = (lo - raw.__array_interface__["data"][0]) % 64  # the original's alignment
+        buffer = raw[shift:shift + hi - lo]
+        for k in members:
+            a = arrays[k]
+            offset = a.__array_interface__["data"][0] - lo
+            new = np.ndarray(a.shape, a.dtype, buffer=buffer, offset=offset, strides=a.strides)
+            np.copyto(new, a, casting="no")
+            new.flags.writeable = a.flags.writeable
+            memo[id(a)] = new
+    return copy.deepcopy(tuple(args), memo)

@@ -18,7 +18,6 @@ plan made once, so each result is checked against the sequential simulation.
 
 from __future__ import annotations
 
-import copy
 import functools
 import warnings
 from collections.abc import Callable, Sequence
@@ -28,7 +27,7 @@ from helixrc.csim.errors import HelixError, LanguageError
 from helixrc.csim.machine import MachineConfig, resolve_machine
 from helixrc.passes.plan import Plan
 from helixrc.run import RunResult, execute, run_transformed, transform_for
-from helixrc.compare import write_back
+from helixrc.compare import copy_args, write_back
 from helixrc.transform_api import PlanLike, Transformed
 
 __all__ = ["FallbackWarning", "Parallelized", "ParallelizeError", "parallelize"]
@@ -94,7 +93,7 @@ class Parallelized:
 
     def _first_call(self, args: tuple[Any, ...]) -> Any:
         if self._profile_inputs is not None:
-            self._plan_on(copy.deepcopy(self._profile_inputs), "profile_inputs")
+            self._plan_on(copy_args(self._profile_inputs), "profile_inputs")
             return self(*args)
         result, final_args = self._plan_on(args, "the first call's arguments")
         if self.fallback is not None or result is None:
@@ -104,7 +103,7 @@ class Parallelized:
 
     def _plan_from_profile(self) -> None:
         if not self._planned and self._profile_inputs is not None:
-            self._plan_on(copy.deepcopy(self._profile_inputs), "profile_inputs")
+            self._plan_on(copy_args(self._profile_inputs), "profile_inputs")
 
     def _plan_on(self, args: tuple[Any, ...], what: str) -> tuple[RunResult | None, tuple[Any, ...]]:
         """Transform once, simulate both forms on ``args`` and decide how calls run from now on.

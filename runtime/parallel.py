@@ -57,7 +57,7 @@ from typing import Any
 from helixrc.csim.errors import HelixError, Loc
 
 __all__ = [
-    "ProtocolError", "Task", "checking", "int64_arrays", "is_checking", "independent", "join", "lastprivate", "prange",
+    "ProtocolError", "Task", "checking", "disjoint", "int64_arrays", "is_checking", "independent", "join", "lastprivate", "prange",
     "prange_while", "reduction", "shared", "signal", "spawn", "wait",
 ]
 
@@ -225,6 +225,54 @@ def int64_arrays(*arrays: Any) -> bool:
 
     return all(isinstance(a, list) or (isinstance(a, np.ndarray) and a.dtype == np.int64 and a.ndim == 1)
                for a in arrays)
+
+
+def memory_extent(arr: Any) -> tuple[int, int]:
+    """The byte addresses ``[lo, hi)`` that a NumPy array's elements lie in (empty for no element)."""
+    base = arr.__array_interface__["data"][0]
+    lo = hi = base
+    for n, s in zip(arr.shape, arr.strides):
+        if n == 0:
+            return base, base
+        span = (n - 1) * s
+        lo += min(0, span)
+        hi += max(0, span)
+    return lo, hi + arr.itemsize
+
+
+def may_overlap(x: Any, y: Any) -> bool:
+    """Whether two kernel arguments may share memory: the same object, or two NumPy arrays whose
+    extents intersect (conservatively: interleaved views of one buffer count). A list shares no
+    memory with another list or an array; any other object may share memory with anything."""
+    import numpy as np
+
+    if x is y:
+        return True
+    if isinstance(x, np.ndarray) and isinstance(y, np.ndarray):
+        (lo1, hi1), (lo2, hi2) = memory_extent(x), memory_extent(y)
+        return lo1 < hi2 and lo2 < hi1
+    known = (list, np.ndarray)
+    return not (isinstance(x, known) and isinstance(y, known))
+
+
+def overlap_groups(extents: list[tuple[int, int]]) -> list[int]:
+    """For byte extents ``[lo, hi)``: a group number each, shared by extents that overlap
+    (transitively), the lowest index of the group's members."""
+    group_of = list(range(len(extents)))
+    for i in range(len(extents)):
+        for j in range(i):
+            (lo1, hi1), (lo2, hi2) = extents[i], extents[j]
+            if lo1 < hi2 and lo2 < hi1:
+                old, new = group_of[i], group_of[j]
+                group_of = [min(old, new) if g in (old, new) else g for g in group_of]
+    return group_of
+
+
+def disjoint(array: Any, *others: Any) -> bool:
+    """The run-time check of the analysis's assumption that distinct array parameters do not
+    overlap in memory (passes/transform/loop.py): true when ``array`` shares memory with none of
+    ``others``. When it may, the transformed code runs the original loop instead."""
+    return not any(may_overlap(array, other) for other in others)
 
 
 class Task:

@@ -25,7 +25,6 @@ baseline fails; a run that takes fewer is noted in the summary, to be recorded w
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
@@ -34,7 +33,7 @@ from typing import Any
 
 import pytest
 
-from helixrc.compare import args_difference, first_difference
+from helixrc.compare import args_difference, copy_args, first_difference
 from helixrc.csim.errors import HelixError
 from helixrc.csim.machine import MachineConfig, resolve_machine
 from helixrc.resolve import import_file
@@ -123,14 +122,14 @@ class Checker:
         rtol = pick("rtol", rtol)
         name = getattr(kernel, "__name__", "kernel")
 
-        expected_args = copy.deepcopy(tuple(args))
+        expected_args = copy_args(args)
         expected = kernel(*expected_args)
         transformed = transform_for(kernel, resolved, pick("plan", plan))
-        py_args = copy.deepcopy(tuple(args))
+        py_args = copy_args(args)
         _agree(expected, expected_args, transformed.function(*py_args), py_args, kernel,
                "the transformed code in CPython", "transformed", rtol)
         try:
-            result, sim_args = execute(kernel, transformed, copy.deepcopy(tuple(args)), resolved, rtol=rtol)
+            result, sim_args = execute(kernel, transformed, copy_args(args), resolved, rtol=rtol)
         except HelixError as err:
             pytest.fail(f"helixrc: {name} on {resolved.name}: {err}", pytrace=False)
         _agree(expected, expected_args, result.value, sim_args, kernel, "the simulated parallel form",

@@ -19,13 +19,12 @@ then rejects a loop whose semantics the machine does not run).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from helixrc.api import SimResult, simulate
-from helixrc.compare import args_difference, first_difference, write_back
+from helixrc.compare import args_difference, copy_args, first_difference, write_back
 from helixrc.csim.errors import HelixError, KernelError, Loc
 from helixrc.csim.machine import MachineConfig, resolve_machine
 from helixrc.passes.plan import PARALLEL_TECHNIQUES, TASK_TECHNIQUES, Plan
@@ -122,7 +121,7 @@ def execute(kernel: Kernel, transformed: Transformed, args: Sequence[Any], confi
     reassociates float reductions); without it they must be the same bits.
     """
     args = tuple(args)
-    seq_args = copy.deepcopy(args)
+    seq_args = copy_args(args)
     try:
         seq = simulate(kernel, seq_args, config)
     except KernelError:
@@ -131,7 +130,7 @@ def execute(kernel: Kernel, transformed: Transformed, args: Sequence[Any], confi
     note = _untransformed_note(transformed)
     if note is not None:
         return _result(seq, seq, transformed, config, note), seq_args
-    par_args = copy.deepcopy(args)
+    par_args = copy_args(args)
     par = simulate(transformed.function, par_args, config)
     _check_same(kernel, seq.value, par.value, seq_args, par_args, rtol)
     return _result(par, seq, transformed, config, None), par_args

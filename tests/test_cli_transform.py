@@ -50,7 +50,7 @@ def test_check_diff_write_and_output(src: Path, tmp_path: Path, capsys: pytest.C
     assert capsys.readouterr().out == ""
     assert main(["transform", str(src), "--diff"]) == 0
     diff = capsys.readouterr().out
-    assert diff.startswith("---") and "+    for i in prange(" in diff
+    assert diff.startswith("---") and "+        for i in prange(" in diff  # under the disjoint(...) guard
     out = tmp_path / "out.py"
     assert main(["transform", str(src), "-o", str(out)]) == 0
     assert "prange(" in out.read_text() and src.read_text() == SOURCE
@@ -64,7 +64,7 @@ def test_coupled_signals_wait_on_the_skip_path(src: Path, capsys: pytest.Capture
     assert main(["transform", f"{src}::count_hits", "--signals", "coupled"]) == 0
     out = capsys.readouterr().out
     assert 'signals="coupled"' in out
-    assert "else:\n            wait(0)\n            signal(0)" in out
+    assert "else:\n                wait(0)\n                signal(0)" in out
 
 
 def test_explain_prints_the_verdict_table(src: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -100,7 +100,7 @@ def test_plan_sets_technique_and_signals(src: Path, tmp_path: Path, capsys: pyte
     ''')
     assert main(["transform", str(src), "--plan", str(plan), "--explain"]) == 0
     captured = capsys.readouterr()
-    assert 'signals="coupled"' in captured.out and "else:\n            wait(0)\n            signal(0)" in captured.out
+    assert 'signals="coupled"' in captured.out and "else:\n                wait(0)\n                signal(0)" in captured.out
     assert f"transform (plan {plan}):" in captured.err
     assert "count_hits/L1 (line 6): HELIX, coupled, 1 segment" in captured.err
 

@@ -110,7 +110,7 @@ PLAN = {"loops": {"scatter_add/L1": {"technique": "doall", "assume_independent":
 def test_a_transformed_kernel_gives_cpython_results_whether_the_check_passes_or_not(machine: str) -> None:
     signals = helixrc.resolve_machine(machine).signal_semantics or "uncoupled"
     t = helixrc.transform(SCATTER, plan={**PLAN, "signals": signals}, name="scatter_add")
-    assert "if independent(hist, 0, len(idx), 1, (idx, 0, \"w\")):" in t.source
+    assert "if disjoint(hist, idx, w) and independent(hist, 0, len(idx), 1, (idx, 0, \"w\")):" in t.source
     namespace: dict[str, Any] = {}
     exec(SCATTER, namespace)
     rng = np.random.default_rng(3)

@@ -343,3 +343,25 @@ def test_entry_point_is_declared() -> None:
 
     pyproject = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
     assert pyproject["project"]["entry-points"]["pytest11"] == {"helixrc": "helixrc.pytest_plugin"}
+
+
+def test_overlapping_views_pass_the_check(session: pytest.Pytester) -> None:
+    # x[:-1] and x[1:] share memory: the check's copies share it too, and the transformed code
+    # runs the original loop for them (a parallel run would give [0 1 1 1 ...])
+    session.makepyfile(shift_kernels=textwrap.dedent("""\
+        def shift_add(a, b, n):
+            for i in range(n):
+                b[i] = a[i] + 1
+            return 0
+    """))
+    result = run(session, """
+        from shift_kernels import shift_add
+
+
+        @pytest.mark.parametrize("machine", ["helixrc16", "conventional16"])
+        def test_shift(helixrc_check, machine):
+            x = np.zeros(65, dtype=np.int64)
+            helixrc_check(shift_add, (x[:-1], x[1:], 64), machine=machine)
+            assert not x.any()  # the check runs on copies
+    """)
+    result.assert_outcomes(passed=2)

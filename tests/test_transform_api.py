@@ -170,8 +170,8 @@ def test_equal_sources_share_a_filename_and_different_ones_do_not() -> None:
     assert a.function is not b.function and a.function.__module__ != b.function.__module__
     assert a.function.__code__.co_filename == b.function.__code__.co_filename
     assert coupled.function.__code__.co_filename != a.function.__code__.co_filename
-    assert "wait(0)\n            signal(0)" in inspect.getsource(coupled.function)
-    assert "wait(0)\n            signal(0)" not in inspect.getsource(a.function)
+    assert "wait(0)\n                signal(0)" in inspect.getsource(coupled.function)
+    assert "wait(0)\n                signal(0)" not in inspect.getsource(a.function)
 
 
 def test_report_has_the_verdict_table_and_each_outcome_with_its_line() -> None:

@@ -63,14 +63,19 @@ def test_doall_loop() -> None:
     after, loops = transform(DOALL, "scale")
     assert loops == {"scale/L1": "DOALL, uncoupled, 0 segments"}
     assert after == textwrap.dedent("""\
-        from helixrc.parallel import prange, shared, signal, wait
+        from helixrc.parallel import disjoint, prange, shared, signal, wait
 
 
         def scale(xs, out, c):
             # scale every element
             # helixrc: loop scale/L1 (line 3): DOALL, uncoupled, 0 segments
-            for i in prange(1, len(xs), 1, segments=0, signals="uncoupled"):
-                out[i] = xs[i] * c
+            #   assumes out[], xs[] do not overlap in memory; checked here, sequential if they do
+            if disjoint(out, xs):
+                for i in prange(1, len(xs), 1, segments=0, signals="uncoupled"):
+                    out[i] = xs[i] * c
+            else:
+                for i in range(1, len(xs)):
+                    out[i] = xs[i] * c
         """)
 
 
@@ -89,23 +94,30 @@ def test_carried_counter_on_one_path_uncoupled() -> None:
     after, loops = transform(COLLECT, "collect")
     assert loops == {"collect/L1": "HELIX, uncoupled, 1 segment"}
     assert after == textwrap.dedent("""\
-        from helixrc.parallel import prange, shared, signal, wait
+        from helixrc.parallel import disjoint, prange, shared, signal, wait
 
 
         def collect(xs, out):
             n = 0
             # helixrc: loop collect/L1 (line 3): HELIX, uncoupled, 1 segment
             #   segment 0 protects n, out[] (lines 5-6)
-            seg0 = shared(0, n=n)
-            for i in prange(0, len(xs), 1, segments=1, signals="uncoupled"):
-                if xs[i] > 0:
-                    wait(0)
-                    out[seg0.n] = i
-                    seg0.n += 1
-                    signal(0)
-                else:
-                    signal(0)
-            n = seg0.n
+            #   assumes out[], xs[] do not overlap in memory; checked here, sequential if they do
+            if disjoint(out, xs):
+                seg0 = shared(0, n=n)
+                for i in prange(0, len(xs), 1, segments=1, signals="uncoupled"):
+                    if xs[i] > 0:
+                        wait(0)
+                        out[seg0.n] = i
+                        seg0.n += 1
+                        signal(0)
+                    else:
+                        signal(0)
+                n = seg0.n
+            else:
+                for i in range(len(xs)):
+                    if xs[i] > 0:
+                        out[n] = i
+                        n += 1
             return n
         """)
 
@@ -114,24 +126,31 @@ def test_carried_counter_on_one_path_coupled() -> None:
     after, loops = transform(COLLECT, "collect", "coupled")
     assert loops == {"collect/L1": "HELIX, coupled, 1 segment"}
     assert after == textwrap.dedent("""\
-        from helixrc.parallel import prange, shared, signal, wait
+        from helixrc.parallel import disjoint, prange, shared, signal, wait
 
 
         def collect(xs, out):
             n = 0
             # helixrc: loop collect/L1 (line 3): HELIX, coupled, 1 segment
             #   segment 0 protects n, out[] (lines 5-6)
-            seg0 = shared(0, n=n)
-            for i in prange(0, len(xs), 1, segments=1, signals="coupled"):
-                if xs[i] > 0:
-                    wait(0)
-                    out[seg0.n] = i
-                    seg0.n += 1
-                    signal(0)
-                else:
-                    wait(0)
-                    signal(0)
-            n = seg0.n
+            #   assumes out[], xs[] do not overlap in memory; checked here, sequential if they do
+            if disjoint(out, xs):
+                seg0 = shared(0, n=n)
+                for i in prange(0, len(xs), 1, segments=1, signals="coupled"):
+                    if xs[i] > 0:
+                        wait(0)
+                        out[seg0.n] = i
+                        seg0.n += 1
+                        signal(0)
+                    else:
+                        wait(0)
+                        signal(0)
+                n = seg0.n
+            else:
+                for i in range(len(xs)):
+                    if xs[i] > 0:
+                        out[n] = i
+                        n += 1
             return n
         """)
 
@@ -201,23 +220,31 @@ def test_continue_signals_the_segments_after_it() -> None:
     after, loops = transform(CONTINUE, "pick")
     assert loops == {"pick/L1": "HELIX, uncoupled, 1 segment"}
     assert after == textwrap.dedent("""\
-        from helixrc.parallel import prange, shared, signal, wait
+        from helixrc.parallel import disjoint, prange, shared, signal, wait
 
 
         def pick(xs, skip, out):
             n = 0
             # helixrc: loop pick/L1 (line 3): HELIX, uncoupled, 1 segment
             #   segment 0 protects n, out[] (lines 6-7)
-            seg0 = shared(0, n=n)
-            for i in prange(0, len(xs), 1, segments=1, signals="uncoupled"):
-                if skip[i]:
+            #   assumes out[], skip[], xs[] do not overlap in memory; checked here, sequential if they do
+            if disjoint(out, skip, xs):
+                seg0 = shared(0, n=n)
+                for i in prange(0, len(xs), 1, segments=1, signals="uncoupled"):
+                    if skip[i]:
+                        signal(0)
+                        continue
+                    wait(0)
+                    out[seg0.n] = xs[i]
+                    seg0.n += 1
                     signal(0)
-                    continue
-                wait(0)
-                out[seg0.n] = xs[i]
-                seg0.n += 1
-                signal(0)
-            n = seg0.n
+                n = seg0.n
+            else:
+                for i in range(len(xs)):
+                    if skip[i]:
+                        continue
+                    out[n] = xs[i]
+                    n += 1
             return n
         """)
 
@@ -249,7 +276,7 @@ def test_cell_update_is_hoisted_next_to_its_segment() -> None:
     # (which may raise) runs outside all of them, in its original place among the memory accesses
     after, loops = transform(GATHER, "boxes")
     assert loops == {"boxes/L1": "HELIX, uncoupled, 3 segments"}
-    body = after[after.index("    seg0 = shared"):after.index("    return n, s")]
+    body = after[after.index("        seg0 = shared"):after.index("    else:")]  # the guarded parallel form
     assert body == textwrap.indent(textwrap.dedent("""\
         seg0 = shared(0, n=n)
         seg2 = shared(2, s=s)
@@ -274,7 +301,7 @@ def test_cell_update_is_hoisted_next_to_its_segment() -> None:
             signal(2)
         n = seg0.n
         s = seg2.s
-        """), "    ")
+        """), "        ")
     lo = np.array([0, 2, 3, 1, 0], dtype=np.int64)
     hi = np.array([3, 3, 1, 2, 1], dtype=np.int64)
     w = np.array([5, 7, 11, 13], dtype=np.int64)
@@ -471,7 +498,8 @@ def test_transformed_kernel_matches_original(source: str, name: str, seed: int, 
 def test_elif_chain_signals_on_every_branch() -> None:
     after, loops = transform(ELIF, "classify")
     assert loops == {"classify/L1": "HELIX, uncoupled, 2 segments"}
-    assert after.count("else:") == 1 and after.count("signal(0)") == 3 and after.count("signal(1)") == 3
+    # one else of the loop's own, one of the disjoint(...) guard
+    assert after.count("else:") == 2 and after.count("signal(0)") == 3 and after.count("signal(1)") == 3
 
 
 @pytest.mark.parametrize("signals", ["uncoupled", "coupled"])
@@ -510,21 +538,27 @@ def test_other_induction_variable_is_recomputed_and_live_out() -> None:
     after, loops = transform(COUNTER, "tally")
     assert loops == {"tally/L1": "DOALL, uncoupled, 0 segments"}
     assert after == textwrap.dedent("""\
-        from helixrc.parallel import lastprivate, prange, shared, signal, wait
+        from helixrc.parallel import disjoint, lastprivate, prange, shared, signal, wait
 
 
         def tally(xs, out):
             m = 0
             # helixrc: loop tally/L1 (line 3): DOALL, uncoupled, 0 segments
             #   m: read after the loop, from its last iteration
-            m0 = m
-            last = lastprivate(m=m)
-            for i in prange(0, len(xs), 1, segments=0, signals="uncoupled"):
-                m = m0 + i
-                out[m] = xs[i]
-                m += 1
-                last.m = m
-            m = last.m
+            #   assumes out[], xs[] do not overlap in memory; checked here, sequential if they do
+            if disjoint(out, xs):
+                m0 = m
+                last = lastprivate(m=m)
+                for i in prange(0, len(xs), 1, segments=0, signals="uncoupled"):
+                    m = m0 + i
+                    out[m] = xs[i]
+                    m += 1
+                    last.m = m
+                m = last.m
+            else:
+                for i in range(len(xs)):
+                    out[m] = xs[i]
+                    m += 1
             return m
         """)
     for n in (0, 1, 7):
@@ -548,26 +582,35 @@ def test_comments_stay_above_the_segment() -> None:
     after, loops = transform(COMMENTED, "keep", "coupled")
     assert loops == {"keep/L1": "HELIX, coupled, 1 segment"}
     assert after == textwrap.dedent("""\
-        from helixrc.parallel import prange, shared, signal, wait
+        from helixrc.parallel import disjoint, prange, shared, signal, wait
 
 
         def keep(xs, out):
             m = 0
             # helixrc: loop keep/L1 (line 3): HELIX, coupled, 1 segment
             #   segment 0 protects m, out[] (lines 7-8)
-            seg0 = shared(0, m=m)
-            for i in prange(0, len(xs), 1, segments=1, signals="coupled"):
-                v = xs[i] * 2
-                if v > 0:
-                    # record the value
-                    wait(0)
-                    out[seg0.m] = v
-                    seg0.m += 1
-                    signal(0)
-                else:
-                    wait(0)
-                    signal(0)
-            m = seg0.m
+            #   assumes out[], xs[] do not overlap in memory; checked here, sequential if they do
+            if disjoint(out, xs):
+                seg0 = shared(0, m=m)
+                for i in prange(0, len(xs), 1, segments=1, signals="coupled"):
+                    v = xs[i] * 2
+                    if v > 0:
+                        # record the value
+                        wait(0)
+                        out[seg0.m] = v
+                        seg0.m += 1
+                        signal(0)
+                    else:
+                        wait(0)
+                        signal(0)
+                m = seg0.m
+            else:
+                for i in range(len(xs)):
+                    v = xs[i] * 2
+                    if v > 0:
+                        # record the value
+                        out[m] = v
+                        m += 1
             return m
         """)
     check_same(COMMENTED, after, "keep", (np.arange(-5.0, 6.0), np.zeros(11)))
@@ -637,25 +680,36 @@ def test_reduction_inside_an_inner_loop_brackets_the_inner_loop() -> None:
     after, loops = transform(WRAPPED, "above")
     assert loops["above/L1"] == "DOALL, uncoupled, 1 segment"
     assert after == textwrap.dedent("""\
-        from helixrc.parallel import prange, shared, signal, wait
+        from helixrc.parallel import disjoint, prange, shared, signal, wait
 
 
         def above(a, w, out):
             c = 0.0
             # helixrc: loop above/L1 (line 3): DOALL, uncoupled, 1 segment
             #   segment 0 protects c (line 10)
-            seg0 = shared(0, c=c)
-            for i in prange(0, a.shape[0], 1, segments=1, signals="uncoupled"):
-                t = 0.0
-                for k in range(w.shape[0]):
-                    t += w[k] * a[i, k % a.shape[1]]
-                out[i] = t
-                wait(0)
-                for j in range(a.shape[1]):
-                    if a[i, j] > t:
-                        seg0.c += 1.0
-                signal(0)
-            c = seg0.c
+            #   assumes a[], out[], w[] do not overlap in memory; checked here, sequential if they do
+            if disjoint(out, a, w):
+                seg0 = shared(0, c=c)
+                for i in prange(0, a.shape[0], 1, segments=1, signals="uncoupled"):
+                    t = 0.0
+                    for k in range(w.shape[0]):
+                        t += w[k] * a[i, k % a.shape[1]]
+                    out[i] = t
+                    wait(0)
+                    for j in range(a.shape[1]):
+                        if a[i, j] > t:
+                            seg0.c += 1.0
+                    signal(0)
+                c = seg0.c
+            else:
+                for i in range(a.shape[0]):
+                    t = 0.0
+                    for k in range(w.shape[0]):
+                        t += w[k] * a[i, k % a.shape[1]]
+                    out[i] = t
+                    for j in range(a.shape[1]):
+                        if a[i, j] > t:
+                            c += 1.0
             return c
         """)
     rng = np.random.default_rng(1)
@@ -678,7 +732,7 @@ def test_sample_mcf_pricing_is_helix_with_a_one_path_segment() -> None:
     assert loops["mcf_pricing/L1"] == "HELIX, uncoupled, 1 segment"
     assert "for it in prange_while(segments=1" in after
     # the segment is entered only on the path that appends to the basket; the others skip it
-    assert "                wait(0)\n                seg0.nb += 1\n" in after
+    assert "                    wait(0)\n                    seg0.nb += 1\n" in after
     assert after.count("signal(0)") == 4  # the exit, the basket path, and the two skip paths
 
 
@@ -700,7 +754,7 @@ def test_sample_bzip2_mtf_is_sequential_bound() -> None:
     # it, only the gather of the symbol runs in parallel
     assert loops["bzip2_mtf/L1"] == "HELIX, uncoupled, 1 segment"
     body = after.split("for i in prange(")[1].split("signal(0)")[0]
-    assert "sym = int(remap[block[j]])\n        wait(0)\n" in body and "while carry != sym:" in body
+    assert "sym = int(remap[block[j]])\n            wait(0)\n" in body and "while carry != sym:" in body
 
 
 def test_sample_mcf_refresh_potential_stays_sequential() -> None:
@@ -716,7 +770,7 @@ def test_sample_hash_join_probe_appends_in_a_one_path_segment() -> None:
     # the probe walk runs before the segment; only the match path appends
     body = after.split("for r in prange(")[1]
     assert body.index("while tkey[h] != key") < body.index("wait(0)")
-    assert "            wait(0)\n            out_row[seg0.nout] = r\n" in body
+    assert "                wait(0)\n                out_row[seg0.nout] = r\n" in body
 
 
 def test_sample_huffman_decode_is_refused_on_its_output_regions() -> None:
@@ -743,8 +797,8 @@ def test_sample_bfs_frontier_step_parallelizes_the_edge_loop() -> None:
     assert loops["bfs_frontier_step/L1.1"] == "HELIX, uncoupled, 2 segments"
     # the test-and-set is entered on every edge; the append, split off on the saved test
     # (docs/parallel-form.md rule 11), only by the edges that reach a new vertex
-    assert "v = int(col[e])\n            wait(0)\n            cond = bool(dist[v] < 0)\n            if cond:" in after
-    assert "            signal(0)\n            if cond:\n                wait(1)\n" in after
+    assert "v = int(col[e])\n                wait(0)\n                cond = bool(dist[v] < 0)\n                if cond:" in after
+    assert "                signal(0)\n                if cond:\n                    wait(1)\n" in after
 
 
 def test_sample_order_book_match_is_one_segment_wide() -> None:

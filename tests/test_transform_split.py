@@ -51,7 +51,8 @@ def probe(keys, head, link, key_of, val, nfree0):
         total += int(val[e])
     return total, nfree
 """
-GUARD = "if len(val) == len(key_of) and len(link) == len(key_of) and int64_arrays(val, link, head):"
+#: after the check that the arrays do not overlap (every loop that writes an array has it)
+GUARD = " and len(val) == len(key_of) and len(link) == len(key_of) and int64_arrays(val, link, head):"
 
 
 def transformed(signals: str = "uncoupled", source: str = PROBE) -> tuple[str, dict[str, str]]:
@@ -84,7 +85,7 @@ def run_cpython(source: str, args: tuple, checking: bool) -> tuple[Any, tuple]:
 def test_the_value_store_leaves_the_walk_segment() -> None:
     after, loops = transformed()
     assert loops["probe/L1"] == "HELIX, uncoupled, 2 segments"
-    assert GUARD in after and "from helixrc.parallel import int64_arrays," in after
+    assert GUARD in after and "from helixrc.parallel import disjoint, int64_arrays," in after
     loop = after.split("for q in prange(")[1].split("else:")[0]
     # the link stores stay in segment 0, the value store runs in segment 1 on the saved test
     assert loop.index("head[h] = e") < loop.index("signal(0)") < loop.index("wait(1)") < loop.index("val[e] = fill(k)")

@@ -129,7 +129,8 @@ def _assumptions(loops: dict[str, LoopAnalysis]) -> list[str]:
         names = sorted({x for p in pairs for x in p})
         out.append(
             f"array parameters {', '.join(names)} do not overlap in memory "
-            f"({len(pairs)} pair{'s' if len(pairs) != 1 else ''} with a write; check at run time)"
+            f"({len(pairs)} pair{'s' if len(pairs) != 1 else ''} with a write; the transformed code checks "
+            "at run time and runs the original loop if they do)"
         )
     for loop in loops.values():
         out += [a for a in loop.assumptions if a not in out]

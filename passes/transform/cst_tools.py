@@ -377,6 +377,14 @@ def add_import(tree: cst.Module, extra: set[str], base: bool = True) -> cst.Modu
     body = list(tree.body)
     if any(isinstance(s, cst.SimpleStatementLine) and tree.code_for_node(s).strip() == statement for s in body):
         return tree
+    prefix = "from helixrc.parallel import "
+    for i, s in enumerate(body):  # one import of the runtime: a second kernel's names join the first's
+        text = tree.code_for_node(s).strip() if isinstance(s, cst.SimpleStatementLine) else ""
+        if text.startswith(prefix) and "(" not in text and "*" not in text:
+            have = {n.strip() for n in text.removeprefix(prefix).split(",")}
+            merged = cst.parse_statement(f"{prefix}{', '.join(sorted(have | set(names)))}")
+            body[i] = merged.with_changes(leading_lines=s.leading_lines)  # type: ignore[call-arg]
+            return tree.with_changes(body=body)
     at = 0
     while at < len(body):
         line = body[at]

@@ -13,23 +13,30 @@ Before::
 
 After (``signals="uncoupled"``)::
 
-    from helixrc.parallel import prange, shared, signal, wait
+    from helixrc.parallel import disjoint, prange, shared, signal, wait
 
 
     def count_hits(xs, out):
         n = 0
         # helixrc: loop count_hits/L1 (line 3): HELIX, uncoupled, 1 segment
         #   segment 0 protects n, out[] (lines 5-6)
-        seg0 = shared(0, n=n)
-        for i in prange(0, len(xs), 1, segments=1, signals="uncoupled"):
-            if xs[i] > 0:
-                wait(0)
-                out[seg0.n] = i
-                seg0.n += 1
-                signal(0)
-            else:
-                signal(0)
-        n = seg0.n
+        #   assumes out[], xs[] do not overlap in memory; checked here, sequential if they do
+        if disjoint(out, xs):
+            seg0 = shared(0, n=n)
+            for i in prange(0, len(xs), 1, segments=1, signals="uncoupled"):
+                if xs[i] > 0:
+                    wait(0)
+                    out[seg0.n] = i
+                    seg0.n += 1
+                    signal(0)
+                else:
+                    signal(0)
+            n = seg0.n
+        else:
+            for i in range(len(xs)):
+                if xs[i] > 0:
+                    out[n] = i
+                    n += 1
         return n
 
 What each loop becomes:
@@ -45,6 +52,9 @@ What each loop becomes:
   every iteration: an iteration that finds the loop over (``segK.over``, a shared cell) signals
   every segment and leaves before any side effect. Every exit path (``continue``, ``break``,
   ``return``, the end of the body) signals the segment it is in and skips the ones after it.
+- The analysis takes distinct array parameters for distinct memory: when the loop writes one of
+  them and touches another, the parallel form runs only if ``disjoint(...)`` finds that they do
+  not overlap at run time; otherwise the original loop, kept in the ``else`` branch, runs.
 - Loop-carried scalars become shared cells (``segK = shared(K, x=x)``) touched only inside their
   segment; live-out scalars go through ``last = lastprivate(x=x)``, written where an iteration ends.
 - Reductions are privatized (``acc = reduction(op, x=x)``, combined after the loop) unless that
@@ -72,6 +82,7 @@ from helixrc.passes.analysis import (
     analyze_kernel,
 )
 from helixrc.passes.frontend import KernelModule
+from helixrc.passes.loops import FALLBACK
 from helixrc.passes.plan import SIGNALS, Legality, Plan, is_body_id, validate_plan
 from helixrc.passes.transform.cst_tools import Splice, add_import, add_tasks, loops, walk
 from helixrc.passes.transform.independence import NotCheckable
@@ -124,6 +135,9 @@ def transform_source(
     tasks: list[cst.FunctionDef] = []
     prange_used = False
     for lid, loop in analysis.loops.items():
+        if FALLBACK in lid:
+            outcomes[lid] = "refused: the original loop kept as the fallback of a parallel form"
+            continue
         if loop.parent in done:
             done.add(lid)
             outcomes[lid] = f"refused: nested inside the parallel loop {loop.parent}"
@@ -145,7 +159,7 @@ def transform_source(
                 stmts, summary = split.statements, split.summary
                 taken |= split.taken
                 tasks.append(split.task)
-                imports |= {"spawn", "join"}
+                imports |= {"spawn", "join", *(("disjoint",) if split.disjoint else ())}
             else:
                 rewriter = LoopRewriter(module, fn, loop, node, opts, set(taken))
                 stmts, summary = rewriter.rewrite()
@@ -176,7 +190,8 @@ def _split_body(module: KernelModule, name: str, analysis: KernelAnalysis, taken
     split = split_statements(module, fn, fn, where, analysis.helpers, taken, _task_name(module, name, 0))
     body = [split.statements[0] if s is fn else s for s in module.module.body]
     tree = module.module.with_changes(body=body)
-    tree = add_import(add_tasks(tree, name, [split.task]), {"spawn", "join"}, base=False)
+    imports = {"spawn", "join", *(("disjoint",) if split.disjoint else ())}
+    tree = add_import(add_tasks(tree, name, [split.task]), imports, base=False)
     outcomes = {f"{name}/body": split.summary, **{lid: "sequential (plan)" for lid in analysis.loops}}
     return TransformResult(tree.code, outcomes, (split.task.name.value,))
 

@@ -118,14 +118,33 @@ def independence_check(
     return " and ".join(checks)
 
 
+def overlap_check(pairs: tuple[tuple[str, str], ...]) -> str:
+    """The ``disjoint(...)`` calls that check the analysis's assumption that the array parameters
+    of ``pairs`` (one of each pair written in the loop) do not overlap in memory; "" for none.
+    ``disjoint(a, b, c)`` checks a against b and c; the array in most unchecked pairs goes first."""
+    left = {tuple(sorted(p)) for p in pairs}
+    checks: list[str] = []
+    while left:
+        first = min({x for p in left for x in p}, key=lambda x: (-sum(x in p for p in left), x))
+        others = sorted(y for p in left if first in p for y in p if y != first)
+        checks.append(f"disjoint({', '.join([first, *others])})")
+        left = {p for p in left if first not in p}
+    return " and ".join(checks)
+
+
 def guarded(
     group: list[cst.BaseStatement], check: str, node: cst.For | cst.While, arrays: tuple[str, ...],
-    split: str = "",
+    split: str = "", apart: tuple[str, ...] = (),
 ) -> list[cst.BaseStatement]:
     """``if <check>: <parallel form> else: <the original loop>``; the caller imports ``independent``
-    (and ``int64_arrays``). ``arrays`` are the plan's ``assume_independent``, ``split`` the
-    condition a split ``if`` needs (passes/transform/split.py)."""
+    (and ``int64_arrays``, ``disjoint``). ``arrays`` are the plan's ``assume_independent``, ``split``
+    the condition a split ``if`` needs (passes/transform/split.py), ``apart`` the array parameters
+    the analysis assumed not to overlap in memory."""
     comments = list(group[0].leading_lines)  # type: ignore[attr-defined]
+    if apart:
+        comments.append(cst.EmptyLine(comment=cst.Comment(
+            f"#   assumes {', '.join(f'{a}[]' for a in apart)} do not overlap in memory; checked here, "
+            "sequential if they do")))
     names = ", ".join(f"{a}[]" for a in arrays)
     if arrays:
         comments.append(cst.EmptyLine(comment=cst.Comment(

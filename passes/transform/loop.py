@@ -33,7 +33,7 @@ from helixrc.passes.transform.cst_tools import (
     variables,
     walk,
 )
-from helixrc.passes.transform.independence import guarded, independence_check
+from helixrc.passes.transform.independence import guarded, independence_check, overlap_check
 from helixrc.passes.transform.records import Options, Overlap, Refused, Seg, merge
 from helixrc.passes.transform.schedule import gather, hoist_operands, schedule
 from helixrc.passes.transform.split import Guard, split_ifs
@@ -97,11 +97,15 @@ class LoopRewriter:
         split = self.guard.text()
         if self.guard.int64:
             self.imports.add("int64_arrays")
+        apart = overlap_check(loop.assumed_no_alias)
+        if apart:
+            self.imports.add("disjoint")
         if check is not None:
             self.imports.add("independent")
-            group = guarded(group, f"{check} and {split}" if split else check, node, arrays, split)
-        elif split:
-            group = guarded(group, split, node, (), split)
+        conditions = [c for c in (apart, check, split) if c]
+        if conditions:
+            names = tuple(sorted({x for p in loop.assumed_no_alias for x in p}))
+            group = guarded(group, " and ".join(conditions), node, arrays, split, names)
         return group, summary
 
     def _segments(self) -> list[Seg]:
@@ -299,7 +303,7 @@ class LoopRewriter:
     def _read_only(self) -> set[str]:
         """The kernel's parameters that no store of the loop may write (helpers' stores included)
         and that the kernel never rebinds: arrays read-only in the loop, as the analysis sees
-        distinct parameters (not overlapping in memory, one of its stated assumptions)."""
+        distinct parameters (not overlapping in memory: ``disjoint(...)`` checks it before the loop)."""
         written = set(self.loop.written_arrays)
         if "*" in written:
             return set()

@@ -62,6 +62,7 @@ from helixrc.passes.frontend import KernelModule
 from helixrc.passes.transform.cst_tools import (
     assigned_names, bound_before, call_text, enclosing_targets, fresh_name, names_used, range_args, stmt,
 )
+from helixrc.passes.transform.independence import guarded, overlap_check
 from helixrc.passes.transform.records import Options, Refused
 
 __all__ = ["RelicSplit", "relic_refusal", "split_loop", "task_def"]
@@ -84,6 +85,8 @@ class RelicSplit:
     summary: str
     #: names the kernel now binds (so later rewrites pick others)
     taken: set[str]
+    #: the split runs only if ``disjoint(...)`` finds the arrays it assumes apart do not overlap
+    disjoint: bool = False
 
 
 def relic_refusal(loop: LoopAnalysis, node: cst.CSTNode) -> str | None:
@@ -298,7 +301,11 @@ def split_loop(
         comments.append(f"#   {var}: read after the loop, its last value recomputed")
     lines = [*node.leading_lines, *(cst.EmptyLine(comment=cst.Comment(c)) for c in comments)]
     out[0] = out[0].with_changes(leading_lines=lines)  # type: ignore[call-arg]
-    return RelicSplit(out, task, summary, taken)
+    apart = overlap_check(loop.assumed_no_alias)
+    if apart:  # the halves run at once: the analysis's distinct arrays must not overlap in memory
+        names = tuple(sorted({x for p in loop.assumed_no_alias for x in p}))
+        out = guarded(out, apart, node, (), apart=names)
+    return RelicSplit(out, task, summary, taken, bool(apart))
 
 
 def task_def(name: str, params: list[str], body: list[cst.BaseStatement], returns: list[str]) -> cst.FunctionDef:

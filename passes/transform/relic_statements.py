@@ -72,6 +72,7 @@ from helixrc.passes.transform.cst_tools import (
     variables,
     walk,
 )
+from helixrc.passes.transform.independence import overlap_check
 from helixrc.passes.transform.records import Refused
 from helixrc.passes.transform.relic import RelicSplit, task_def
 
@@ -292,9 +293,27 @@ def split_statements(
         *(ln for ln in first[0].leading_lines if ln.comment is None),
         *(cst.EmptyLine(comment=cst.Comment(c)) for c in comments),
     ])
-    new_body = [*stmts[:i], spawn, *second, join, *stmts[j:]]
+    b = _Effects()
+    for e in effects[k:j]:
+        b = b | e
+    arrays = array_names(fn, helpers) & set(params)
+    pairs = {tuple(sorted((x, y))) for one, other in ((a, b), (b, a))
+             for x in one.stores & arrays for y in other.names & arrays if x != y}
+    split: list[cst.BaseStatement] = [spawn, *second, join]
+    if pairs:  # the groups touch distinct arrays, which must not overlap in memory
+        names = tuple(sorted({x for p in pairs for x in p}))
+        spawn = spawn.with_changes(leading_lines=())  # type: ignore[call-arg]
+        split = [cst.If(
+            test=cst.parse_expression(overlap_check(tuple(pairs))),  # type: ignore[arg-type]
+            body=cst.IndentedBlock(body=[spawn, *second, join]),
+            orelse=cst.Else(body=cst.IndentedBlock(body=[*first, *second])),
+            leading_lines=[*split[0].leading_lines, cst.EmptyLine(comment=cst.Comment(
+                f"#   assumes {', '.join(f'{x}[]' for x in names)} do not overlap in memory; checked here, "
+                "sequential if they do"))],
+        )]
+    new_body = [*stmts[:i], *split, *stmts[j:]]
     replaced = owner.with_changes(body=indented(owner.body, new_body))
-    return RelicSplit([replaced], task, SUMMARY, taken)  # type: ignore[list-item]
+    return RelicSplit([replaced], task, SUMMARY, taken, bool(pairs))  # type: ignore[list-item]
 
 
 def _ancestors(root: cst.CSTNode, target: cst.CSTNode) -> list[cst.CSTNode]:

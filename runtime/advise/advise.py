@@ -17,7 +17,6 @@ to another input's sequential run (:mod:`helixrc.advise.scale`).
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import inspect
 import warnings
@@ -30,6 +29,7 @@ from helixrc.advise.report import SCHEMA_VERSION, Advice, cores_text
 from helixrc.advise.scale import fixed_cost, scaling_entry
 from helixrc.advise.select import Thresholds, select_loops
 from helixrc.api import simulate
+from helixrc.compare import copy_args
 from helixrc.csim.errors import AdviseError, AnalysisBugWarning, HelixError
 from helixrc.csim.machine import MachineConfig, resolve_machine
 from helixrc.passes.analysis import KernelAnalysis, LoopAnalysis, VerdictKind, analyze_kernel
@@ -187,7 +187,7 @@ def _single_thread(kernel: Callable[..., Any] | str, args: tuple[Any, ...], conf
     which every gain is predicted."""
     if config.smt == 1:
         return cycles
-    single = simulate(kernel, copy.deepcopy(args), dataclasses.replace(config, smt=1)).cycles
+    single = simulate(kernel, copy_args(args), dataclasses.replace(config, smt=1)).cycles
     if single != cycles:
         notes.append(f"the original takes {single:,} cycles with smt = 1 and {cycles:,} on {config.name}: the "
                      "gains are against the latter")

@@ -10,7 +10,6 @@ transform, never a property of the kernel).
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import math
 import struct
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from helixrc.api import SimResult, simulate
+from helixrc.compare import copy_args
 from helixrc.csim.errors import HelixError, KernelError, LanguageError, ParallelMismatchWarning, PlanError
 from helixrc.csim.machine import MachineConfig
 from helixrc.passes.frontend import KernelModule
@@ -45,7 +45,7 @@ class Predictor:
     def __init__(self, kernel: Callable[..., Any] | str, module: KernelModule, name: str, args: Sequence[Any],
                  config: MachineConfig) -> None:
         self.module, self.name, self.args, self.config = module, name, tuple(args), config
-        fresh = copy.deepcopy(self.args)
+        fresh = copy_args(self.args)
         self.sequential: SimResult = simulate(kernel, fresh, config)  # a KernelError propagates
         self._expected = (self.sequential.value, fresh)
         self._runs: dict[tuple[Plan, int], Run] = {}
@@ -75,7 +75,7 @@ class Predictor:
         try:
             if plan not in self._functions:
                 self._functions[plan] = transform_kernel(self.module, self.name, plan).function
-            fresh = copy.deepcopy(self.args)
+            fresh = copy_args(self.args)
             result = simulate(self._functions[plan], fresh, dataclasses.replace(self.config, cores=cores))
         except LanguageError as err:
             if optional:

@@ -12,11 +12,11 @@ loop-carried dependences it showed::
 
 from __future__ import annotations
 
-import copy
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any, Callable
 
+from helixrc.compare import copy_args as copy_arguments
 from helixrc.profile.instrument import Instrumenter
 from helixrc.profile.model import DynamicDeps, LoopProfile, ObservedDep
 from helixrc.profile.recorder import Recorder, identity
@@ -38,8 +38,8 @@ def profile_dependences(
 ) -> DynamicDeps:
     """Run ``fn(*args)`` instrumented and return the loop-carried dependences it showed.
 
-    ``copy_args`` runs it on a deep copy of the arguments (one copy of the whole tuple, so
-    arguments that are the same object stay so), leaving the caller's arrays as they were.
+    ``copy_args`` runs it on a deep copy of the arguments (arguments that are the same object, or
+    views that share memory, stay so), leaving the caller's arrays as they were.
     ``follow_calls`` also instruments the module-level Python functions it calls (transitively):
     their array accesses count as accesses of the calling line. An exception the function raises
     propagates, as from the uninstrumented call.
@@ -48,7 +48,7 @@ def profile_dependences(
     src = function_source(func)
     rec = Recorder(src.loops, max_iterations, max_accesses)
     instrumented = Instrumenter(rec, follow_calls).top(src)
-    call_args = copy.deepcopy(tuple(args)) if copy_args else tuple(args)
+    call_args = copy_arguments(args) if copy_args else tuple(args)
     params = func.__code__.co_varnames[: func.__code__.co_argcount]
     for name, value in zip(params, call_args):
         rec.names.setdefault(identity(value), name)
