@@ -95,6 +95,32 @@ def test_a_parallel_loop_inside_an_iteration_is_refused_at_run_time() -> None:
     assert "PAR_BEGIN inside iteration 0 of the parallel loop at pc 0" in out.message
 
 
+def test_a_worker_runs_code_outside_its_loop_body_with_every_register() -> None:
+    # The body (pc 2-4) jumps to pc 6, which reads r5: a register no body instruction names. A
+    # worker copies only the body's registers when control cannot leave it; here it can, so the
+    # worker gets them all and stores r5 + r5 for each iteration.
+    code = [I("PAR_BEGIN", 0, 0, 1, 2), I("PAR_END", 5), I("ITER_BEGIN", 3), I("JMP", 6), I("ITER_END"), RET,
+            I("ADD_I", 4, 5, 5), I("STORE_I", 4, 3, aux=0), I("JMP", 4)]
+    out_arr = np.zeros(3, dtype=np.int64)
+    for config in (ATOM, resolve_machine(ATOM, cores=3)):
+        out_arr[:] = 0
+        out = run_code(code, [(0, 0), (1, 3), (2, 1), (5, 7)], [out_arr], config=config)
+        assert out.ok and list(out_arr) == [14, 14, 14]
+
+
+def test_a_second_loop_sees_registers_set_between_loops() -> None:
+    # Each loop's workers copy only that loop's registers: r6, set by the main context after the
+    # first loop and never named by it, must reach the second loop's workers.
+    code = [I("PAR_BEGIN", 0, 0, 1, 2), I("PAR_END", 5), I("ITER_BEGIN", 3), I("STORE_I", 3, 3, aux=0),
+            I("ITER_END"), I("ADD_I", 6, 1, 1), I("PAR_BEGIN", 0, 0, 1, 2), I("PAR_END", 11), I("ITER_BEGIN", 3),
+            I("STORE_I", 6, 3, aux=0), I("ITER_END"), RET]
+    out_arr = np.zeros(3, dtype=np.int64)
+    for config in (ATOM, resolve_machine(ATOM, cores=2)):
+        out_arr[:] = 0
+        out = run_code(code, [(0, 0), (1, 3), (2, 1)], [out_arr], config=config)
+        assert out.ok and list(out_arr) == [6, 6, 6]
+
+
 def test_mispredict_penalty() -> None:
     # BRT taken the first time it is seen: the predictor starts weakly not-taken.
     out = run_code([I("BRT", 2, 0), RET, RET], [(0, 1)], config=ATOM)

@@ -31,17 +31,10 @@ int ctx_init(ctx *x, int32_t nregs, csim_value *regs, int32_t worker, int32_t co
     return CSIM_OK;
 }
 
-void ctx_start(ctx *x, const ctx *from, int32_t nregs, int32_t pc, uint64_t cycle,
-               int64_t issue_width)
+/* Everything of a start but the registers. */
+static void reset(ctx *x, int32_t pc, uint64_t cycle, int64_t issue_width)
 {
-    ctx_start_regs(x, from->regs, nregs, pc, cycle, issue_width);
-}
-
-void ctx_start_regs(ctx *x, const csim_value *regs, int32_t nregs, int32_t pc, uint64_t cycle,
-                    int64_t issue_width)
-{
-    memcpy(x->regs, regs, (size_t)nregs * sizeof *x->regs);
-    memset(x->ready_mem, 0, ((size_t)nregs + 2) * sizeof *x->ready_mem);
+    x->ready[-1] = x->ready[-2] = 0;        /* core.h's CORE_REG_NONE and CORE_REG_SINK */
     x->pc = pc;
     x->cycle = x->when = cycle;
     x->slots = issue_width;              /* the first issue opens a new cycle */
@@ -61,6 +54,29 @@ void ctx_start_regs(ctx *x, const csim_value *regs, int32_t nregs, int32_t pc, u
         ooo_ctx_reset(x->ooo, cycle);
     }
     x->keep_window = 0;
+}
+
+void ctx_start(ctx *x, const ctx *from, int32_t nregs, const int32_t *used, int32_t nused,
+               int32_t pc, uint64_t cycle, int64_t issue_width)
+{
+    if (used == NULL) {
+        ctx_start_regs(x, from->regs, nregs, pc, cycle, issue_width);
+        return;
+    }
+    for (int32_t k = 0; k < nused; k++) {
+        int32_t r = used[k];
+        x->regs[r] = from->regs[r];
+        x->ready[r] = 0;
+    }
+    reset(x, pc, cycle, issue_width);
+}
+
+void ctx_start_regs(ctx *x, const csim_value *regs, int32_t nregs, int32_t pc, uint64_t cycle,
+                    int64_t issue_width)
+{
+    memcpy(x->regs, regs, (size_t)nregs * sizeof *x->regs);
+    memset(x->ready_mem, 0, ((size_t)nregs + 2) * sizeof *x->ready_mem);
+    reset(x, pc, cycle, issue_width);
 }
 
 void ctx_open_segment(ctx *x, int32_t seg)

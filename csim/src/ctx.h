@@ -69,9 +69,11 @@ typedef struct ctx {
    or NULL to allocate one. Returns CSIM_OK or CSIM_NO_MEMORY. */
 int ctx_init(ctx *x, int32_t nregs, csim_value *regs, int32_t worker, int32_t core, cache *l1,
              bpred *bp);
-/* Start running from pc at cycle with the registers of from (nregs of them), all ready. */
-void ctx_start(ctx *x, const ctx *from, int32_t nregs, int32_t pc, uint64_t cycle,
-               int64_t issue_width);
+/* Start running from pc at cycle with the registers of from, all ready: the nused registers in
+   used, or all nregs when used is NULL. The others keep stale values and ready times: only for
+   code that never reads them (a parallel loop's body: the scheduler lists its registers). */
+void ctx_start(ctx *x, const ctx *from, int32_t nregs, const int32_t *used, int32_t nused,
+               int32_t pc, uint64_t cycle, int64_t issue_width);
 /* The same from a register file. */
 void ctx_start_regs(ctx *x, const csim_value *regs, int32_t nregs, int32_t pc, uint64_t cycle,
                     int64_t issue_width);

@@ -199,6 +199,9 @@ void sched_free(sched *s)
     if (s->dram_on)
         dram_free(&s->dram);
     free(s->sig_arrive);
+    free(s->regs_at);
+    free(s->regs_len);
+    free(s->reg_pool);
     readyq_free(&s->ready);
     free(s->unshadowed);
     free(s->overlapping);
@@ -445,7 +448,8 @@ static inline void requeue(sched *s, const ctx *x)
 
 static void start_iteration(sched *s, ctx *x, int64_t it, uint64_t at)
 {
-    ctx_start(x, &s->main, s->core->nregs, s->begin_pc + 2, at, s->core->width);
+    ctx_start(x, &s->main, s->core->nregs, s->loop_regs, s->nloop_regs, s->begin_pc + 2, at,
+              s->core->width);
     x->iteration = it;
     TRACE_EVENT(s->trace, CSIM_TRACE_ITER_BEGIN, at, x->core, x->worker, it, -1, 0);
 }
@@ -648,6 +652,77 @@ static csim_loop_stats *loop_entry(sched *s, int32_t pc, int32_t segments)
     return e;
 }
 
+/* Whether op ends a path through a loop body (no fall-through to the next pc). */
+static int ends_path(int op)
+{
+    return op == OP_JMP || op == OP_RET || op == OP_RAISE || op == OP_ITER_END
+           || op == OP_LOOP_EXIT || op == OP_LOOP_RETURN;
+}
+
+/* Sets s->loop_regs to the registers that the iterations of the loop at PAR_BEGIN pc begin can
+   read or write, so that a worker copies only those at each iteration's start (a big kernel has
+   hundreds of registers and a loop may run a few iterations per worker): every operand field of
+   the body, begin + 2 up to PAR_END's target, when control cannot leave the body but by its
+   exits (branch targets inside, no fall-through out, no task). Otherwise NULL: all registers.
+   Computed at the loop's first run. Returns CSIM_OK or CSIM_NO_MEMORY. */
+static int loop_registers(sched *s, int32_t begin)
+{
+    const csim_instr *code = s->code;
+    int32_t ncode = s->core->ncode, nregs = s->core->nregs;
+
+    if (s->regs_at == NULL) {
+        s->regs_at = calloc((size_t)ncode, sizeof *s->regs_at);
+        s->regs_len = calloc((size_t)ncode, sizeof *s->regs_len);
+        if (s->regs_at == NULL || s->regs_len == NULL)
+            return CSIM_NO_MEMORY;
+    }
+    if (s->regs_at[begin] == 0) {
+        int32_t lo = begin + 2, hi = begin + 1 < ncode && code[begin + 1].op == OP_PAR_END
+                                         ? code[begin + 1].dst : -1;
+        int ok = lo < hi && hi <= ncode && ends_path(code[hi - 1].op)
+                 && (int64_t)s->reg_pool_len + 4 * (int64_t)(hi - lo) <= INT32_MAX;
+        for (int32_t pc = lo; ok && pc < hi; pc++) {
+            int op = code[pc].op;
+            if (op == OP_JMP || op == OP_BRT || op == OP_BRF)
+                ok = code[pc].dst >= lo && code[pc].dst < hi;
+            else if (op == OP_SPAWN || op == OP_TASK_END || op == OP_JOIN || op == OP_PAR_BEGIN
+                     || op == OP_PAR_END)
+                ok = 0;
+        }
+        s->regs_at[begin] = -1;
+        if (ok) {
+            /* at most 4 operands per instruction, kept once each */
+            int64_t most = (int64_t)s->reg_pool_len + 4 * (int64_t)(hi - lo);
+            if (most > s->reg_pool_cap) {
+                int32_t *pool = realloc(s->reg_pool, (size_t)most * sizeof *pool);
+                if (pool == NULL)
+                    return CSIM_NO_MEMORY;
+                s->reg_pool = pool;
+                s->reg_pool_cap = (int32_t)most;
+            }
+            unsigned char *seen = calloc(nregs > 0 ? (size_t)nregs : 1, 1);
+            if (seen == NULL)
+                return CSIM_NO_MEMORY;
+            int32_t start = s->reg_pool_len;
+            for (int32_t pc = lo; pc < hi; pc++) {
+                /* any field that names a register (a pc or a flag among them costs a copy) */
+                const int32_t f[4] = {code[pc].dst, code[pc].a, code[pc].b, code[pc].c};
+                for (int k = 0; k < 4; k++)
+                    if (f[k] >= 0 && f[k] < nregs && !seen[f[k]]) {
+                        seen[f[k]] = 1;
+                        s->reg_pool[s->reg_pool_len++] = f[k];
+                    }
+            }
+            free(seen);
+            s->regs_at[begin] = start + 1;
+            s->regs_len[begin] = s->reg_pool_len - start;
+        }
+    }
+    s->loop_regs = s->regs_at[begin] < 0 ? NULL : s->reg_pool + (s->regs_at[begin] - 1);
+    s->nloop_regs = s->regs_at[begin] < 0 ? 0 : s->regs_len[begin];
+    return CSIM_OK;
+}
+
 /* The main context reached PAR_BEGIN (issued at its clock). */
 static int begin_loop(sched *s)
 {
@@ -675,6 +750,8 @@ static int begin_loop(sched *s)
                      "signals, but the machine's signals field is %s: transform it for this "
                      "machine (helixrc.transform(..., machine=...))", (int)m->pc,
                      s->coupled ? "coupled" : "uncoupled", s->coupled ? "uncoupled" : "coupled");
+    if (loop_registers(s, s->begin_pc) != CSIM_OK)
+        return failf(s, CSIM_NO_MEMORY, "out of memory starting a parallel loop");
     s->exit_iter = INT64_MAX;
     s->exit_kind = SCHED_EXIT_NONE;
     free(s->wm);
@@ -778,8 +855,13 @@ static int end_loop(sched *s)
         snprintf(s->core->msg, (size_t)s->core->msg_size, "%s", s->exit_msg);
         return s->exit_status;
     case SCHED_EXIT_RETURN:
-        memcpy(m->regs, s->workers[s->exit_worker].regs,
-               (size_t)s->core->nregs * sizeof *m->regs);
+        if (s->loop_regs == NULL) {
+            memcpy(m->regs, s->workers[s->exit_worker].regs,
+                   (size_t)s->core->nregs * sizeof *m->regs);
+        } else {                            /* the others are main's: the loop never wrote them */
+            for (int32_t k = 0; k < s->nloop_regs; k++)
+                m->regs[s->loop_regs[k]] = s->workers[s->exit_worker].regs[s->loop_regs[k]];
+        }
         m->pc = s->exit_pc;
         s->core->msg[0] = '\0';
         return CSIM_OK;

@@ -111,6 +111,13 @@ typedef struct sched {
     /* the running loop */
     int active;
     int32_t begin_pc;
+    const int32_t *loop_regs; /* the registers its iterations use (loop_registers), or NULL: all */
+    int32_t nloop_regs;
+    /* loop_registers' lists, per PAR_BEGIN pc, computed at its first run */
+    int32_t *regs_at;        /* [ncode] or NULL: 0 not yet, -1 all registers, k + 1 reg_pool + k */
+    int32_t *regs_len;       /* [ncode] */
+    int32_t *reg_pool;
+    int32_t reg_pool_len, reg_pool_cap;
     int64_t trip;            /* INT64_MAX: until an exit */
     int32_t segments;
     int coupled;
