@@ -91,59 +91,36 @@ int cache_access_wide(cache *c, uint64_t addr)
     }
     uint64_t t = addr >> c->set_shift;
     uint64_t *set = c->wide + ((addr >> c->line_shift) & c->set_mask) * (uint64_t)c->assoc;
-    int64_t way;
+    int hit;
 
-    for (way = 0; way < c->assoc; way++)
-        if (set[way] == t)
-            break;
-    int hit = way < c->assoc;
-    if (!hit)
-        way = c->assoc - 1;
-    for (; way > 0; way--)
-        set[way] = set[way - 1];
-    set[0] = t;
-    if (hit)
-        c->hits++;
-    else
-        c->misses++;
+    CACHE_SET_TOUCH(c, set, t, hit);
     return hit;
 }
 
-/* Remove tag t from a set of n ways: the ways after it move up one place, keeping their LRU
-   order, and the last one becomes empty. Returns 1 if t was there. */
-static int drop_narrow(uint32_t *set, int64_t n, uint32_t t)
-{
-    for (int64_t way = 0; way < n; way++) {
-        if (set[way] != t)
-            continue;
-        for (; way + 1 < n; way++)
-            set[way] = set[way + 1];
-        set[n - 1] = CACHE_EMPTY_NARROW;
-        return 1;
-    }
-    return 0;
-}
-
-static int drop_wide(uint64_t *set, int64_t n, uint64_t t)
-{
-    for (int64_t way = 0; way < n; way++) {
-        if (set[way] != t)
-            continue;
-        for (; way + 1 < n; way++)
-            set[way] = set[way + 1];
-        set[n - 1] = CACHE_EMPTY_WIDE;
-        return 1;
-    }
-    return 0;
-}
+/* Remove tag t from set (n ways), if there, into found: the ways after it move up one place,
+   keeping their LRU order, and the last one becomes empty. A macro: it serves both tag widths. */
+#define CACHE_SET_DROP(set, n, t, empty, found)                                                 \
+    do {                                                                                        \
+        int64_t way_ = 0;                                                                       \
+        while (way_ < (n) && (set)[way_] != (t))                                                \
+            way_++;                                                                             \
+        (found) = way_ < (n);                                                                   \
+        if (found) {                                                                            \
+            for (; way_ + 1 < (n); way_++)                                                      \
+                (set)[way_] = (set)[way_ + 1];                                                  \
+            (set)[(n) - 1] = (empty);                                                           \
+        }                                                                                       \
+    } while (0)
 
 int cache_invalidate(cache *c, uint64_t addr)
 {
     uint64_t t = addr >> c->set_shift;
     uint64_t at = ((addr >> c->line_shift) & c->set_mask) * (uint64_t)c->assoc;
+    int found = 0;
 
     if (c->tags == NULL)
-        return drop_wide(c->wide + at, c->assoc, t);
-    /* A tag too wide for the narrow array names no line it holds. */
-    return t < CACHE_EMPTY_NARROW && drop_narrow(c->tags + at, c->assoc, (uint32_t)t);
+        CACHE_SET_DROP(c->wide + at, c->assoc, t, CACHE_EMPTY_WIDE, found);
+    else if (t < CACHE_EMPTY_NARROW)    /* a tag too wide for narrow tags names no line held */
+        CACHE_SET_DROP(c->tags + at, c->assoc, (uint32_t)t, CACHE_EMPTY_NARROW, found);
+    return found;
 }

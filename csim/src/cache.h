@@ -18,6 +18,26 @@
 /* The empty way of a narrow (32-bit) tag array; narrow tags are below it. */
 #define CACHE_EMPTY_NARROW UINT32_MAX
 
+/* Look tag t up in set (one of cache c's, MRU first) and make it the MRU way, the LRU one
+   dropped on a miss; hit says whether t was there, and c counts it. A macro: it serves both tag
+   widths. */
+#define CACHE_SET_TOUCH(c, set, t, hit)                                                         \
+    do {                                                                                        \
+        int64_t way_ = 0;                                                                       \
+        while (way_ < (c)->assoc && (set)[way_] != (t))                                         \
+            way_++;                                                                             \
+        (hit) = way_ < (c)->assoc;                                                              \
+        if (!(hit))                                                                             \
+            way_ = (c)->assoc - 1;  /* the LRU way */                                           \
+        for (; way_ > 0; way_--)                                                                \
+            (set)[way_] = (set)[way_ - 1];                                                      \
+        (set)[0] = (t);                                                                         \
+        if (hit)                                                                                \
+            (c)->hits++;                                                                        \
+        else                                                                                    \
+            (c)->misses++;                                                                      \
+    } while (0)
+
 typedef struct cache {
     uint32_t *tags;          /* nsets * assoc narrow tags, MRU first; NULL once wide */
     uint64_t *wide;          /* the same as 64-bit tags, used once a tag did not fit */
@@ -53,26 +73,13 @@ static inline int cache_access(cache *c, uint64_t addr)
         return cache_access_wide(c, addr);
     uint32_t t = (uint32_t)tag;
     uint32_t *set = c->tags + ((addr >> c->line_shift) & c->set_mask) * (uint64_t)c->assoc;
-    int64_t way;
+    int hit;
 
     if (set[0] == t) {
         c->hits++;
         return 1;
     }
-    for (way = 1; way < c->assoc; way++)
-        if (set[way] == t)
-            break;
-    /* A hit at way moves it to the front; a miss (way == assoc) drops the LRU line. */
-    int hit = way < c->assoc;
-    if (!hit)
-        way = c->assoc - 1;
-    for (; way > 0; way--)
-        set[way] = set[way - 1];
-    set[0] = t;
-    if (hit)
-        c->hits++;
-    else
-        c->misses++;
+    CACHE_SET_TOUCH(c, set, t, hit);
     return hit;
 }
 
