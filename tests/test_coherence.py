@@ -360,3 +360,47 @@ def test_invalidating_frees_a_way_before_the_lru_line_is_evicted(units: Any) -> 
         assert [lib.units_cache_access(l1, a) for a in (0x0, 0x80)] == [1, 1]
     finally:
         lib.cache_free(l1)
+
+
+def _lru_model(nsets: int, assoc: int, line: int, ops: list[tuple[str, int]]) -> list[int]:
+    """What an LRU cache of whole line numbers answers to ops (access or invalidate)."""
+    sets: list[list[int]] = [[] for _ in range(nsets)]
+    out = []
+    for op, addr in ops:
+        ln = addr // line
+        ways = sets[ln % nsets]
+        present = ln in ways
+        if present:
+            ways.remove(ln)
+        if op == "access":
+            ways.insert(0, ln)
+            del ways[assoc:]
+        out.append(int(present))
+    return out
+
+
+@pytest.mark.parametrize("high_from", [None, 0, 150])
+def test_cache_matches_an_lru_model_with_narrow_and_wide_tags(units: Any,
+                                                              high_from: int | None) -> None:
+    # Tags are 32 bits until an address needs more (here: from op high_from on), then 64 bits;
+    # either way the answers are those of an LRU cache of full line numbers.
+    ffi, lib = units.ffi, units.lib
+    nsets, assoc, line = 4, 2, 64
+    rng = random.Random(7)
+    low = [rng.randrange(16) * line + rng.randrange(line) for _ in range(300)]
+    # 2^32 sets' worth of lines up: the same set indices, tags that do not fit in 32 bits,
+    # and one that differs from a low tag only above bit 32
+    far = [a + (1 << 32) * nsets * line for a in low]
+    ops = []
+    for i, addr in enumerate(low):
+        high = high_from is not None and i >= high_from and rng.random() < 0.5
+        ops.append(("invalidate" if rng.random() < 0.2 else "access", far[i] if high else addr))
+    c = ffi.new("cache *")
+    assert lib.cache_init(c, nsets * assoc * line, assoc, line) == Status.OK
+    try:
+        got = [lib.units_cache_access(c, a) if op == "access" else lib.cache_invalidate(c, a)
+               for op, a in ops]
+        assert got == _lru_model(nsets, assoc, line, ops)
+        assert c.hits + c.misses == sum(op == "access" for op, _ in ops)
+    finally:
+        lib.cache_free(c)

@@ -6,6 +6,12 @@
  * the high bits of the product carry the entropy) and probed linearly; the table doubles at half
  * occupancy. There is no removal: a user resets a record in place or clears the whole map.
  *
+ * The map is on the simulator's hot path (a directory lookup per load and store), where its cost
+ * is host cache misses, so it keeps lookups local: a slot holds its key and record together (one
+ * host miss, not two), and the hash keeps the key's low 3 bits, so the 8 keys that differ only
+ * there (8 consecutive lines of an array sweep) share one aligned run of 8 slots. The rest of the
+ * key is hashed as before, so keys apart by 8 or more still spread over the whole table.
+ *
  * A record is a plain block of val_size bytes, copied from the caller's initial value when its
  * key is inserted. Record pointers stay valid until the next insertion (which may move them).
  * This header is also a cffi cdef for the unit-test harness (tests/csim_units.py): declarations
@@ -17,14 +23,16 @@
 #include <stdint.h>
 
 typedef struct addrmap {
-    uint64_t *keys;          /* cap keys; UINT64_MAX marks a free slot */
-    unsigned char *vals;     /* cap + 1 records: slot i's, then the record of the key UINT64_MAX */
+    unsigned char *slots;    /* cap slots of slot_size bytes: a key (UINT64_MAX: free), then
+                                its record; 64-byte aligned */
+    unsigned char *max_rec;  /* the record of the key UINT64_MAX (which cannot live in a slot) */
     uint64_t cap;            /* slots, a power of two */
     uint64_t count;          /* keys present, the key UINT64_MAX included */
     uint64_t max_cap;        /* growth beyond this many slots fails; 0: host memory is the limit */
     int64_t val_size;        /* bytes per record */
+    int64_t slot_size;       /* 8 + val_size, rounded up to 8 so keys and records stay aligned */
     int shift;               /* 64 - log2(cap): the hash keeps the product's top bits */
-    int has_max_key;         /* the key UINT64_MAX (which cannot live in keys[]) is present */
+    int has_max_key;         /* the key UINT64_MAX is present */
 } addrmap;
 
 /* An empty map of val_size-byte records. Returns CSIM_OK, or CSIM_NO_MEMORY (also when val_size

@@ -6,9 +6,9 @@
 #include "api.h"
 #include "cache.h"
 
-/* No line number can be this: addresses shifted right by at least one bit stay below it. */
-#define CACHE_EMPTY UINT64_MAX
-/* Bounds that keep the tag array small enough to allocate (at most 128 MB of line numbers). */
+/* The empty way of a wide tag array: tags are addresses shifted right by at least one bit. */
+#define CACHE_EMPTY_WIDE UINT64_MAX
+/* Bounds that keep the tag array small enough to allocate (at most 128 MB of wide tags). */
 #define CACHE_MAX_LINES (INT64_C(1) << 24)
 #define CACHE_MAX_LINE 4096
 #define CACHE_MAX_ASSOC 1024
@@ -48,16 +48,24 @@ int cache_init(cache *c, int64_t size, int64_t assoc, int64_t line)
     int64_t nsets = size / (assoc * line);
     int64_t n = nsets * assoc;
 
-    c->lines = malloc((size_t)n * sizeof *c->lines);
-    if (c->lines == NULL)
+    c->tags = malloc((size_t)n * sizeof *c->tags);
+    /* Allocated now so that widening cannot fail; untouched (so not in the host's caches) until
+       then. */
+    c->wide = malloc((size_t)n * sizeof *c->wide);
+    if (c->tags == NULL || c->wide == NULL) {
+        cache_free(c);
         return CSIM_NO_MEMORY;
+    }
     for (int64_t i = 0; i < n; i++)
-        c->lines[i] = CACHE_EMPTY;
+        c->tags[i] = CACHE_EMPTY_NARROW;
     c->set_mask = (uint64_t)nsets - 1;
     c->assoc = assoc;
     c->line_shift = 0;
     while ((INT64_C(1) << c->line_shift) < line)
         c->line_shift++;
+    c->set_shift = c->line_shift;
+    while ((INT64_C(1) << (c->set_shift - c->line_shift)) < nsets)
+        c->set_shift++;
     c->hits = 0;
     c->misses = 0;
     return CSIM_OK;
@@ -65,23 +73,54 @@ int cache_init(cache *c, int64_t size, int64_t assoc, int64_t line)
 
 void cache_free(cache *c)
 {
-    free(c->lines);
-    c->lines = NULL;
+    free(c->tags);
+    free(c->wide);
+    c->tags = NULL;
+    c->wide = NULL;
 }
+
+int cache_access_wide(cache *c, uint64_t addr)
+{
+    uint64_t n = (c->set_mask + 1) * (uint64_t)c->assoc;
+
+    if (c->tags != NULL) {              /* the first wide tag: copy the narrow ones, for good */
+        for (uint64_t i = 0; i < n; i++)
+            c->wide[i] = c->tags[i] == CACHE_EMPTY_NARROW ? CACHE_EMPTY_WIDE : c->tags[i];
+        free(c->tags);
+        c->tags = NULL;
+    }
+    uint64_t t = addr >> c->set_shift;
+    uint64_t *set = c->wide + ((addr >> c->line_shift) & c->set_mask) * (uint64_t)c->assoc;
+    int hit;
+
+    CACHE_SET_TOUCH(c, set, t, hit);
+    return hit;
+}
+
+/* Remove tag t from set (n ways), if there, into found: the ways after it move up one place,
+   keeping their LRU order, and the last one becomes empty. A macro: it serves both tag widths. */
+#define CACHE_SET_DROP(set, n, t, empty, found)                                                 \
+    do {                                                                                        \
+        int64_t way_ = 0;                                                                       \
+        while (way_ < (n) && (set)[way_] != (t))                                                \
+            way_++;                                                                             \
+        (found) = way_ < (n);                                                                   \
+        if (found) {                                                                            \
+            for (; way_ + 1 < (n); way_++)                                                      \
+                (set)[way_] = (set)[way_ + 1];                                                  \
+            (set)[(n) - 1] = (empty);                                                           \
+        }                                                                                       \
+    } while (0)
 
 int cache_invalidate(cache *c, uint64_t addr)
 {
-    uint64_t ln = addr >> c->line_shift;
-    uint64_t *set = c->lines + (ln & c->set_mask) * (uint64_t)c->assoc;
+    uint64_t t = addr >> c->set_shift;
+    uint64_t at = ((addr >> c->line_shift) & c->set_mask) * (uint64_t)c->assoc;
+    int found = 0;
 
-    for (int64_t way = 0; way < c->assoc; way++) {
-        if (set[way] != ln)
-            continue;
-        /* The ways after it move up one place, keeping their LRU order. */
-        for (; way + 1 < c->assoc; way++)
-            set[way] = set[way + 1];
-        set[c->assoc - 1] = CACHE_EMPTY;
-        return 1;
-    }
-    return 0;
+    if (c->tags == NULL)
+        CACHE_SET_DROP(c->wide + at, c->assoc, t, CACHE_EMPTY_WIDE, found);
+    else if (t < CACHE_EMPTY_NARROW)    /* a tag too wide for narrow tags names no line held */
+        CACHE_SET_DROP(c->tags + at, c->assoc, (uint32_t)t, CACHE_EMPTY_NARROW, found);
+    return found;
 }

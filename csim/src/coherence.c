@@ -77,8 +77,8 @@ int coh_init(coh *c, const coh_params *p)
     char unused[160];
 
     c->flags = NULL;
-    c->lines.keys = NULL;
-    c->lines.vals = NULL;
+    c->lines.slots = NULL;
+    c->lines.max_rec = NULL;
     if (!coh_params_ok(p, unused, (int)sizeof unused))
         return CSIM_BAD_CONFIG;
     c->p = *p;
