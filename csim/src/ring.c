@@ -15,10 +15,6 @@
 #define RING_MAX_WORD 64
 #define RING_MIN_CALENDAR 64
 #define RING_MAX_CALENDAR (INT64_C(1) << 20)
-/* Sets of at most this many ways keep prints and an LRU word (ring.h): one byte a way. */
-#define RING_PRINT_WAYS 8
-#define BYTES_ONE UINT64_C(0x0101010101010101)
-#define BYTES_LOW7 UINT64_C(0x7f7f7f7f7f7f7f7f)
 
 void ring_default_params(ring_params *p, int64_t nodes)
 {
@@ -97,17 +93,8 @@ static int params_ok(const ring_params *p, char *msg, size_t msg_size)
 /* Mark every line of every node empty: only ways below fill are ever read. */
 static void clear_lines(ring *r)
 {
-    int64_t sets = r->nsets * r->p.nodes;
-
+    memset(r->fill, 0, (size_t)(r->nsets * r->p.nodes) * sizeof *r->fill);
     memset(r->seen, 0, (size_t)r->nsets * sizeof *r->seen);
-    /* No prints; a set fills way 0, 1, ... in turn, so the next one is the first in LRU order
-       (lru is unused with more ways). */
-    uint64_t ways_in_order = 0;
-    if (r->p.ways <= RING_PRINT_WAYS)
-        for (int64_t w = r->p.ways - 1; w >= 0; w--)
-            ways_in_order = ways_in_order << 8 | (uint64_t)w;
-    for (int64_t i = 0; i < sets; i++)
-        r->sets[i] = (ring_set){0, ways_in_order, 0};
 }
 
 int ring_init(ring *r, const ring_params *p, char *msg, size_t msg_size)
@@ -130,7 +117,7 @@ int ring_init(ring *r, const ring_params *p, char *msg, size_t msg_size)
     r->port_free = calloc((size_t)n, sizeof *r->port_free);
     r->scratch = malloc((size_t)per_node * sizeof *r->scratch);
     r->order = malloc((size_t)p->ways * sizeof *r->order);
-    r->sets = malloc((size_t)(r->nsets * n) * sizeof *r->sets);
+    r->fill = malloc((size_t)(r->nsets * n) * sizeof *r->fill);
     r->seen = malloc((size_t)r->nsets * sizeof *r->seen);
     while (((int64_t)1 << r->set_shift) < r->nsets)
         r->set_shift++;
@@ -138,7 +125,7 @@ int ring_init(ring *r, const ring_params *p, char *msg, size_t msg_size)
         r->owner_shift++;
     r->nodes_mask = is_pow2(n) ? (uint64_t)(n - 1) : 0;
     r->written = malloc((size_t)(n * per_node + n) * sizeof *r->written);
-    if (!r->tags || !r->lines || !r->sets || !r->seen || !r->order || !r->links
+    if (!r->tags || !r->lines || !r->fill || !r->seen || !r->order || !r->links
         || !r->inject_departs || !r->inject_head || !r->signal_done || !r->signal_head
         || !r->port_free || !r->scratch || !r->written) {
         ring_free(r);
@@ -158,7 +145,7 @@ void ring_free(ring *r)
     free(r->tags);
     free(r->lines);
     free(r->order);
-    free(r->sets);
+    free(r->fill);
     free(r->seen);
     free(r->links);
     free(r->inject_departs);
@@ -197,7 +184,7 @@ static int64_t hops(const ring *r, int64_t a, int64_t b)
     return b >= a ? b - a : b - a + r->p.nodes;
 }
 
-/* Word's set. Its ring_set at node m is sets[set * nodes + m]; its first way at node m is
+/* Word's set. Its fill count at node m is fill[set * nodes + m]; its first way at node m is
    at (set * nodes + m) * ways in tags and lines. */
 static inline int64_t set_of(const ring *r, uint64_t word)
 {
@@ -225,58 +212,20 @@ static inline int64_t find_hinted(const uint64_t *tags, int64_t used, uint64_t w
     return hint < used && tags[hint] == word ? hint : find_way(tags, used, word);
 }
 
-/* Word's print (a hash of it with the top bit set, so never an empty way's 0) in every byte. */
-static inline uint64_t print_of(uint64_t word)
-{
-    return ((word * UINT64_C(0x9e3779b97f4a7c15)) >> 57 | 0x80) * BYTES_ONE;
-}
-
-/* 0x80 in each byte of x that is 0, 0 in the others (no carry between bytes). */
-static inline uint64_t zero_bytes(uint64_t x)
-{
-    return ~(((x & BYTES_LOW7) + BYTES_LOW7) | x | BYTES_LOW7);
-}
-
-/* find_way in a set with prints: only the ways with word's print (rep) compare tags. */
-static inline int64_t find_printed(const uint64_t *tags, uint64_t prints, uint64_t word,
-                                   uint64_t rep)
-{
-    for (uint64_t m = zero_bytes(prints ^ rep); m != 0; m &= m - 1) {
-        int64_t way = __builtin_ctzll(m) >> 3;
-        if (tags[way] == word)
-            return way;
-    }
-    return -1;
-}
-
-/* A set's LRU word with way, one of its ways, moved to the MRU byte, top = 8 * (ways - 1). */
-static inline uint64_t lru_touch(uint64_t lru, int64_t way, int top)
-{
-    /* The lowest byte equal to way is its place (the zero bytes above the ways match way 0). */
-    int at = __builtin_ctzll(zero_bytes(lru ^ (uint64_t)way * BYTES_ONE)) - 7;
-
-    return (lru & (((uint64_t)1 << at) - 1)) | (lru >> at >> 8 << at) | (uint64_t)way << top;
-}
-
 /* The line holding word at node, or NULL; touch makes it the MRU line. */
 static ring_line *lookup(ring *r, int64_t node, uint64_t word, int touch)
 {
     if (!(r->seen[set_of(r, word)] & seen_bit(r, word)))
         return NULL;                        /* at no node */
     int64_t i = set_of(r, word) * r->p.nodes + node;
-    const uint64_t *tags = r->tags + i * r->p.ways;
-    int64_t way = r->p.ways <= RING_PRINT_WAYS
-                      ? find_printed(tags, r->sets[i].prints, word, print_of(word))
-                      : find_way(tags, (int64_t)r->sets[i].fill, word);
+    int64_t at = i * r->p.ways;
+    int64_t way = find_way(r->tags + at, r->fill[i], word);
 
     if (way < 0)
         return NULL;
-    ring_line *l = &r->lines[i * r->p.ways + way];
-    if (touch) {
+    ring_line *l = &r->lines[at + way];
+    if (touch)
         l->use = ++r->uses;
-        if (r->p.ways <= RING_PRINT_WAYS)
-            r->sets[i].lru = lru_touch(r->sets[i].lru, way, (int)(8 * (r->p.ways - 1)));
-    }
     return l;
 }
 
@@ -294,33 +243,33 @@ static void write_back(ring *r, int64_t node, uint64_t word, uint64_t t, int64_t
     r->port_free[owner] = start + (uint64_t)r->p.writeback_cycles;
     r->stats.writebacks++;
     r->written[r->nwritten++] = (ring_writeback){word * (uint64_t)r->p.word_bytes, start};
-    /* Locals: the dirty stores would make the compiler reload r's fields. */
-    const int64_t ways = r->p.ways, n = r->p.nodes, set = set_of(r, word) * n;
-    const uint64_t *tags = r->tags + set * ways;
-    const ring_set *sets = r->sets + set;
-    ring_line *lines = r->lines + set * ways;
-    const uint64_t rep = print_of(word);
-    for (int64_t m = 0; m < n; m++, tags += ways, lines += ways) {
-        int64_t way = ways <= RING_PRINT_WAYS ? find_printed(tags, sets[m].prints, word, rep)
-                                              : find_hinted(tags, (int64_t)sets[m].fill, word,
-                                                            hint);
+    const int64_t ways = r->p.ways;
+    int64_t i = set_of(r, word) * r->p.nodes;
+    for (int64_t m = 0; m < r->p.nodes; m++, i++) {
+        int64_t way = find_hinted(r->tags + i * ways, r->fill[i], word, hint);
         if (way >= 0)
-            lines[way].dirty = 0;
+            r->lines[i * ways + way].dirty = 0;
     }
 }
 
-/* put_at in a set of more than RING_PRINT_WAYS ways (no prints): tag and use stamp scans. */
-static int64_t put_scanned(ring *r, int64_t node, uint64_t *tags, ring_line *lines,
-                           ring_set *st, int64_t ways, uint64_t word, uint64_t ready,
-                           uint64_t dirty, int64_t hint, int absent, uint64_t use)
+/* Put word in node's set (tags/lines: its first way, ways long; *fill: its ways in use), ready
+   at cycle ready, as the MRU line: a copy already there is replaced; otherwise the word takes
+   an empty way, or evicts the least recently used line (an MRU-first list's last line: the
+   empty lines' place is not observable). dirty: a store's value, not an L1 fill. hint: the way
+   to try first (a store finds its word in the same way at many nodes); absent: the word is
+   known to be at no node; use: the line's new use stamp. Returns the way. The caller sets the
+   word's seen bit. */
+static inline int64_t put_at(ring *r, int64_t node, uint64_t *tags, ring_line *lines,
+                             uint16_t *fill, int64_t ways, uint64_t word, uint64_t ready,
+                             uint64_t dirty, int64_t hint, int absent, uint64_t use)
 {
-    const int64_t used = (int64_t)st->fill;
+    const int64_t used = *fill;
     int64_t way = absent ? -1 : find_hinted(tags, used, word, hint);
 
     if (way < 0) {
         if (used < ways) {
             way = used;
-            st->fill = (uint64_t)(used + 1);
+            *fill = (uint16_t)(used + 1);
         } else {
             uint64_t oldest = lines[0].use; /* use stamps are distinct */
             way = 0;
@@ -341,56 +290,12 @@ static int64_t put_scanned(ring *r, int64_t node, uint64_t *tags, ring_line *lin
     return way;
 }
 
-/* Put word in node's set (tags, lines: its first way, ways long; st: the rest), ready at cycle
-   ready, as the MRU line: a copy already there is replaced; otherwise the word takes an empty
-   way, or evicts the least recently used line (an MRU-first list's last line: the empty lines'
-   place is not observable). rep: print_of(word); dirty: a store's value, not an L1 fill; hint:
-   the way to try first in a set without prints (a store finds its word in the same way at many
-   nodes); absent: the word is known to be at no node; use: the line's new use stamp; printed:
-   ways <= RING_PRINT_WAYS. Returns the way. The caller sets the word's seen bit. Always inlined
-   into the store's loop over the nodes: a call cost as much as the put. */
-static inline __attribute__((always_inline)) int64_t
-put_at(ring *r, int64_t node, uint64_t *tags, ring_line *lines, ring_set *st, int64_t ways,
-       uint64_t word, uint64_t rep, uint64_t ready, uint64_t dirty, int64_t hint, int absent,
-       uint64_t use, int printed)
-{
-    if (!printed)
-        return put_scanned(r, node, tags, lines, st, ways, word, ready, dirty, hint, absent, use);
-    const int top = (int)(8 * (ways - 1));
-    const uint64_t order = st->lru;
-    int64_t way = -1;
-
-    if (!absent)
-        way = find_printed(tags, st->prints, word, rep);
-    if (way >= 0) {
-        if (order >> top != (uint64_t)way)  /* a word stored again is often the MRU already */
-            st->lru = lru_touch(order, way, top);
-    } else {
-        /* The LRU word's first byte: the victim with no scan, or the next empty way. */
-        way = (int64_t)(order & 0xff);
-        st->lru = order >> 8 | (uint64_t)way << top;
-        if ((int64_t)st->fill < ways) {
-            st->fill++;
-        } else {
-            r->stats.evictions++;
-            if (lines[way].dirty)
-                write_back(r, node, tags[way], ready, way);
-        }
-        tags[way] = word;
-        uint64_t byte = (uint64_t)0xff << 8 * way;
-        st->prints = (st->prints & ~byte) | (rep & byte);
-    }
-    lines[way] = (ring_line){ready, use, dirty};
-    return way;
-}
-
 static void put(ring *r, int64_t node, uint64_t word, uint64_t ready, int dirty)
 {
     int64_t i = set_of(r, word) * r->p.nodes + node;
 
-    put_at(r, node, r->tags + i * r->p.ways, r->lines + i * r->p.ways, &r->sets[i], r->p.ways, word,
-           print_of(word), ready, (uint64_t)(dirty != 0), 0, 0, ++r->uses,
-           r->p.ways <= RING_PRINT_WAYS);
+    put_at(r, node, r->tags + i * r->p.ways, r->lines + i * r->p.ways, &r->fill[i], r->p.ways,
+           word, ready, (uint64_t)(dirty != 0), 0, 0, ++r->uses);
     r->seen[set_of(r, word)] |= seen_bit(r, word);
 }
 
@@ -461,14 +366,14 @@ static uint64_t admit(ring *r, const uint64_t *fifo, int64_t head, int64_t size,
     return go;
 }
 
-/* A store's trip: word is put at node at cycle ready, then at every other node, one hop after
-   another; returns the cycle it leaves node (ready with one node). printed: the sets have prints
-   (a constant: ring_store's two calls are copies that test no set size in the loop). */
-static inline __attribute__((always_inline)) uint64_t store_trip(ring *r, int64_t node,
-                                                                 uint64_t word, uint64_t ready,
-                                                                 int printed)
+uint64_t ring_store(ring *r, int64_t node, uint64_t addr, uint64_t t)
 {
-    const int64_t n = r->p.nodes;
+    int64_t n = r->p.nodes;
+    int64_t q = r->p.inject_queue;
+    uint64_t *fifo = r->inject_departs + node * q;
+    uint64_t word = addr / (uint64_t)r->p.word_bytes;
+    uint64_t go = admit(r, fifo, r->inject_head[node], q, t, &r->stats.peak_inject_queue);
+    uint64_t ready = go + (uint64_t)r->p.inject_latency;
     uint64_t leaves = ready;
     int64_t at = node;
     const uint64_t hop = (uint64_t)r->p.hop_latency;
@@ -481,8 +386,7 @@ static inline __attribute__((always_inline)) uint64_t store_trip(ring *r, int64_
     const int64_t set = set_of(r, word) * n;              /* the word's set at node 0 */
     uint64_t *const tags = r->tags + set * ways;
     ring_line *const lines = r->lines + set * ways;
-    ring_set *const sets = r->sets + set;
-    const uint64_t rep = print_of(word);
+    uint16_t *const fill = r->fill + set;
 
     /* A word never put in its set since the flush is at no node: no node looks for it. */
     uint64_t *const seen = &r->seen[set_of(r, word)];
@@ -493,8 +397,9 @@ static inline __attribute__((always_inline)) uint64_t store_trip(ring *r, int64_
     uint64_t use = r->uses;
     r->uses += (uint64_t)n;
 
-    int64_t way = put_at(r, node, tags + node * ways, lines + node * ways, sets + node, ways, word,
-                         rep, ready, 1, 0, absent, ++use, printed);
+    r->stats.stores++;
+    int64_t way = put_at(r, node, tags + node * ways, lines + node * ways, fill + node, ways, word,
+                         ready, 1, 0, absent, ++use);
     /* N - 1 hops reach every other node. Each hop takes the first free cycle from the word's
        arrival: as every cycle it skipped was full, no word arriving later gets ahead of it. */
     ring_slot *cal = links + at * cycles;   /* link at's calendar */
@@ -514,25 +419,11 @@ static inline __attribute__((always_inline)) uint64_t store_trip(ring *r, int64_
         }
         ready = dep + hop;
         int64_t i = at * ways;
-        way = put_at(r, at, tags + i, lines + i, sets + at, ways, word, rep, ready, 1, way, absent,
-                     ++use, printed);
+        way = put_at(r, at, tags + i, lines + i, fill + at, ways, word, ready, 1, way, absent,
+                     ++use);
     }
     r->stats.link_stalls += stalls;
-    return leaves;
-}
-
-uint64_t ring_store(ring *r, int64_t node, uint64_t addr, uint64_t t)
-{
-    int64_t q = r->p.inject_queue;
-    uint64_t *fifo = r->inject_departs + node * q;
-    uint64_t word = addr / (uint64_t)r->p.word_bytes;
-    uint64_t go = admit(r, fifo, r->inject_head[node], q, t, &r->stats.peak_inject_queue);
-    uint64_t ready = go + (uint64_t)r->p.inject_latency;
-
-    r->stats.stores++;
-    r->stats.data_hops += (uint64_t)(r->p.nodes - 1);
-    uint64_t leaves = r->p.ways <= RING_PRINT_WAYS ? store_trip(r, node, word, ready, 1)
-                                                   : store_trip(r, node, word, ready, 0);
+    r->stats.data_hops += (uint64_t)(n - 1);
     fifo[r->inject_head[node]] = leaves;
     r->inject_head[node] = (r->inject_head[node] + 1) % q;
     return go;
@@ -639,7 +530,7 @@ uint64_t ring_flush(ring *r, uint64_t t)
             const ring_line *lines = r->lines + i * ways;
             /* The set's dirty owned words, MRU first (the log's order): insertion by use. */
             int64_t k = 0;
-            for (int64_t w = 0, used = (int64_t)r->sets[i].fill; w < used; w++)
+            for (int64_t w = 0, used = r->fill[i]; w < used; w++)
                 if (lines[w].dirty
                     && owner_of(r, tags[w]) == o) {
                     int64_t j = k++;

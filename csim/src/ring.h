@@ -81,19 +81,6 @@ typedef struct ring_line {
     uint64_t dirty;            /* 1: stored in the ring since its owner last wrote it to L1 */
 } ring_line;
 
-/* One node's set beyond its lines. Sets of at most 8 ways also keep one byte a way in prints
-   and lru, so that a store (which visits every node, and often finds its word at none) neither
-   compares every tag nor scans every use stamp; unused with more ways. */
-typedef struct ring_set {
-    uint64_t prints;           /* byte w: a hash of way w's tag with the top bit set, or 0 for an
-                                  empty way; only ways with a word's byte can hold it */
-    uint64_t lru;              /* the ways in ascending use stamp order, LRU in byte 0, MRU in
-                                  byte ways - 1, 0 above; the empty ways come first, in the order
-                                  the set fills them: byte 0 is the way to fill next, or else the
-                                  victim */
-    uint64_t fill;             /* the ways in use */
-} ring_set;
-
 /* Link bookings for one cycle of one link. */
 typedef struct ring_slot {
     uint64_t cycle;            /* the cycle these fields are for; another cycle: free */
@@ -117,8 +104,7 @@ typedef struct ring {
        all at once (ring_flush); LRU order by use stamps, not by moving lines. */
     uint64_t *tags;            /* nsets * nodes * ways words; only ways below fill are valid */
     ring_line *lines;          /* the same shape: the rest of each line */
-    ring_set *sets;            /* nsets * nodes, [set][node]: the rest of each node's set (one
-                                  array: the store's loop needs one more pointer, not three) */
+    uint16_t *fill;            /* nsets * nodes: the ways in use in each node's set */
     uint64_t *seen;            /* nsets: bit (word >> set_shift) & 63 of each word put in the set
                                   since the flush (a clear bit: the word is at no node) */
     int64_t set_shift;         /* log2(nsets) */
