@@ -371,6 +371,46 @@ def test_a_refilled_set_evicts_its_least_recently_used_word(make_ring: Any) -> N
     assert ring.load(0, 128 * 21, 200) == 201
 
 
+@pytest.mark.parametrize("ways", [1, 3, 8, 9, 16])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_random_accesses_keep_each_sets_lru_words(make_ring: Any, ways: int, seed: int) -> None:
+    # One node, two sets: a dict per set in use order is the model (up to 8 ways the ring keeps
+    # its LRU order in a word, above 8 it scans the use stamps: both must agree with it).
+    ring = make_ring(1, ways=ways, size_bytes=2 * ways * 8, inject_queue=1024)
+    rng = random.Random(seed)
+    sets: list[dict[int, None]] = [{}, {}]
+    evictions = 0
+
+    def put(word: int) -> None:
+        nonlocal evictions
+        held = sets[word % 2]
+        if word not in held and len(held) == ways:
+            del held[next(iter(held))]
+            evictions += 1
+        held.pop(word, None)
+        held[word] = None
+
+    for t in range(0, 6000, 3):
+        word = rng.randrange(6 * ways)
+        kind = rng.random()
+        if kind < 0.4:
+            ring.store(0, 8 * word, t)
+            put(word)
+        elif kind < 0.98:
+            held = sets[word % 2]
+            assert (ring.load(0, 8 * word, t) is not None) == (word in held)
+            if word in held:
+                held[word] = held.pop(word)
+            else:
+                ring.fill(0, 8 * word, t, 5)
+                put(word)
+        else:
+            ring.flush(t)
+            sets = [{}, {}]
+        ring.writebacks()  # taken after each call, as the log holds at most a ring's lines
+    assert ring.stats["evictions"] == evictions > 0
+
+
 def test_flush_waits_for_earlier_writebacks_at_the_same_owner(make_ring: Any) -> None:
     ring = make_ring(1, writeback_cycles=4, inject_queue=16)
     for k in range(9):
