@@ -679,8 +679,9 @@ static int loop_registers(sched *s, int32_t begin)
     if (s->regs_at[begin] == 0) {
         int32_t lo = begin + 2, hi = begin + 1 < ncode && code[begin + 1].op == OP_PAR_END
                                          ? code[begin + 1].dst : -1;
-        int ok = lo < hi && hi <= ncode && ends_path(code[hi - 1].op)
-                 && (int64_t)s->reg_pool_len + 4 * (int64_t)(hi - lo) <= INT32_MAX;
+        /* the list names each register at most once */
+        int64_t most = (int64_t)s->reg_pool_len + nregs;
+        int ok = lo < hi && hi <= ncode && ends_path(code[hi - 1].op) && most <= INT32_MAX;
         for (int32_t pc = lo; ok && pc < hi; pc++) {
             int op = code[pc].op;
             if (op == OP_JMP || op == OP_BRT || op == OP_BRF)
@@ -691,8 +692,6 @@ static int loop_registers(sched *s, int32_t begin)
         }
         s->regs_at[begin] = -1;
         if (ok) {
-            /* at most 4 operands per instruction, kept once each */
-            int64_t most = (int64_t)s->reg_pool_len + 4 * (int64_t)(hi - lo);
             if (most > s->reg_pool_cap) {
                 int32_t *pool = realloc(s->reg_pool, (size_t)most * sizeof *pool);
                 if (pool == NULL)
